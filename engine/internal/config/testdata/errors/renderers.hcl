@@ -1,0 +1,44 @@
+data_source "blog" {
+  plugin = "jsonfile"
+}
+
+renderer "both" {
+  source = "../valid/renderers/post"
+  wasm   = "../valid/shell.wasm"
+}
+
+renderer "neither" {
+  data = "blog"
+}
+
+renderer "nosource" {
+  source = "./missing/post"
+}
+
+renderer "nowasm" {
+  wasm = "missing.wasm"
+}
+
+renderer "baddata" {
+  wasm = "../valid/shell.wasm"
+  data = "db"
+}
+
+renderer "limits" {
+  wasm         = "../valid/shell.wasm"
+  pool         = 0
+  max_memory   = "lots"
+  max_response = "8XB"
+  timeout      = 0
+}
+
+renderer "build" {
+  wasm  = "out.wasm"
+  build = []
+  watch = ["src/[.c"]
+}
+
+renderer "bad name!" {
+  source = "../valid/renderers/post"
+  build  = ["go", "build"]
+}

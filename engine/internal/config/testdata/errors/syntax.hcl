@@ -1,0 +1,4 @@
+site {
+  listen    = ":3000"
+  hot_cache =
+}

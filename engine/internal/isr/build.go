@@ -1,0 +1,157 @@
+package isr
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/kilnhq/kiln/engine/internal/config"
+	"github.com/kilnhq/kiln/engine/internal/render"
+	"github.com/kilnhq/kiln/engine/internal/store"
+)
+
+// BuildOptions configure a prerender.
+type BuildOptions struct {
+	// OnlyMissing skips paths that are already stored (what `kiln serve`
+	// does at start-up); `kiln build` renders every build-time path.
+	OnlyMissing bool
+	Workers     int                    // default: the engine's worker count
+	Progress    func(total, done int)  // optional; called after each page
+	Paths       func(paths []string)   // optional; called once with the full list
+}
+
+// Summary is what a build did.
+type Summary struct {
+	Pages   int           // pages rendered and stored
+	Skipped int           // already stored (OnlyMissing) or newer in the store
+	Failed  int           // renders that failed
+	Bytes   int64         // identity bytes stored
+	Elapsed time.Duration // wall time
+	Errors  []error       // the first few failures
+}
+
+// Build prerenders every route's build-time paths into the store, in
+// parallel. It never overwrites a page newer than the one it rendered.
+func (e *Engine) Build(ctx context.Context, opts BuildOptions) (Summary, error) {
+	start := time.Now()
+	paths, err := e.BuildPaths(ctx)
+	if err != nil {
+		return Summary{}, err
+	}
+	if opts.Paths != nil {
+		opts.Paths(paths)
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = cap(e.sem)
+	}
+	var (
+		sum  Summary
+		mu   sync.Mutex
+		done atomic.Int64
+		wg   sync.WaitGroup
+		next = make(chan string)
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range next {
+				e.buildOne(ctx, p, opts.OnlyMissing, &sum, &mu)
+				if opts.Progress != nil {
+					opts.Progress(len(paths), int(done.Add(1)))
+				}
+			}
+		}()
+	}
+	for _, p := range paths {
+		next <- p
+	}
+	close(next)
+	wg.Wait()
+	sum.Elapsed = time.Since(start)
+	return sum, nil
+}
+
+func (e *Engine) buildOne(ctx context.Context, path string, onlyMissing bool, sum *Summary, mu *sync.Mutex) {
+	if onlyMissing {
+		if _, err := e.store.Get(path); err == nil {
+			mu.Lock()
+			sum.Skipped++
+			mu.Unlock()
+			return
+		}
+	}
+	route, params, _ := e.routes.Match(path)
+	start := e.now()
+	page, err := e.renderPage(ctx, route, path, params, nil, render.ModeBuild)
+	stored := err == nil && !page.Private
+	if stored {
+		err = e.store.Put(page)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	switch {
+	case errors.Is(err, store.ErrNewer):
+		sum.Skipped++
+		return
+	case err != nil:
+		sum.Failed++
+		if len(sum.Errors) < 10 {
+			sum.Errors = append(sum.Errors, err)
+		}
+	case stored:
+		sum.Pages++
+		sum.Bytes += int64(len(page.Body))
+	}
+	if stored || err != nil {
+		e.record(path, "build", start, page, err)
+	}
+}
+
+// BuildPaths lists every route's build-time paths: the route's `paths`
+// from HCL, else its renderer's paths export, else the pattern itself
+// for a route without parameters.
+func (e *Engine) BuildPaths(ctx context.Context) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, route := range e.routes.Routes() {
+		paths, err := e.routePaths(ctx, route)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range paths {
+			r, _, ok := e.routes.Match(p)
+			if !ok || r != route {
+				return nil, fmt.Errorf("route %s: build path %q does not match the route", route.Pattern, p)
+			}
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (e *Engine) routePaths(ctx context.Context, route *config.Route) ([]string, error) {
+	if route.HasPaths {
+		return route.Paths, nil
+	}
+	r := e.renderers[route.Renderer]
+	paths, ok, err := r.Paths(ctx, render.Request{Route: route.Pattern, Mode: render.ModeBuild})
+	if err != nil {
+		return nil, fmt.Errorf("route %s: paths from renderer %s: %w", route.Pattern, route.Renderer, err)
+	}
+	if ok {
+		return paths, nil
+	}
+	if !strings.ContainsAny(route.Pattern, ":*") {
+		return []string{route.Pattern}, nil
+	}
+	return nil, nil
+}

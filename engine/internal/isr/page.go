@@ -1,0 +1,113 @@
+package isr
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/andybalholm/brotli"
+
+	"github.com/kilnhq/kiln/engine/internal/render"
+	"github.com/kilnhq/kiln/engine/internal/store"
+)
+
+// minCompress is the smallest body worth compressing.
+const minCompress = 512
+
+// pageFrom turns a render response into a store record. Compression happens
+// here, once per generation, never per request.
+func pageFrom(path, route string, resp *render.Response, now time.Time, revalidate, expire time.Duration) *store.Page {
+	p := &store.Page{
+		Path:       path,
+		Route:      route,
+		Kind:       store.KindPage,
+		Status:     resp.Status,
+		Body:       resp.Body,
+		Generated:  now,
+		Revalidate: revalidate,
+		Expire:     expire,
+		Tags:       resp.Tags,
+		Keys:       resp.Deps.Keys,
+		Prefixes:   resp.Deps.Prefixes,
+	}
+	if p.Status == 0 {
+		p.Status = 200
+	}
+	if resp.Revalidate != render.RevalidateDefault && resp.Revalidate >= 0 {
+		p.Revalidate = resp.Revalidate
+	}
+	switch {
+	case resp.Redirect != "":
+		p.Kind = store.KindRedirect
+		if p.Status < 300 || p.Status > 399 {
+			p.Status = 307
+		}
+		p.Headers = append(p.Headers, store.Header{Name: "Location", Value: resp.Redirect})
+	case resp.NotFound:
+		p.Kind = store.KindNotFound
+		p.Status = 404
+	}
+	hasType := false
+	for _, h := range resp.Headers {
+		if strings.EqualFold(h.Name, "Content-Type") {
+			hasType = true
+		}
+		p.Headers = append(p.Headers, store.Header{Name: h.Name, Value: h.Value})
+	}
+	if !hasType && p.Kind != store.KindRedirect {
+		p.Headers = append(p.Headers, store.Header{Name: "Content-Type", Value: "text/html; charset=utf-8"})
+	}
+	finish(p)
+	return p
+}
+
+// finish computes the ETag and the compressed variants.
+func finish(p *store.Page) {
+	sum := sha256.Sum256(p.Body)
+	p.ETag = `"` + hex.EncodeToString(sum[:12]) + `"`
+	p.Gzip, p.Brotli = nil, nil
+	if len(p.Body) < minCompress || !compressible(contentType(p)) {
+		return
+	}
+	if gz := gzipBytes(p.Body); len(gz) < len(p.Body) {
+		p.Gzip = gz
+	}
+	if br := brotliBytes(p.Body); len(br) < len(p.Body) {
+		p.Brotli = br
+	}
+}
+
+func compressible(ct string) bool {
+	ct = strings.ToLower(ct)
+	return strings.HasPrefix(ct, "text/") || strings.Contains(ct, "json") ||
+		strings.Contains(ct, "xml") || strings.Contains(ct, "javascript") || strings.Contains(ct, "svg")
+}
+
+func gzipBytes(b []byte) []byte {
+	var buf bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+func brotliBytes(b []byte) []byte {
+	var buf bytes.Buffer
+	w := brotli.NewWriterLevel(&buf, 9)
+	w.Write(b)
+	w.Close()
+	return buf.Bytes()
+}
+
+// contentType returns the page's Content-Type header value.
+func contentType(p *store.Page) string {
+	for _, h := range p.Headers {
+		if strings.EqualFold(h.Name, "Content-Type") {
+			return h.Value
+		}
+	}
+	return ""
+}

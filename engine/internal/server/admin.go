@@ -1,0 +1,200 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
+
+	"github.com/kilnhq/kiln/engine/internal/router"
+)
+
+// DataAdmin is the part of the data-source host the admin API exposes,
+// for `kiln data` while the engine runs.
+type DataAdmin interface {
+	Get(source, key string) (value []byte, found bool, err error)
+	Put(source, key string, value []byte) (revision uint64, err error)
+	Delete(source, key string) (revision uint64, err error)
+	Import(source string, items map[string]json.RawMessage) (count int, err error)
+	Export(source string) (map[string]json.RawMessage, error)
+}
+
+// ErrNotWritable is returned by DataAdmin for a read-only source.
+var ErrNotWritable = errors.New("server: data source is not writable")
+
+// admin serves /metrics and /_kiln/*.
+func (s *Server) admin(ctx *fasthttp.RequestCtx, raw []byte) {
+	p := string(raw)
+	switch {
+	case p == "/metrics":
+		s.metrics(ctx)
+		return
+	case p == "/_kiln/healthz":
+		ctx.SetContentType("text/plain; charset=utf-8")
+		ctx.SetBodyString("ok\n")
+		return
+	case p == "/_kiln/dev/events" && s.opts.Dev != nil:
+		s.opts.Dev.events(ctx)
+		return
+	}
+	if !s.authorized(ctx) {
+		return
+	}
+	switch {
+	case p == "/_kiln/revalidate" && ctx.IsPost():
+		s.revalidate(ctx)
+	case p == "/_kiln/inspect" && ctx.IsGet():
+		s.inspect(ctx)
+	case strings.HasPrefix(p, "/_kiln/data/"):
+		s.data(ctx, strings.TrimPrefix(p, "/_kiln/data/"))
+	default:
+		s.jsonError(ctx, fasthttp.StatusNotFound, "no such admin endpoint")
+	}
+}
+
+// authorized checks the bearer token. With no admin secret configured,
+// the admin API is off.
+func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
+	if s.opts.AdminSecret == "" {
+		s.jsonError(ctx, fasthttp.StatusNotFound, "admin API is off: set the admin secret environment variable")
+		return false
+	}
+	auth := ctx.Request.Header.Peek("Authorization")
+	tok, ok := bytes.CutPrefix(auth, []byte("Bearer "))
+	if !ok || !constantTimeEqual(bytes.TrimSpace(tok), s.opts.AdminSecret) {
+		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="kiln"`)
+		s.jsonError(ctx, fasthttp.StatusUnauthorized, "missing or wrong admin secret")
+		return false
+	}
+	return true
+}
+
+type revalidateRequest struct {
+	Paths []string `json:"paths"`
+	Tags  []string `json:"tags"`
+}
+
+func (s *Server) revalidate(ctx *fasthttp.RequestCtx) {
+	var req revalidateRequest
+	if err := json.Unmarshal(ctx.PostBody(), &req); err != nil {
+		s.jsonError(ctx, fasthttp.StatusBadRequest, "body must be JSON {\"paths\": [...], \"tags\": [...]}: "+err.Error())
+		return
+	}
+	paths := make([]string, 0, len(req.Paths))
+	for _, p := range req.Paths {
+		n, err := router.Normalize(p)
+		if err != nil {
+			s.jsonError(ctx, fasthttp.StatusBadRequest, "path "+p+": "+err.Error())
+			return
+		}
+		paths = append(paths, n)
+	}
+	results, err := s.eng.Revalidate(s.ctx, paths, req.Tags)
+	if err != nil {
+		s.jsonError(ctx, fasthttp.StatusInternalServerError, err.Error())
+		return
+	}
+	s.writeJSON(ctx, fasthttp.StatusOK, map[string]any{"results": results})
+}
+
+func (s *Server) inspect(ctx *fasthttp.RequestCtx) {
+	p, err := router.Normalize(string(ctx.QueryArgs().Peek("path")))
+	if err != nil {
+		s.jsonError(ctx, fasthttp.StatusBadRequest, err.Error())
+		return
+	}
+	if s.opts.Inspect == nil {
+		s.jsonError(ctx, fasthttp.StatusNotFound, "inspect is not available")
+		return
+	}
+	v, err := s.opts.Inspect(p)
+	if err != nil {
+		s.jsonError(ctx, fasthttp.StatusNotFound, err.Error())
+		return
+	}
+	s.writeJSON(ctx, fasthttp.StatusOK, v)
+}
+
+// data serves /_kiln/data/<source>[/import|/export]?key=K.
+func (s *Server) data(ctx *fasthttp.RequestCtx, rest string) {
+	d := s.opts.Data
+	if d == nil {
+		s.jsonError(ctx, fasthttp.StatusNotFound, "no data sources")
+		return
+	}
+	source, op, _ := strings.Cut(rest, "/")
+	source, _ = url.PathUnescape(source)
+	key := string(ctx.QueryArgs().Peek("key"))
+	var (
+		v   any
+		err error
+	)
+	switch {
+	case op == "import" && ctx.IsPost():
+		var items map[string]json.RawMessage
+		if err = json.Unmarshal(ctx.PostBody(), &items); err == nil {
+			var n int
+			n, err = d.Import(source, items)
+			v = map[string]int{"imported": n}
+		}
+	case op == "export" && ctx.IsGet():
+		v, err = d.Export(source)
+	case op == "" && ctx.IsGet():
+		var val []byte
+		var found bool
+		val, found, err = d.Get(source, key)
+		if err == nil && !found {
+			s.jsonError(ctx, fasthttp.StatusNotFound, "no such key")
+			return
+		}
+		v = json.RawMessage(val)
+		if !json.Valid(val) {
+			v = string(val)
+		}
+	case op == "" && (ctx.IsPut() || ctx.IsPost()):
+		var rev uint64
+		rev, err = d.Put(source, key, append([]byte(nil), ctx.PostBody()...))
+		v = map[string]uint64{"revision": rev}
+	case op == "" && ctx.IsDelete():
+		var rev uint64
+		rev, err = d.Delete(source, key)
+		v = map[string]uint64{"revision": rev}
+	default:
+		s.jsonError(ctx, fasthttp.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
+	if err != nil {
+		status := fasthttp.StatusInternalServerError
+		if errors.Is(err, ErrNotWritable) {
+			status = fasthttp.StatusConflict
+		}
+		s.jsonError(ctx, status, err.Error())
+		return
+	}
+	s.writeJSON(ctx, fasthttp.StatusOK, v)
+}
+
+func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
+	if s.m == nil {
+		s.jsonError(ctx, fasthttp.StatusNotFound, "metrics are off")
+		return
+	}
+	fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.m.Registry, promhttp.HandlerOpts{}))(ctx)
+}
+
+func (s *Server) writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {
+	b, _ := json.MarshalIndent(v, "", "  ")
+	ctx.Response.Header.Set("Cache-Control", "private, no-store")
+	ctx.SetContentType("application/json")
+	ctx.SetStatusCode(status)
+	ctx.SetBody(append(b, '\n'))
+}
+
+func (s *Server) jsonError(ctx *fasthttp.RequestCtx, status int, msg string) {
+	s.writeJSON(ctx, status, map[string]string{"error": msg})
+}

@@ -1,0 +1,133 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cockroachdb/pebble"
+)
+
+// AddHistory appends e to path's history and drops the oldest events
+// beyond Options.HistoryLen, in one synced batch.
+func (s *pebbleStore) AddHistory(path string, e Event) error {
+	if strings.IndexByte(path, 0) >= 0 {
+		return fmt.Errorf("add history %q: invalid path", path)
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.life.RUnlock()
+	defer s.lock(path)()
+	lo := indexKey(nsHistory, path, "")
+	var keys [][]byte
+	err := s.scanRange(lo, upper(lo), func(k, _ []byte) bool {
+		keys = append(keys, bytes.Clone(k))
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("add history %s: %w", path, err)
+	}
+	var seq uint64
+	if len(keys) > 0 {
+		seq = binary.BigEndian.Uint64(keys[len(keys)-1][len(lo):]) + 1
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	b.Set(binary.BigEndian.AppendUint64(lo, seq), encodeEvent(nil, e), nil)
+	for len(keys)+1 > s.opts.HistoryLen {
+		b.Delete(keys[0], nil)
+		keys = keys[1:]
+	}
+	if err := b.Commit(s.wo); err != nil {
+		return fmt.Errorf("add history %s: %w", path, err)
+	}
+	return nil
+}
+
+// History returns path's events, oldest first.
+func (s *pebbleStore) History(path string) ([]Event, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.life.RUnlock()
+	lo := indexKey(nsHistory, path, "")
+	var events []Event
+	var derr error
+	err := s.scanRange(lo, upper(lo), func(_, v []byte) bool {
+		e, err := decodeEvent(v)
+		events, derr = append(events, e), err
+		return err == nil
+	})
+	if err = cmp.Or(derr, err); err != nil {
+		return nil, fmt.Errorf("history %s: %w", path, err)
+	}
+	return events, nil
+}
+
+// Enqueue records jobs in one synced batch. A path already queued keeps
+// its first reason and time.
+func (s *pebbleStore) Enqueue(jobs ...Job) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.life.RUnlock()
+	s.queueMu.Lock()
+	defer s.queueMu.Unlock()
+	b := s.db.NewIndexedBatch()
+	defer b.Close()
+	for _, j := range jobs {
+		k := key(nsQueue, j.Path)
+		_, closer, err := b.Get(k)
+		if err == nil {
+			closer.Close()
+			continue
+		}
+		if !errors.Is(err, pebble.ErrNotFound) {
+			return fmt.Errorf("enqueue %s: %w", j.Path, err)
+		}
+		b.Set(k, encodeJob(nil, j), nil)
+	}
+	if err := b.Commit(s.wo); err != nil {
+		return fmt.Errorf("enqueue: %w", err)
+	}
+	return nil
+}
+
+// Dequeue removes path's job; removing an absent job is not an error.
+func (s *pebbleStore) Dequeue(path string) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.life.RUnlock()
+	s.queueMu.Lock()
+	defer s.queueMu.Unlock()
+	if err := s.db.Delete(key(nsQueue, path), s.wo); err != nil {
+		return fmt.Errorf("dequeue %s: %w", path, err)
+	}
+	return nil
+}
+
+// Pending returns every queued job, oldest first (ties by path).
+func (s *pebbleStore) Pending() ([]Job, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.life.RUnlock()
+	var jobs []Job
+	var derr error
+	err := s.scan(nsQueue, func(k, v []byte) bool {
+		j, err := decodeJob(string(k[len(nsQueue):]), v)
+		jobs, derr = append(jobs, j), err
+		return err == nil
+	})
+	if err = cmp.Or(derr, err); err != nil {
+		return nil, fmt.Errorf("pending: %w", err)
+	}
+	slices.SortStableFunc(jobs, func(a, b Job) int { return a.Queued.Compare(b.Queued) })
+	return jobs, nil
+}

@@ -1,0 +1,187 @@
+package store
+
+import (
+	"hash/maphash"
+	"sync"
+)
+
+// hotShards is how many independently locked LRUs the hot cache is split
+// into, so concurrent hits on different paths rarely share a mutex.
+const hotShards = 16
+
+// hotOverhead approximates the per-entry memory beyond the page's own
+// bytes: the map slot, the list node, the Page struct and slice headers.
+const hotOverhead = 256
+
+// hotCache is a byte-bounded LRU of decoded pages. A hit takes one shard
+// mutex, moves the entry to the front and returns the shared *Page; it
+// does not allocate.
+//
+// Each shard keeps a generation number bumped by every write (set,
+// remove). A reader that missed remembers the generation and fills the
+// cache from disk only if no write happened in between, so a slow disk
+// read can never put an older page over a newer Put or resurrect a
+// deleted one.
+type hotCache struct {
+	seed   maphash.Seed
+	shards []hotShard
+}
+
+type hotShard struct {
+	mu      sync.Mutex
+	entries map[string]*hotEntry
+	lru     hotEntry // sentinel of a circular list, most recent first
+	bytes   int64
+	max     int64
+	gen     uint64
+	hits    int64
+	misses  int64
+	_       [64]byte // keep neighbouring shards' hot fields apart
+}
+
+type hotEntry struct {
+	prev, next *hotEntry
+	path       string
+	page       *Page
+	size       int64
+}
+
+// newHotCache bounds the cache to maxBytes in total (<= 0: caches nothing).
+func newHotCache(maxBytes int64, shards int) *hotCache {
+	c := &hotCache{seed: maphash.MakeSeed(), shards: make([]hotShard, shards)}
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.entries = make(map[string]*hotEntry)
+		s.lru.next, s.lru.prev = &s.lru, &s.lru
+		s.max = max(maxBytes, 0) / int64(shards)
+	}
+	return c
+}
+
+func (c *hotCache) shard(path string) *hotShard {
+	if len(c.shards) == 1 {
+		return &c.shards[0]
+	}
+	return &c.shards[maphash.String(c.seed, path)%uint64(len(c.shards))]
+}
+
+// get returns the cached page, or nil and the shard generation to pass
+// to fill after reading the disk.
+func (c *hotCache) get(path string) (*Page, uint64) {
+	s := c.shard(path)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[path]
+	if !ok {
+		s.misses++
+		return nil, s.gen
+	}
+	s.hits++
+	s.unlink(e)
+	s.pushFront(e)
+	return e.page, 0
+}
+
+// peek returns the cached page without touching recency or counters.
+func (c *hotCache) peek(path string) *Page {
+	s := c.shard(path)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.entries[path]; ok {
+		return e.page
+	}
+	return nil
+}
+
+// fill caches a page read from disk unless a write to the shard happened
+// since get returned gen.
+func (c *hotCache) fill(p *Page, gen uint64) {
+	s := c.shard(p.Path)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen == gen {
+		s.put(p)
+	}
+}
+
+// set caches p as the newest version of its path.
+func (c *hotCache) set(p *Page) {
+	s := c.shard(p.Path)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen++
+	s.put(p)
+}
+
+// remove drops path from the cache.
+func (c *hotCache) remove(path string) {
+	s := c.shard(path)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen++
+	if e, ok := s.entries[path]; ok {
+		s.drop(e)
+	}
+}
+
+// stats sums the shards' counters.
+func (c *hotCache) stats() (bytes, entries, hits, misses int64) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		bytes, entries = bytes+s.bytes, entries+int64(len(s.entries))
+		hits, misses = hits+s.hits, misses+s.misses
+		s.mu.Unlock()
+	}
+	return bytes, entries, hits, misses
+}
+
+// put inserts or replaces p, then evicts from the back until the shard
+// fits. A page larger than the whole shard is not cached at all.
+func (s *hotShard) put(p *Page) {
+	if e, ok := s.entries[p.Path]; ok {
+		s.drop(e)
+	}
+	size := hotSize(p)
+	if size > s.max {
+		return
+	}
+	e := &hotEntry{path: p.Path, page: p, size: size}
+	s.entries[p.Path] = e
+	s.pushFront(e)
+	s.bytes += size
+	for s.bytes > s.max {
+		s.drop(s.lru.prev)
+	}
+}
+
+func (s *hotShard) drop(e *hotEntry) {
+	s.unlink(e)
+	delete(s.entries, e.path)
+	s.bytes -= e.size
+}
+
+func (s *hotShard) unlink(e *hotEntry) {
+	e.prev.next, e.next.prev = e.next, e.prev
+}
+
+func (s *hotShard) pushFront(e *hotEntry) {
+	e.prev, e.next = &s.lru, s.lru.next
+	s.lru.next.prev = e
+	s.lru.next = e
+}
+
+// hotSize is what a cached page is charged against the byte budget.
+func hotSize(p *Page) int64 {
+	n := hotOverhead + len(p.Path) + len(p.Route) + len(p.ETag) +
+		len(p.Body) + len(p.Gzip) + len(p.Brotli)
+	for _, h := range p.Headers {
+		n += len(h.Name) + len(h.Value) + 32
+	}
+	for _, l := range [][]string{p.Tags, p.Keys, p.Prefixes} {
+		for _, s := range l {
+			n += len(s) + 16
+		}
+	}
+	return int64(n)
+}

@@ -1,0 +1,500 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
+)
+
+// Options configure Open. Zero values mean the defaults.
+type Options struct {
+	// HotCacheBytes bounds the in-memory cache of decoded pages
+	// (default 64 MiB; negative disables it).
+	HotCacheBytes int64
+	// HistoryLen is how many history events are kept per path (default 20).
+	HistoryLen int
+	// FS is the file system Pebble uses (default the OS; vfs.NewMem() in tests).
+	FS vfs.FS
+}
+
+func (o Options) withDefaults() Options {
+	if o.HotCacheBytes == 0 {
+		o.HotCacheBytes = 64 << 20
+	}
+	if o.HistoryLen <= 0 {
+		o.HistoryLen = 20
+	}
+	if o.FS == nil {
+		o.FS = vfs.Default
+	}
+	return o
+}
+
+// Key layout. Terms and paths never contain NUL (Put refuses them), so
+// "<ns><term>\x00" bounds exactly one term's entries.
+//
+//	p/<path>                page record (encodePage)
+//	l/<path>                empty; lists paths without reading records
+//	k/<key>\x00<path>       data key read by the page
+//	x/<prefix>\x00<path>    data prefix listed by the page
+//	t/<tag>\x00<path>       tag carried by the page
+//	h/<path>\x00<seq:8>     history event (encodeEvent), seq big-endian
+//	q/<path>                pending job (encodeJob)
+//	m/<name>                engine meta value
+const (
+	nsPage    = "p/"
+	nsList    = "l/"
+	nsKey     = "k/"
+	nsPrefix  = "x/"
+	nsTag     = "t/"
+	nsHistory = "h/"
+	nsQueue   = "q/"
+	nsMeta    = "m/"
+)
+
+// pathLocks stripes writers by path: every change to a path's record and
+// index entries happens under its stripe, so the old record Put reads is
+// still current when its batch commits.
+const pathLocks = 256
+
+type pebbleStore struct {
+	db   *pebble.DB
+	opts Options
+	hot  *hotCache
+	wo   *pebble.WriteOptions
+
+	// life guards db against Close; closed lets the hot path refuse
+	// without touching the lock.
+	life   sync.RWMutex
+	closed atomic.Bool
+
+	seed  maphash.Seed
+	locks [pathLocks]sync.Mutex
+
+	pages atomic.Int64
+
+	// prefixRefs counts the pages listing each data prefix. It is a
+	// superset of the x/ index while a Put is in flight.
+	prefixMu   sync.RWMutex
+	prefixRefs map[string]int
+
+	queueMu sync.Mutex
+}
+
+var _ Store = (*pebbleStore)(nil)
+
+// Open opens (creating if needed) the Pebble store in dir.
+func Open(dir string, opts Options) (Store, error) {
+	opts = opts.withDefaults()
+	db, err := pebble.Open(dir, &pebble.Options{FS: opts.FS, Logger: quietLogger{}})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	s := &pebbleStore{
+		db:         db,
+		opts:       opts,
+		hot:        newHotCache(opts.HotCacheBytes, hotShards),
+		wo:         pebble.Sync,
+		seed:       maphash.MakeSeed(),
+		prefixRefs: make(map[string]int),
+	}
+	if err := s.load(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	return s, nil
+}
+
+// load counts the pages and rebuilds the prefix set from the indexes.
+func (s *pebbleStore) load() error {
+	var n int64
+	err := s.scan(nsList, func(k, _ []byte) bool { n++; return true })
+	if err != nil {
+		return err
+	}
+	s.pages.Store(n)
+	return s.scan(nsPrefix, func(k, _ []byte) bool {
+		prefix, _, _ := bytes.Cut(k[len(nsPrefix):], []byte{0})
+		s.prefixRefs[string(prefix)]++
+		return true
+	})
+}
+
+// quietLogger drops Pebble's informational messages.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	pebble.DefaultLogger.Fatalf(format, args...)
+}
+
+func (s *pebbleStore) Get(path string) (*Page, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	p, gen := s.hot.get(path)
+	if p != nil {
+		return p, nil
+	}
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.life.RUnlock()
+	p, err := s.read(path)
+	if err != nil {
+		return nil, err
+	}
+	s.hot.fill(p, gen)
+	return p, nil
+}
+
+// enter takes the lifecycle read lock; callers RUnlock when it succeeds.
+func (s *pebbleStore) enter() error {
+	s.life.RLock()
+	if s.closed.Load() {
+		s.life.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+// read decodes path's record from disk.
+func (s *pebbleStore) read(path string) (*Page, error) {
+	v, closer, err := s.db.Get(key(nsPage, path))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", path, err)
+	}
+	defer closer.Close()
+	p, err := decodePage(path, v)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", path, err)
+	}
+	return p, nil
+}
+
+// current is the stored page under the path lock: cached or from disk,
+// nil if absent.
+func (s *pebbleStore) current(path string) (*Page, error) {
+	if p := s.hot.peek(path); p != nil {
+		return p, nil
+	}
+	p, err := s.read(path)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	return p, err
+}
+
+func (s *pebbleStore) lock(path string) func() {
+	m := &s.locks[maphash.String(s.seed, path)%pathLocks]
+	m.Lock()
+	return m.Unlock
+}
+
+func (s *pebbleStore) Put(p *Page) error {
+	if err := validate(p); err != nil {
+		return err
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.life.RUnlock()
+	defer s.lock(p.Path)()
+	old, err := s.current(p.Path)
+	if err != nil {
+		return fmt.Errorf("put: %w", err)
+	}
+	if old != nil && old.Generated.After(p.Generated) {
+		return ErrNewer
+	}
+	cp := *p // callers may reuse their struct; the slices are ours now
+	if err := s.commitPut(old, &cp); err != nil {
+		return fmt.Errorf("put %s: %w", p.Path, err)
+	}
+	s.hot.set(&cp)
+	return nil
+}
+
+// commitPut writes p's record and swaps old's index entries for p's in
+// one synced batch.
+func (s *pebbleStore) commitPut(old, p *Page) error {
+	b := s.db.NewBatchWithSize(encodedPageSize(p) + 256)
+	defer b.Close()
+	val := encodePage(make([]byte, 0, encodedPageSize(p)), p)
+	b.Set(key(nsPage, p.Path), val, nil)
+	if old == nil {
+		b.Set(key(nsList, p.Path), nil, nil)
+	} else {
+		indexEntries(old, func(k []byte) { b.Delete(k, nil) })
+	}
+	indexEntries(p, func(k []byte) { b.Set(k, nil, nil) })
+	added := uniq(p.Prefixes)
+	s.addPrefixes(added, 1)
+	if err := b.Commit(s.wo); err != nil {
+		s.addPrefixes(added, -1)
+		return err
+	}
+	if old == nil {
+		s.pages.Add(1)
+	} else {
+		s.addPrefixes(uniq(old.Prefixes), -1)
+	}
+	return nil
+}
+
+// validate refuses pages whose strings would break the key layout.
+func validate(p *Page) error {
+	if p.Path == "" || strings.IndexByte(p.Path, 0) >= 0 {
+		return fmt.Errorf("put %q: invalid path", p.Path)
+	}
+	for _, l := range [][]string{p.Keys, p.Prefixes, p.Tags} {
+		for _, s := range l {
+			if strings.IndexByte(s, 0) >= 0 {
+				return fmt.Errorf("put %s: NUL in key, prefix or tag %q", p.Path, s)
+			}
+		}
+	}
+	return nil
+}
+
+// indexEntries calls fn with every index key of p.
+func indexEntries(p *Page, fn func(k []byte)) {
+	for _, k := range p.Keys {
+		fn(indexKey(nsKey, k, p.Path))
+	}
+	for _, x := range p.Prefixes {
+		fn(indexKey(nsPrefix, x, p.Path))
+	}
+	for _, t := range p.Tags {
+		fn(indexKey(nsTag, t, p.Path))
+	}
+}
+
+func (s *pebbleStore) addPrefixes(prefixes []string, delta int) {
+	s.prefixMu.Lock()
+	defer s.prefixMu.Unlock()
+	for _, x := range prefixes {
+		if s.prefixRefs[x] += delta; s.prefixRefs[x] <= 0 {
+			delete(s.prefixRefs, x)
+		}
+	}
+}
+
+func (s *pebbleStore) Delete(path string) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.life.RUnlock()
+	defer s.lock(path)()
+	old, err := s.current(path)
+	if err != nil || old == nil {
+		return err
+	}
+	b := s.db.NewBatch()
+	defer b.Close()
+	b.Delete(key(nsPage, path), nil)
+	b.Delete(key(nsList, path), nil)
+	indexEntries(old, func(k []byte) { b.Delete(k, nil) })
+	if err := b.Commit(s.wo); err != nil {
+		return fmt.Errorf("delete %s: %w", path, err)
+	}
+	s.hot.remove(path)
+	s.pages.Add(-1)
+	s.addPrefixes(uniq(old.Prefixes), -1)
+	return nil
+}
+
+func (s *pebbleStore) MarkStale(path string) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.life.RUnlock()
+	defer s.lock(path)()
+	old, err := s.current(path)
+	if err != nil {
+		return err
+	}
+	if old == nil {
+		return ErrNotFound
+	}
+	if old.StaleMarked {
+		return nil
+	}
+	cp := *old // cached pages are shared and immutable
+	cp.StaleMarked = true
+	val := encodePage(make([]byte, 0, encodedPageSize(&cp)), &cp)
+	if err := s.db.Set(key(nsPage, path), val, s.wo); err != nil {
+		return fmt.Errorf("mark stale %s: %w", path, err)
+	}
+	s.hot.set(&cp)
+	return nil
+}
+
+func (s *pebbleStore) PathsForKey(k string) ([]string, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.life.RUnlock()
+	paths, err := s.termPaths(nsKey, k, nil)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range s.prefixesOf(k) {
+		if paths, err = s.termPaths(nsPrefix, x, paths); err != nil {
+			return nil, err
+		}
+	}
+	slices.Sort(paths)
+	return slices.Compact(paths), nil
+}
+
+// prefixesOf returns the indexed prefixes that k starts with: one map
+// probe per length of k, however many prefixes exist.
+func (s *pebbleStore) prefixesOf(k string) []string {
+	s.prefixMu.RLock()
+	defer s.prefixMu.RUnlock()
+	if len(s.prefixRefs) == 0 {
+		return nil
+	}
+	var out []string
+	for i := 0; i <= len(k); i++ {
+		if _, ok := s.prefixRefs[k[:i]]; ok {
+			out = append(out, k[:i])
+		}
+	}
+	return out
+}
+
+func (s *pebbleStore) PathsForTag(tag string) ([]string, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.life.RUnlock()
+	paths, err := s.termPaths(nsTag, tag, nil)
+	slices.Sort(paths)
+	return slices.Compact(paths), err
+}
+
+// termPaths appends the paths indexed under ns+term.
+func (s *pebbleStore) termPaths(ns, term string, paths []string) ([]string, error) {
+	lo := indexKey(ns, term, "")
+	err := s.scanRange(lo, upper(lo), func(k, _ []byte) bool {
+		paths = append(paths, string(k[len(lo):]))
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("index %s%s: %w", ns, term, err)
+	}
+	return paths, nil
+}
+
+func (s *pebbleStore) Paths(fn func(path string) bool) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.life.RUnlock()
+	return s.scan(nsList, func(k, _ []byte) bool {
+		return fn(string(k[len(nsList):]))
+	})
+}
+
+func (s *pebbleStore) GetMeta(name string) ([]byte, error) {
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.life.RUnlock()
+	v, closer, err := s.db.Get(key(nsMeta, name))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get meta %s: %w", name, err)
+	}
+	defer closer.Close()
+	return bytes.Clone(v), nil
+}
+
+func (s *pebbleStore) SetMeta(name string, value []byte) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.life.RUnlock()
+	if err := s.db.Set(key(nsMeta, name), value, s.wo); err != nil {
+		return fmt.Errorf("set meta %s: %w", name, err)
+	}
+	return nil
+}
+
+func (s *pebbleStore) Stats() Stats {
+	st := Stats{Pages: s.pages.Load()}
+	st.HotBytes, st.HotEntries, st.HotHits, st.HotMisses = s.hot.stats()
+	if s.enter() == nil {
+		st.DiskBytes = int64(s.db.Metrics().DiskSpaceUsage())
+		s.life.RUnlock()
+	}
+	return st
+}
+
+func (s *pebbleStore) Close() error {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if s.closed.Swap(true) {
+		return ErrClosed
+	}
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+// scan calls fn for every key in namespace ns until fn returns false.
+func (s *pebbleStore) scan(ns string, fn func(k, v []byte) bool) error {
+	lo := []byte(ns)
+	return s.scanRange(lo, upper(lo), fn)
+}
+
+// scanRange calls fn for keys in [lo, hi). k and v are only valid during
+// the call.
+func (s *pebbleStore) scanRange(lo, hi []byte, fn func(k, v []byte) bool) error {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return err
+	}
+	for ok := it.First(); ok && fn(it.Key(), it.Value()); ok = it.Next() {
+	}
+	return errors.Join(it.Error(), it.Close())
+}
+
+func key(ns, name string) []byte {
+	return append(append(make([]byte, 0, len(ns)+len(name)), ns...), name...)
+}
+
+func indexKey(ns, term, path string) []byte {
+	k := make([]byte, 0, len(ns)+len(term)+1+len(path))
+	k = append(append(append(k, ns...), term...), 0)
+	return append(k, path...)
+}
+
+// upper is the smallest key greater than every key starting with lo,
+// where lo ends in "/" or NUL.
+func upper(lo []byte) []byte {
+	hi := bytes.Clone(lo)
+	hi[len(hi)-1]++
+	return hi
+}
+
+// uniq returns l sorted without duplicates, leaving l untouched.
+func uniq(l []string) []string {
+	return slices.Compact(slices.Sorted(slices.Values(l)))
+}

@@ -1,0 +1,352 @@
+package kv
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cockroachdb/pebble/vfs"
+
+	"github.com/kilnhq/kiln/sdk/plugin"
+)
+
+func memStore(t testing.TB) *Store {
+	t.Helper()
+	s, err := OpenFS("/db", vfs.NewMem())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func mustPut(t testing.TB, w plugin.Writer, key, value string) uint64 {
+	t.Helper()
+	rev, err := w.Put(context.Background(), key, []byte(value))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rev
+}
+
+func mustDelete(t testing.TB, w plugin.Writer, key string) uint64 {
+	t.Helper()
+	rev, err := w.Delete(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rev
+}
+
+func TestGetPutDelete(t *testing.T) {
+	s := memStore(t)
+	ctx := context.Background()
+	steps := []struct {
+		name    string
+		do      func() uint64
+		key     string
+		wantRev uint64
+		want    string // "" means missing
+	}{
+		{"put", func() uint64 { return mustPut(t, s, "post:a", `{"t":1}`) }, "post:a", 1, `{"t":1}`},
+		{"overwrite", func() uint64 { return mustPut(t, s, "post:a", `{"t":2}`) }, "post:a", 2, `{"t":2}`},
+		{"other key", func() uint64 { return mustPut(t, s, "post:b", `{}`) }, "post:b", 3, `{}`},
+		{"delete", func() uint64 { return mustDelete(t, s, "post:a") }, "post:a", 4, ""},
+		{"delete missing is a no-op", func() uint64 { return mustDelete(t, s, "post:zz") }, "post:zz", 4, ""},
+		{"put after delete", func() uint64 { return mustPut(t, s, "post:a", `"back"`) }, "post:a", 5, `"back"`},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if got := st.do(); got != st.wantRev {
+				t.Errorf("revision = %d, want %d", got, st.wantRev)
+			}
+			it, found, err := s.Get(ctx, st.key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := found, st.want != ""; got != want {
+				t.Fatalf("found = %v, want %v", got, want)
+			}
+			if got, want := string(it.Value), st.want; found && got != want {
+				t.Errorf("value = %q, want %q", got, want)
+			}
+		})
+	}
+	if _, err := s.Put(ctx, "", nil); err == nil {
+		t.Error("put of empty key succeeded")
+	}
+}
+
+func TestList(t *testing.T) {
+	s := memStore(t)
+	for _, k := range []string{"a", "b/1", "b/2", "b/3", "b\xff", "c"} {
+		mustPut(t, s, k, `1`)
+	}
+	tests := []struct {
+		name    string
+		prefix  string
+		limit   int
+		reverse bool
+		want    [][]string // keys per page
+	}{
+		{"all", "", 10, false, [][]string{{"a", "b/1", "b/2", "b/3", "b\xff", "c"}}},
+		{"prefix pages", "b/", 2, false, [][]string{{"b/1", "b/2"}, {"b/3"}}},
+		{"prefix exact pages", "b/", 3, false, [][]string{{"b/1", "b/2", "b/3"}}},
+		{"reverse pages", "b/", 2, true, [][]string{{"b/3", "b/2"}, {"b/1"}}},
+		{"reverse all", "", 4, true, [][]string{{"c", "b\xff", "b/3", "b/2"}, {"b/1", "a"}}},
+		{"high byte prefix", "b\xff", 5, false, [][]string{{"b\xff"}}},
+		{"no match", "zz", 5, false, [][]string{nil}},
+		{"one per page", "b", 1, false, [][]string{{"b/1"}, {"b/2"}, {"b/3"}, {"b\xff"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := listPages(t, s, tt.prefix, tt.limit, tt.reverse); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("pages = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// listPages follows cursors until the end and returns the keys of each page.
+func listPages(t *testing.T, src plugin.Source, prefix string, limit int, reverse bool) [][]string {
+	t.Helper()
+	req := plugin.ListRequest{Prefix: prefix, Limit: limit, Reverse: reverse}
+	var pages [][]string
+	for i := 0; i < 100; i++ {
+		page, err := src.List(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, it := range page.Items {
+			keys = append(keys, it.Key)
+		}
+		pages = append(pages, keys)
+		if page.Next == "" {
+			return pages
+		}
+		req.Cursor = page.Next
+	}
+	t.Fatal("cursor never ended")
+	return nil
+}
+
+func TestListBadCursor(t *testing.T) {
+	s := memStore(t)
+	if _, err := s.List(context.Background(), plugin.ListRequest{Cursor: "nope!"}); err == nil {
+		t.Error("invalid cursor accepted")
+	}
+}
+
+// watcher collects events from a running Watch.
+type watcher struct {
+	events chan plugin.Event
+	done   chan error
+	cancel context.CancelFunc
+}
+
+func startWatch(t testing.TB, src plugin.Source, from uint64) *watcher {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &watcher{events: make(chan plugin.Event, 1024), done: make(chan error, 1), cancel: cancel}
+	go func() {
+		w.done <- src.Watch(ctx, from, func(ev plugin.Event) error {
+			w.events <- ev
+			return nil
+		})
+	}()
+	t.Cleanup(cancel)
+	return w
+}
+
+// next waits for n events; the timeout only guards against a hang.
+func (w *watcher) next(t testing.TB, n int) []plugin.Event {
+	t.Helper()
+	var got []plugin.Event
+	for len(got) < n {
+		select {
+		case ev := <-w.events:
+			got = append(got, ev)
+		case err := <-w.done:
+			t.Fatalf("watch ended after %d events: %v", len(got), err)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("no event after %d of %d", len(got), n)
+		}
+	}
+	return got
+}
+
+func put(rev uint64, key, value string) plugin.Event {
+	return plugin.Event{Revision: rev, Key: key, Value: []byte(value)}
+}
+
+func del(rev uint64, key string) plugin.Event {
+	return plugin.Event{Revision: rev, Key: key, Deleted: true}
+}
+
+func TestWatchFrom(t *testing.T) {
+	s := memStore(t)
+	mustPut(t, s, "a", `1`)    // 1
+	mustPut(t, s, "b", `1`)    // 2
+	mustPut(t, s, "a", `2`)    // 3, compacts 1
+	mustDelete(t, s, "b")      // 4, compacts 2
+	mustPut(t, s, "c", `1`)    // 5
+	mustPut(t, s, "gone", `1`) // 6
+	mustDelete(t, s, "gone")   // 7
+	tests := []struct {
+		name string
+		from uint64
+		want []plugin.Event
+	}{
+		{"from 1", 1, []plugin.Event{put(3, "a", `2`), del(4, "b"), put(5, "c", `1`), del(7, "gone")}},
+		{"from 3", 3, []plugin.Event{del(4, "b"), put(5, "c", `1`), del(7, "gone")}},
+		{"from 6", 6, []plugin.Event{del(7, "gone")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := startWatch(t, s, tt.from)
+			if got := w.next(t, len(tt.want)); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("events = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+	t.Run("live only", func(t *testing.T) {
+		w := startWatch(t, s, 0)
+		// Watch(0) may start after this Put or before; either way the
+		// first event must be the live one, never a replayed old change.
+		rev := mustPut(t, s, "live", `1`)
+		ev := w.next(t, 1)[0]
+		if ev.Revision > rev || ev.Revision < 8 {
+			t.Errorf("first event %+v, want revision 8", ev)
+		}
+	})
+}
+
+func TestWatchLive(t *testing.T) {
+	s := memStore(t)
+	mustPut(t, s, "old", `0`)
+	w := startWatch(t, s, s.Revision())
+	want := []plugin.Event{put(2, "k", `1`), put(3, "k", `2`), del(4, "k")}
+	mustPut(t, s, "k", `1`)
+	mustPut(t, s, "k", `2`)
+	mustDelete(t, s, "k")
+	got := w.next(t, 3)
+	// A watcher that fell behind sees only the latest change of k; one
+	// that kept up sees all three. Both must end on the delete.
+	if last := got[len(got)-1]; !reflect.DeepEqual(last, want[2]) && !reflect.DeepEqual(got, want) {
+		t.Errorf("events = %+v, want %+v", got, want)
+	}
+}
+
+func TestRestartResume(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, s, "post:a", `"a1"`)
+	mustPut(t, s, "post:b", `"b1"`)
+	mustDelete(t, s, "post:a")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Get(context.Background(), "post:b"); err != ErrClosed {
+		t.Errorf("get after close: err = %v, want %v", err, ErrClosed)
+	}
+
+	s, err = Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, want := s.Revision(), uint64(3); got != want {
+		t.Errorf("revision after reopen = %d, want %d", got, want)
+	}
+	if got, want := mustPut(t, s, "post:c", `"c1"`), uint64(4); got != want {
+		t.Errorf("next revision = %d, want %d", got, want)
+	}
+	w := startWatch(t, s, 1)
+	want := []plugin.Event{put(2, "post:b", `"b1"`), del(3, "post:a"), put(4, "post:c", `"c1"`)}
+	if got := w.next(t, 3); !reflect.DeepEqual(got, want) {
+		t.Errorf("events = %+v, want %+v", got, want)
+	}
+}
+
+func TestOpenLocked(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := Open(dir); err == nil {
+		t.Error("second open of a locked store succeeded")
+	}
+}
+
+func TestConfigure(t *testing.T) {
+	tests := []struct {
+		name     string
+		config   string
+		wantAttr string // "" means no error
+	}{
+		{"ok", fmt.Sprintf(`{"dir":%q}`, t.TempDir()), ""},
+		{"missing dir", `{}`, "dir"},
+		{"not json", `[`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := New().(*Store)
+			defer s.Close()
+			diags := s.Configure(context.Background(), []byte(tt.config))
+			if got, want := diags.HasErrors(), tt.name != "ok"; got != want {
+				t.Fatalf("errors = %v (%v), want %v", got, diags, want)
+			}
+			if len(diags) > 0 && diags[0].Attribute != tt.wantAttr {
+				t.Errorf("attribute = %q, want %q", diags[0].Attribute, tt.wantAttr)
+			}
+		})
+	}
+}
+
+// TestHammer runs concurrent writers against a watcher: revisions must be
+// strictly increasing and the watcher must end with every key's final value.
+func TestHammer(t *testing.T) {
+	s := memStore(t)
+	w := startWatch(t, s, s.Revision())
+	const writers, perWriter = 8, 50
+	var wg sync.WaitGroup
+	for i := 0; i < writers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < perWriter; j++ {
+				mustPut(t, s, fmt.Sprintf("k%d", j%10), fmt.Sprintf(`"%d-%d"`, i, j))
+			}
+		}()
+	}
+	wg.Wait()
+	final := s.Revision()
+	state := map[string]string{}
+	var last uint64
+	for last < final {
+		ev := w.next(t, 1)[0]
+		if ev.Revision <= last {
+			t.Fatalf("revision %d after %d", ev.Revision, last)
+		}
+		last = ev.Revision
+		state[ev.Key] = string(ev.Value)
+	}
+	for k, v := range state {
+		it, _, _ := s.Get(context.Background(), k)
+		if string(it.Value) != v {
+			t.Errorf("watcher has %s=%s, store has %s", k, v, it.Value)
+		}
+	}
+	if got, want := final, uint64(writers*perWriter); got != want {
+		t.Errorf("final revision = %d, want %d", got, want)
+	}
+}

@@ -1,0 +1,109 @@
+// Package sdktest builds the C, Rust and AssemblyScript SDKs' renderers with
+// their real toolchains and checks the modules against the renderer ABI
+// (sdk/ABI.md) with a small wazero host.
+package sdktest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// Lang is an SDK language.
+type Lang string
+
+// The languages this package builds.
+const (
+	C              Lang = "c"
+	Rust           Lang = "rust"
+	AssemblyScript Lang = "assemblyscript"
+)
+
+// Langs lists every language, in a stable order.
+var Langs = []Lang{C, Rust, AssemblyScript}
+
+// ErrToolchain means a compiler is not installed; the message says what to
+// install.
+var ErrToolchain = errors.New("sdktest: toolchain missing")
+
+// Build compiles target ("conformance" or "example") of lang's SDK, found
+// under sdkDir (the repository's sdk/ folder), into outDir, and returns the
+// path of the .wasm file. The commands are the ones in each SDK's README.
+func Build(ctx context.Context, lang Lang, sdkDir, target, outDir string) (string, error) {
+	sdkDir, err := filepath.Abs(sdkDir)
+	if err != nil {
+		return "", err
+	}
+	if outDir, err = filepath.Abs(outDir); err != nil {
+		return "", err
+	}
+	out := filepath.Join(outDir, fmt.Sprintf("%s-%s.wasm", lang, target))
+	switch lang {
+	case C:
+		err = buildC(ctx, filepath.Join(sdkDir, "c"), target, out)
+	case Rust:
+		err = buildRust(ctx, filepath.Join(sdkDir, "rust"), target, outDir, out)
+	case AssemblyScript:
+		err = buildAS(ctx, filepath.Join(sdkDir, "assemblyscript"), target, out)
+	default:
+		err = fmt.Errorf("sdktest: unknown language %q", lang)
+	}
+	if err != nil {
+		return "", fmt.Errorf("build %s %s: %w", lang, target, err)
+	}
+	return out, nil
+}
+
+func buildC(ctx context.Context, dir, target, out string) error {
+	if _, err := exec.LookPath("clang"); err != nil {
+		return fmt.Errorf("%w: install the Debian packages clang lld wasi-libc libclang-rt-14-dev-wasm32", ErrToolchain)
+	}
+	if _, err := os.Stat("/usr/lib/wasm32-wasi/crt1-reactor.o"); err != nil {
+		return fmt.Errorf("%w: install the Debian packages wasi-libc libclang-rt-14-dev-wasm32", ErrToolchain)
+	}
+	src := filepath.Join(dir, target, "main.c")
+	return run(ctx, dir, "clang", "--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-s",
+		"-Wall", "-Werror", "-o", out, src)
+}
+
+// rustc is Debian's compiler: the one that has the wasm32-wasi standard library.
+const rustc = "/usr/bin/rustc"
+
+func buildRust(ctx context.Context, dir, target, outDir, out string) error {
+	if err := run(ctx, dir, rustc, "--print", "target-libdir", "--target", "wasm32-wasi"); err != nil {
+		return fmt.Errorf("%w: install the Debian packages rustc libstd-rust-dev-wasm32 (%v)", ErrToolchain, err)
+	}
+	lib := filepath.Join(outDir, "libkiln.rlib")
+	err := run(ctx, dir, rustc, "--edition", "2021", "--crate-type=rlib", "--crate-name", "kiln",
+		"--target", "wasm32-wasi", "-O", "kiln/src/lib.rs", "-o", lib)
+	if err != nil {
+		return err
+	}
+	return run(ctx, dir, rustc, "--edition", "2021", "--crate-type=cdylib", "--crate-name", "renderer",
+		"--target", "wasm32-wasi", "-O", "-C", "strip=symbols", "--extern", "kiln="+lib,
+		filepath.Join(target, "src", "lib.rs"), "-o", out)
+}
+
+func buildAS(ctx context.Context, dir, target, out string) error {
+	asc := filepath.Join(dir, "node_modules", ".bin", "asc")
+	if _, err := os.Stat(asc); err != nil {
+		return fmt.Errorf("%w: run `npm ci` in sdk/assemblyscript (needs node and npm)", ErrToolchain)
+	}
+	return run(ctx, dir, asc, filepath.Join(target, "index.ts"), "--config", "asconfig.json",
+		"--target", "release", "-o", out)
+}
+
+func run(ctx context.Context, dir, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %w\n%s", name, err, stderr.Bytes())
+	}
+	return nil
+}

@@ -1,0 +1,108 @@
+package plugin
+
+import (
+	"context"
+
+	"google.golang.org/grpc"
+
+	"github.com/kilnhq/kiln/sdk/plugin/internal/pb"
+)
+
+// Plugin side: serves a Source over the generated gRPC service.
+
+const (
+	defaultListLimit = 100
+	chunkBytes       = 1 << 20 // a List page is streamed in chunks of about this size
+)
+
+type server struct {
+	pb.UnimplementedDataSourceServer
+	src Source
+}
+
+func (s *server) Capabilities(context.Context, *pb.Capabilities_Request) (*pb.Capabilities_Response, error) {
+	c := s.src.Capabilities()
+	_, writable := s.src.(Writer)
+	return &pb.Capabilities_Response{Watch: c.Watch, Writable: c.Writable && writable}, nil
+}
+
+func (s *server) Schema(context.Context, *pb.Schema_Request) (*pb.Schema_Response, error) {
+	return toProtoSchema(s.src.Schema()), nil
+}
+
+func (s *server) Configure(ctx context.Context, req *pb.Configure_Request) (*pb.Configure_Response, error) {
+	return &pb.Configure_Response{Diagnostics: toProtoDiags(s.src.Configure(ctx, req.GetConfig()))}, nil
+}
+
+func (s *server) Get(ctx context.Context, req *pb.Get_Request) (*pb.Get_Response, error) {
+	it, found, err := s.src.Get(ctx, req.GetKey())
+	if err != nil {
+		return &pb.Get_Response{Diagnostics: errToProto(err)}, nil
+	}
+	if !found {
+		return &pb.Get_Response{}, nil
+	}
+	return &pb.Get_Response{Item: toProtoItem(it), Found: true}, nil
+}
+
+func (s *server) List(req *pb.List_Request, stream grpc.ServerStreamingServer[pb.List_Response]) error {
+	limit := int(req.GetLimit())
+	if limit <= 0 {
+		limit = defaultListLimit
+	}
+	page, err := s.src.List(stream.Context(), ListRequest{
+		Prefix: req.GetPrefix(), Cursor: req.GetCursor(), Limit: limit, Reverse: req.GetReverse(),
+	})
+	if err != nil {
+		return stream.Send(&pb.List_Response{Diagnostics: errToProto(err)})
+	}
+	return sendPage(page, stream.Send)
+}
+
+// sendPage streams a page in chunks; the last chunk carries Next.
+func sendPage(page ListPage, send func(*pb.List_Response) error) error {
+	msg, size := &pb.List_Response{}, 0
+	for _, it := range page.Items {
+		if size > 0 && size+len(it.Key)+len(it.Value) > chunkBytes {
+			if err := send(msg); err != nil {
+				return err
+			}
+			msg, size = &pb.List_Response{}, 0
+		}
+		msg.Items = append(msg.Items, toProtoItem(it))
+		size += len(it.Key) + len(it.Value)
+	}
+	msg.Next = page.Next
+	return send(msg)
+}
+
+func (s *server) Watch(req *pb.Watch_Request, stream grpc.ServerStreamingServer[pb.Watch_Response]) error {
+	ctx := stream.Context()
+	err := s.src.Watch(ctx, req.GetFromRevision(), func(ev Event) error {
+		return stream.Send(&pb.Watch_Response{Events: []*pb.Event{toProtoEvent(ev)}})
+	})
+	if err != nil && ctx.Err() == nil {
+		return stream.Send(&pb.Watch_Response{Diagnostics: errToProto(err)})
+	}
+	return nil
+}
+
+func (s *server) Put(ctx context.Context, req *pb.Put_Request) (*pb.Put_Response, error) {
+	w, ok := s.src.(Writer)
+	if !ok {
+		return &pb.Put_Response{Diagnostics: toProtoDiags(readOnly)}, nil
+	}
+	rev, err := w.Put(ctx, req.GetKey(), req.GetValue())
+	return &pb.Put_Response{Revision: rev, Diagnostics: errToProto(err)}, nil
+}
+
+func (s *server) Delete(ctx context.Context, req *pb.Delete_Request) (*pb.Delete_Response, error) {
+	w, ok := s.src.(Writer)
+	if !ok {
+		return &pb.Delete_Response{Diagnostics: toProtoDiags(readOnly)}, nil
+	}
+	rev, err := w.Delete(ctx, req.GetKey())
+	return &pb.Delete_Response{Revision: rev, Diagnostics: errToProto(err)}, nil
+}
+
+var readOnly = Diagnostics{{Severity: SeverityError, Summary: "data source is read-only"}}

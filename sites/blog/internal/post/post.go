@@ -1,0 +1,175 @@
+// Package post is the blog's data model: how a post is stored in the data
+// source, how its keys are built, and how the home page finds the newest
+// posts without reading them all.
+//
+// A post lives under "post:<slug>" as JSON. Next to it, an index key
+// "bydate:<date>:<slug>" (value: the slug) orders posts by date, because a
+// data source lists keys in byte order and the date is written in a
+// fixed-width UTC form that sorts like time. The home page lists that index
+// in reverse with a small limit, so rendering it costs O(page size), not
+// O(posts).
+package post
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Key prefixes in the data source.
+const (
+	Prefix      = "post:"
+	IndexPrefix = "bydate:"
+)
+
+// DateLayout is how dates are written in index keys and JSON: fixed-width
+// UTC, so byte order is time order.
+const DateLayout = "2006-01-02T15:04:05Z"
+
+// ErrInvalid is wrapped by Decode for a value that is JSON but not a post.
+var ErrInvalid = errors.New("post: invalid")
+
+// Author is who wrote a post.
+type Author struct {
+	Name    string `json:"name"`
+	Picture string `json:"picture,omitempty"`
+}
+
+// UnmarshalJSON accepts an object {"name","picture"} or a bare name, so
+// flat front matter (`author: Mara Lind`) works too.
+func (a *Author) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		*a = Author{}
+		return json.Unmarshal(b, &a.Name)
+	}
+	type plain Author
+	return json.Unmarshal(b, (*plain)(a))
+}
+
+// Post is one blog post, the JSON value stored under Key(slug).
+type Post struct {
+	Slug       string    `json:"slug"`
+	Title      string    `json:"title"`
+	Date       time.Time `json:"-"`
+	Author     Author    `json:"author"`
+	Excerpt    string    `json:"excerpt"`
+	CoverImage string    `json:"coverImage"`
+	Content    string    `json:"content"` // Markdown
+}
+
+type wire struct {
+	Date string `json:"date"`
+	*plainPost
+}
+
+type plainPost Post
+
+// MarshalJSON writes the date in DateLayout.
+func (p Post) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // keep "<" and "&" in Markdown legible
+	err := enc.Encode(wire{Date: p.Date.UTC().Format(DateLayout), plainPost: (*plainPost)(&p)})
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), err
+}
+
+// UnmarshalJSON reads the date as RFC 3339 or a bare YYYY-MM-DD.
+func (p *Post) UnmarshalJSON(b []byte) error {
+	w := wire{plainPost: (*plainPost)(p)}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	d, err := ParseDate(w.Date)
+	if err != nil {
+		return err
+	}
+	p.Date = d
+	return nil
+}
+
+// ParseDate parses an RFC 3339 timestamp or a YYYY-MM-DD date, in UTC.
+func ParseDate(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: date %q is not RFC 3339 or YYYY-MM-DD", ErrInvalid, s)
+	}
+	return t, nil
+}
+
+// Decode parses a stored post and checks the fields every page needs.
+func Decode(value []byte) (Post, error) {
+	var p Post
+	if err := json.Unmarshal(value, &p); err != nil {
+		return Post{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err := ValidSlug(p.Slug); err != nil {
+		return Post{}, err
+	}
+	if strings.TrimSpace(p.Title) == "" {
+		return Post{}, fmt.Errorf("%w: post %q has no title", ErrInvalid, p.Slug)
+	}
+	return p, nil
+}
+
+// ValidSlug reports whether s can be a slug: non-empty lowercase letters,
+// digits and dashes, so it is safe in a key, a path and an index key.
+func ValidSlug(s string) error {
+	if s == "" || len(s) > 200 {
+		return fmt.Errorf("%w: slug %q must be 1 to 200 characters", ErrInvalid, s)
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return fmt.Errorf("%w: slug %q may hold only a-z, 0-9 and -", ErrInvalid, s)
+		}
+	}
+	return nil
+}
+
+// Key is the data key of the post with this slug.
+func Key(slug string) string { return Prefix + slug }
+
+// Path is the URL path of the post with this slug.
+func Path(slug string) string { return "/posts/" + slug }
+
+// IndexKey is the date-index key of a post. Its value is the slug.
+func IndexKey(date time.Time, slug string) string {
+	return IndexPrefix + date.UTC().Format(DateLayout) + ":" + slug
+}
+
+// ParseIndexKey splits an index key into its date and slug.
+func ParseIndexKey(key string) (date time.Time, slug string, ok bool) {
+	rest, found := strings.CutPrefix(key, IndexPrefix)
+	if !found || len(rest) < len(DateLayout)+2 || rest[len(DateLayout)] != ':' {
+		return time.Time{}, "", false
+	}
+	date, err := time.Parse(DateLayout, rest[:len(DateLayout)])
+	slug = rest[len(DateLayout)+1:]
+	if err != nil || ValidSlug(slug) != nil {
+		return time.Time{}, "", false
+	}
+	return date, slug, true
+}
+
+// IndexValue is the value stored under an index key: the slug as a JSON
+// string, so the index fits a JSON data file like every other value.
+func IndexValue(slug string) []byte {
+	b, _ := json.Marshal(slug)
+	return b
+}
+
+// slugFromValue reads an index value written as a JSON string or as raw
+// bytes (sources that store plain text).
+func slugFromValue(v []byte) string {
+	v = bytes.TrimSpace(v)
+	var s string
+	if len(v) > 0 && v[0] == '"' && json.Unmarshal(v, &s) == nil {
+		return s
+	}
+	return string(v)
+}

@@ -59,7 +59,12 @@ func positioned(b []byte, err error) error {
 	default:
 		return fmt.Errorf("1:1: %w", err)
 	}
-	line, col := lineCol(b, int(min(off, int64(len(b)))))
+	// Offset counts the bytes read, including the offending one; when the
+	// input ended early there is none.
+	if syn == nil || syn.Error() != "unexpected end of JSON input" {
+		off--
+	}
+	line, col := lineCol(b, int(max(0, min(off, int64(len(b))))))
 	return fmt.Errorf("%d:%d: %w", line, col, err)
 }
 

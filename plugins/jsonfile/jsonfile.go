@@ -171,9 +171,9 @@ func (s *source) watchFile() error {
 // reload re-reads the data file. A missing, half-written or invalid file
 // keeps the last good data and logs one error until the file is good again.
 func (s *source) reload() {
-	data, err := readData(s.path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	data, err := readData(s.path) // under mu, so it cannot undo a concurrent Put
 	if err != nil {
 		if msg := err.Error(); msg != s.lastErr {
 			s.lastErr = msg

@@ -16,6 +16,11 @@ func (s *source) Watch(ctx context.Context, from uint64, send func(plugin.Event)
 	if err != nil {
 		return err
 	}
+	if from == 0 {
+		if err := send(plugin.Event{Revision: last, Bookmark: true}); err != nil {
+			return err
+		}
+	}
 	for {
 		evs, changed := s.since(last)
 		for _, ev := range evs {

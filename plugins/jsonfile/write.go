@@ -36,7 +36,9 @@ func (s *source) write(key string, e *entry) (uint64, error) {
 	prev := s.entries[key]
 	s.entries[key] = e
 	if err := writeFileAtomic(s.path, s.encodeData()); err != nil {
-		s.entries[key] = prev
+		if s.entries[key] = prev; prev == nil {
+			delete(s.entries, key)
+		}
 		return 0, fmt.Errorf("jsonfile: write %s: %w", s.path, err)
 	}
 	s.rev++

@@ -16,13 +16,19 @@ import (
 const replayChunk = 256
 
 // Watch sends every change after revision from, then live changes, until
-// ctx is done or send fails. With from = 0 it starts at the current
-// revision. A key changed several times since from is sent once, at its
-// latest revision. Events are sent only once they are durable.
+// ctx is done or send fails. With from = 0 it first sends a bookmark at
+// the current revision and streams from there. A key changed several times
+// since from is sent once, at its latest revision. Events are sent only
+// once they are durable.
 func (s *Store) Watch(ctx context.Context, from uint64, send func(plugin.Event) error) error {
-	last := from
+	last, err := s.watchStart(from)
+	if err != nil {
+		return err
+	}
 	if from == 0 {
-		last = s.Revision()
+		if err := send(plugin.Event{Revision: last, Bookmark: true}); err != nil {
+			return err
+		}
 	}
 	for {
 		wake, upto, err := s.position()
@@ -34,10 +40,27 @@ func (s *Store) Watch(ctx context.Context, from uint64, send func(plugin.Event) 
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil
 		case <-wake:
 		}
 	}
+}
+
+// watchStart resolves from: 0 means now. A from beyond the store's
+// revision means the host saw another store (this one was replaced), so
+// everything is replayed rather than nothing.
+func (s *Store) watchStart(from uint64) (uint64, error) {
+	_, rev, err := s.position()
+	switch {
+	case err != nil:
+		return 0, err
+	case from == 0:
+		return rev, nil
+	case from > rev:
+		plugin.Logger().Named("kv").Warn("host is ahead of the store; replaying every key", "host_revision", from, "revision", rev)
+		return 0, nil
+	}
+	return from, nil
 }
 
 // position returns the channel closed at the next durable write and the

@@ -77,13 +77,23 @@ func (c *Client) Schema() Schema {
 }
 
 // Configure sends the config block. A transport failure comes back as an
-// error diagnostic whose Detail wraps the cause.
+// error diagnostic; ConfigureErr keeps it apart.
 func (c *Client) Configure(ctx context.Context, config []byte) Diagnostics {
+	ds, err := c.ConfigureErr(ctx, config)
+	if err != nil {
+		return Diagnostics{{Severity: SeverityError, Summary: "plugin configure failed", Detail: err.Error()}}
+	}
+	return ds
+}
+
+// ConfigureErr is Configure with transport failures returned as an error
+// wrapping ErrTransport, separate from the plugin's own diagnostics.
+func (c *Client) ConfigureErr(ctx context.Context, config []byte) (Diagnostics, error) {
 	r, err := c.rpc.Configure(ctx, &pb.Configure_Request{Config: config})
 	if err != nil {
-		return Diagnostics{{Severity: SeverityError, Summary: "plugin configure failed", Detail: transport("configure", err).Error()}}
+		return nil, transport("configure", err)
 	}
-	return fromProtoDiags(r.GetDiagnostics())
+	return fromProtoDiags(r.GetDiagnostics()), nil
 }
 
 // Get reads one key.

@@ -81,12 +81,12 @@ func fromProtoItem(it *pb.Item) Item {
 }
 
 func toProtoEvent(ev Event) *pb.Event {
-	return &pb.Event{Revision: ev.Revision, Key: ev.Key, Value: ev.Value, Deleted: ev.Deleted}
+	return &pb.Event{Revision: ev.Revision, Key: ev.Key, Value: ev.Value, Deleted: ev.Deleted, Bookmark: ev.Bookmark}
 }
 
 func fromProtoEvent(ev *pb.Event) Event {
-	e := Event{Revision: ev.GetRevision(), Key: ev.GetKey(), Deleted: ev.GetDeleted()}
-	if !e.Deleted {
+	e := Event{Revision: ev.GetRevision(), Key: ev.GetKey(), Deleted: ev.GetDeleted(), Bookmark: ev.GetBookmark()}
+	if !e.Deleted && !e.Bookmark {
 		e.Value = ev.GetValue()
 	}
 	return e

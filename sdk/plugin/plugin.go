@@ -30,6 +30,10 @@ type Event struct {
 	Key      string
 	Value    []byte // nil for deletes
 	Deleted  bool
+	// Bookmark marks a progress event with no change: the source is at
+	// Revision. Watch(from=0) should send one first, so the host knows
+	// where "now" is and can resume from there after a crash.
+	Bookmark bool
 }
 
 // ListRequest asks for one page of a prefix listing.
@@ -138,9 +142,11 @@ type Source interface {
 	// order (or reverse).
 	List(ctx context.Context, req ListRequest) (ListPage, error)
 	// Watch sends every change after revision from (0: only changes from
-	// now on) until ctx is done or send fails. Events that happened while
-	// the plugin was not running must be sent if the source can recover
-	// them (its revisions are durable).
+	// now on) until ctx is done or send fails. With from = 0 it must first
+	// send a Bookmark event carrying the current revision: the host waits
+	// for it at start-up and resumes from it after a crash. Events that
+	// happened while the plugin was not running must be sent if the source
+	// can recover them (its revisions are durable).
 	Watch(ctx context.Context, from uint64, send func(Event) error) error
 }
 

@@ -1,11 +1,30 @@
 // Package config loads site.hcl into plain Go structs.
 //
 // Load decodes the file once, fills defaults, validates everything and
-// reports every problem at once as hcl.Diagnostics with file:line:col.
-// Nothing below this package knows HCL exists.
+// reports every problem at once (a *DiagError rendering each with
+// file:line:col and the source line). Nothing below this package knows HCL
+// exists.
+//
+// Conventions of the language:
+//   - Unknown attributes and blocks are errors; expressions may not use
+//     variables or functions, except on_change templates (below).
+//   - Paths (store, source, wasm, watch, dir, and command when it contains
+//     a '/') are relative to the directory of the config file. Inside a
+//     data_source's config block only string attributes named "path" or
+//     "dir" are resolved that way; everything else reaches the plugin as
+//     written.
+//   - Durations are Go durations ("10s", "1h30m") or a number of seconds;
+//     sizes are "64MiB", "1GB", "512KB" (KB = 1000, KiB = 1024) or a number
+//     of bytes. Negative values are errors.
+//   - on_change revalidate and tags are lists of string templates seeing
+//     item.key, item.deleted and item.value (the value decoded from JSON, a
+//     string when it is not JSON, null when empty), with the functions
+//     lower, upper, replace, format, join, trimprefix, trimsuffix, try, can.
+//     They are checked at load time and evaluated per event by Template.Eval.
 package config
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -38,7 +57,7 @@ type Renderer struct {
 	Source      string        // Go package directory, built to wasm by Kiln
 	Wasm        string        // prebuilt .wasm path (output of Build when set)
 	Build       []string      // optional build command (argv) producing Wasm, run in Dir when Wasm is missing or older than Watch sources
-	Watch       []string      // source globs for staleness and `kiln dev`; default: all files under Source
+	Watch       []string      // source globs for staleness and `kiln dev`; nil means all files under Source
 	Data        string        // data source name; default: the only one, if exactly one
 	Pool        int           // instances; default runtime.NumCPU()
 	Timeout     time.Duration // default 2s
@@ -140,3 +159,6 @@ type Pos struct {
 	File         string
 	Line, Column int
 }
+
+// String formats the position as file:line:col.
+func (p Pos) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column) }

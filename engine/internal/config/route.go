@@ -104,6 +104,9 @@ func policy(a *attrs) Policy {
 // checkPaths reports paths entries that are not normalized paths matching
 // the route's pattern.
 func checkPaths(a *attrs, r *Route, segs []Segment) {
+	if len(r.Paths) == 0 {
+		return
+	}
 	elems, diags := hcl.ExprList(a.m["paths"].Expr)
 	for i, p := range r.Paths {
 		rng := a.rng("paths")

@@ -38,8 +38,13 @@ func (d *decoder) templates(a *attrs, o *OnChange, name string) []Template {
 	a.diags = append(a.diags, diags...)
 	out := make([]Template, 0, len(exprs))
 	for _, e := range exprs {
-		if _, diags := e.Value(evalContext(unknownItem)); diags.HasErrors() {
-			a.diags = append(a.diags, diags...)
+		v, diags := e.Value(evalContext(unknownItem))
+		a.diags = append(a.diags, diags...)
+		if diags.HasErrors() {
+			continue
+		}
+		if _, err := convert.Convert(v, cty.String); err != nil {
+			a.errorf(e.Range(), "Invalid template", "Each %s entry must produce a string, not %s.", name, v.Type().FriendlyName())
 			continue
 		}
 		out = append(out, d.template(o, e))

@@ -65,7 +65,9 @@ func (d *decoder) checkRoutes(renderers map[string]*Renderer) {
 		rr := d.routeRanges[r]
 		if segs, err := ParsePattern(r.Pattern); err == nil {
 			shape := Shape(segs)
-			if prev := shapes[shape]; prev != nil {
+			if prev := shapes[shape]; prev != nil && prev.Pattern == r.Pattern {
+				d.errorf(rr.label, "Duplicate route", "route %q is already defined at %s.", r.Pattern, prev.Pos)
+			} else if prev != nil {
 				d.errorf(rr.label, "Conflicting route", "route %q matches exactly the same paths as route %q at %s:%d:%d.", r.Pattern, prev.Pattern, prev.Pos.File, prev.Pos.Line, prev.Pos.Column)
 			} else {
 				shapes[shape] = r

@@ -33,18 +33,18 @@ const (
 )
 
 // Classify tells a stored page's state at now. A page goes stale
-// Revalidate after it was generated (or when marked stale by a lazy
-// change event), and expires Expire after it went stale.
+// Revalidate after it was generated (or as soon as a lazy change event
+// marks it), and expires Expire after it was generated, as Next.js's
+// cacheLife expire does.
 func Classify(p *store.Page, now time.Time) State {
-	staleAt := p.FreshUntil()
-	if p.StaleMarked && (staleAt.IsZero() || staleAt.After(now)) {
-		staleAt = now
-	}
-	if staleAt.IsZero() || now.Before(staleAt) {
-		return Fresh
-	}
-	if p.Expire > 0 && !now.Before(staleAt.Add(p.Expire)) {
+	if p.Expire > 0 && !now.Before(p.Generated.Add(p.Expire)) {
 		return Expired
+	}
+	if p.StaleMarked {
+		return Stale
+	}
+	if fu := p.FreshUntil(); fu.IsZero() || now.Before(fu) {
+		return Fresh
 	}
 	return Stale
 }

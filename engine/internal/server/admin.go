@@ -87,7 +87,7 @@ func (s *Server) revalidate(ctx *fasthttp.RequestCtx) {
 	}
 	paths := make([]string, 0, len(req.Paths))
 	for _, p := range req.Paths {
-		n, err := router.Normalize(p)
+		n, err := router.Normalize([]byte(p))
 		if err != nil {
 			s.jsonError(ctx, fasthttp.StatusBadRequest, "path "+p+": "+err.Error())
 			return
@@ -103,7 +103,7 @@ func (s *Server) revalidate(ctx *fasthttp.RequestCtx) {
 }
 
 func (s *Server) inspect(ctx *fasthttp.RequestCtx) {
-	p, err := router.Normalize(string(ctx.QueryArgs().Peek("path")))
+	p, err := router.Normalize(ctx.QueryArgs().Peek("path"))
 	if err != nil {
 		s.jsonError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return

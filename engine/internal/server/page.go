@@ -88,19 +88,19 @@ func (s *Server) writePage(ctx *fasthttp.RequestCtx, p *store.Page, state string
 // for a finite window while they revalidate.
 func cacheControl(b []byte, p *store.Page, now time.Time) []byte {
 	b = append(b, "public, s-maxage="...)
-	fresh := p.FreshUntil()
-	if fresh.IsZero() {
+	if p.Revalidate <= 0 && p.Expire <= 0 && !p.StaleMarked {
 		return appendInt(b, year)
 	}
-	remaining := int64(fresh.Sub(now) / time.Second)
-	if remaining < 0 || p.StaleMarked {
+	age := isr.Age(p, now)
+	remaining := int64(p.Revalidate/time.Second) - age
+	if remaining < 0 || p.StaleMarked || p.Revalidate <= 0 {
 		remaining = 0
 	}
 	b = appendInt(b, remaining)
 	b = append(b, ", stale-while-revalidate="...)
 	swr := int64(year)
 	if p.Expire > 0 {
-		swr = int64(fresh.Add(p.Expire).Sub(now)/time.Second) - remaining
+		swr = int64(p.Expire/time.Second) - age - remaining
 	}
 	if swr < 0 {
 		swr = 0

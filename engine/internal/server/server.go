@@ -22,7 +22,6 @@ import (
 	"github.com/kilnhq/kiln/engine/internal/metrics"
 	"github.com/kilnhq/kiln/engine/internal/render"
 	"github.com/kilnhq/kiln/engine/internal/router"
-	"github.com/kilnhq/kiln/engine/internal/store"
 )
 
 // Options configure a Server.
@@ -67,6 +66,7 @@ func New(opts Options) *Server {
 		WriteTimeout:                  60 * time.Second,
 		IdleTimeout:                   120 * time.Second,
 		MaxRequestBodySize:            64 << 20,
+		ReadBufferSize:                16 << 10, // long URLs reach the handler and get a 400, not a 431
 		DisableHeaderNamesNormalizing: false,
 		StreamRequestBody:             false,
 	}
@@ -107,7 +107,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 	}
 	path, ok := cleanPath(raw)
 	if !ok {
-		p, err := router.Normalize(string(raw))
+		p, err := router.Normalize(raw)
 		if err != nil {
 			s.plainError(ctx, fasthttp.StatusBadRequest, "bad request: "+err.Error())
 			return

@@ -65,6 +65,11 @@ const (
 // still current when its batch commits.
 const pathLocks = 256
 
+// blockCacheBytes sizes Pebble's cache of decompressed blocks, which
+// keeps the small index ranges (k/, x/, t/) in memory for PathsForKey
+// and serves hot-cache misses.
+const blockCacheBytes = 32 << 20
+
 type pebbleStore struct {
 	db   *pebble.DB
 	opts Options
@@ -87,6 +92,10 @@ type pebbleStore struct {
 	prefixRefs map[string]int
 
 	queueMu sync.Mutex
+
+	// afterRead, when set by tests, runs between a cold Get's disk read
+	// and its cache fill.
+	afterRead func(path string)
 }
 
 var _ Store = (*pebbleStore)(nil)
@@ -94,14 +103,16 @@ var _ Store = (*pebbleStore)(nil)
 // Open opens (creating if needed) the Pebble store in dir.
 func Open(dir string, opts Options) (Store, error) {
 	opts = opts.withDefaults()
-	db, err := pebble.Open(dir, &pebble.Options{FS: opts.FS, Logger: quietLogger{}})
+	cache := pebble.NewCache(blockCacheBytes)
+	defer cache.Unref()
+	db, err := pebble.Open(dir, &pebble.Options{FS: opts.FS, Cache: cache, Logger: quietLogger{}})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	s := &pebbleStore{
 		db:         db,
 		opts:       opts,
-		hot:        newHotCache(opts.HotCacheBytes, hotShards),
+		hot:        newHotCache(opts.HotCacheBytes, hotShards()),
 		wo:         pebble.Sync,
 		seed:       maphash.MakeSeed(),
 		prefixRefs: make(map[string]int),
@@ -151,6 +162,9 @@ func (s *pebbleStore) Get(path string) (*Page, error) {
 	p, err := s.read(path)
 	if err != nil {
 		return nil, err
+	}
+	if s.afterRead != nil {
+		s.afterRead(path)
 	}
 	s.hot.fill(p, gen)
 	return p, nil
@@ -346,17 +360,11 @@ func (s *pebbleStore) PathsForKey(k string) ([]string, error) {
 		return nil, err
 	}
 	defer s.life.RUnlock()
-	paths, err := s.termPaths(nsKey, k, nil)
-	if err != nil {
-		return nil, err
-	}
+	terms := []term{{nsKey, k}}
 	for _, x := range s.prefixesOf(k) {
-		if paths, err = s.termPaths(nsPrefix, x, paths); err != nil {
-			return nil, err
-		}
+		terms = append(terms, term{nsPrefix, x})
 	}
-	slices.Sort(paths)
-	return slices.Compact(paths), nil
+	return s.termPaths(terms)
 }
 
 // prefixesOf returns the indexed prefixes that k starts with: one map
@@ -381,22 +389,32 @@ func (s *pebbleStore) PathsForTag(tag string) ([]string, error) {
 		return nil, err
 	}
 	defer s.life.RUnlock()
-	paths, err := s.termPaths(nsTag, tag, nil)
-	slices.Sort(paths)
-	return slices.Compact(paths), err
+	return s.termPaths([]term{{nsTag, tag}})
 }
 
-// termPaths appends the paths indexed under ns+term.
-func (s *pebbleStore) termPaths(ns, term string, paths []string) ([]string, error) {
-	lo := indexKey(ns, term, "")
-	err := s.scanRange(lo, upper(lo), func(k, _ []byte) bool {
-		paths = append(paths, string(k[len(lo):]))
-		return true
-	})
+// term is one index namespace and value, e.g. {nsKey, "posts/1"}.
+type term struct{ ns, value string }
+
+// termPaths returns the sorted distinct paths indexed under any of terms,
+// repositioning one iterator per term.
+func (s *pebbleStore) termPaths(terms []term) ([]string, error) {
+	it, err := s.db.NewIter(nil)
 	if err != nil {
-		return nil, fmt.Errorf("index %s%s: %w", ns, term, err)
+		return nil, fmt.Errorf("index: %w", err)
 	}
-	return paths, nil
+	var paths []string
+	for _, t := range terms {
+		lo := indexKey(t.ns, t.value, "")
+		it.SetBounds(lo, upper(lo))
+		for ok := it.First(); ok; ok = it.Next() {
+			paths = append(paths, string(it.Key()[len(lo):]))
+		}
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return nil, fmt.Errorf("index: %w", err)
+	}
+	slices.Sort(paths)
+	return slices.Compact(paths), nil
 }
 
 func (s *pebbleStore) Paths(fn func(path string) bool) error {

@@ -6,11 +6,15 @@ package sdktest
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 )
 
 // Lang is an SDK language.
@@ -79,7 +83,7 @@ func buildRust(ctx context.Context, dir, target, outDir, out string) error {
 	}
 	lib := filepath.Join(outDir, "libkiln.rlib")
 	err := run(ctx, dir, rustc, "--edition", "2021", "--crate-type=rlib", "--crate-name", "kiln",
-		"--target", "wasm32-wasi", "-O", "kiln/src/lib.rs", "-o", lib)
+		"--target", "wasm32-wasi", "-O", "src/lib.rs", "-o", lib)
 	if err != nil {
 		return err
 	}
@@ -95,6 +99,32 @@ func buildAS(ctx context.Context, dir, target, out string) error {
 	}
 	return run(ctx, dir, asc, filepath.Join(target, "index.ts"), "--config", "asconfig.json",
 		"--target", "release", "-o", out)
+}
+
+// SourceHash hashes the names and contents of the files under dir (an
+// SDK's folder), skipping node_modules and build output, so a cached build
+// can be reused until a source changes.
+func SourceHash(dir string) (string, error) {
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "node_modules" || d.Name() == "target") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || strings.HasSuffix(path, ".wasm") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		fmt.Fprintf(h, "%s %d\n", filepath.ToSlash(path), len(b))
+		h.Write(b)
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("hash %s: %w", dir, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8]), nil
 }
 
 func run(ctx context.Context, dir, name string, args ...string) error {

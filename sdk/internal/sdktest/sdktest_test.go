@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -41,13 +42,7 @@ func wasm(t testing.TB, lang sdktest.Lang, target string) []byte {
 	t.Helper()
 	v, _ := builds.LoadOrStore(string(lang)+"/"+target, &buildResult{})
 	b := v.(*buildResult)
-	b.once.Do(func() {
-		var path string
-		path, b.err = sdktest.Build(context.Background(), lang, "../..", target, buildDir)
-		if b.err == nil {
-			b.wasm, b.err = os.ReadFile(path)
-		}
-	})
+	b.once.Do(func() { b.wasm, b.err = cachedBuild(lang, target) })
 	if errors.Is(b.err, sdktest.ErrToolchain) && os.Getenv("CI") == "" {
 		t.Skip(b.err)
 	}
@@ -55,6 +50,32 @@ func wasm(t testing.TB, lang sdktest.Lang, target string) []byte {
 		t.Fatal(b.err)
 	}
 	return b.wasm
+}
+
+// cachedBuild builds lang's target, reusing the module of an earlier run
+// (in the user cache directory) when no source file of the SDK changed.
+func cachedBuild(lang sdktest.Lang, target string) ([]byte, error) {
+	sum, err := sdktest.SourceHash(filepath.Join("../..", string(lang)))
+	if err != nil {
+		return nil, err
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	cached := filepath.Join(cache, "kiln-sdktest", fmt.Sprintf("%s-%s-%s.wasm", lang, target, sum))
+	if b, err := os.ReadFile(cached); err == nil {
+		return b, nil
+	}
+	path, err := sdktest.Build(context.Background(), lang, "../..", target, buildDir)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(path)
+	if err == nil && os.MkdirAll(filepath.Dir(cached), 0o755) == nil {
+		os.WriteFile(cached, b, 0o644) // best effort
+	}
+	return b, err
 }
 
 // load builds and instantiates lang's target in a fresh host.

@@ -214,10 +214,13 @@ func (x *Item) GetRevision() uint64 {
 type Event struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// revision is strictly increasing per source.
-	Revision      uint64 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
-	Key           string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
-	Value         []byte `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
-	Deleted       bool   `protobuf:"varint,4,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	Revision uint64 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	Key      string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	Value    []byte `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	Deleted  bool   `protobuf:"varint,4,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	// bookmark: no change; the source is at revision. Watch with
+	// from_revision 0 should send one first.
+	Bookmark      bool `protobuf:"varint,5,opt,name=bookmark,proto3" json:"bookmark,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -276,6 +279,13 @@ func (x *Event) GetValue() []byte {
 func (x *Event) GetDeleted() bool {
 	if x != nil {
 		return x.Deleted
+	}
+	return false
+}
+
+func (x *Event) GetBookmark() bool {
+	if x != nil {
+		return x.Bookmark
 	}
 	return false
 }
@@ -1460,12 +1470,13 @@ const file_kiln_datasource_v1_datasource_proto_rawDesc = "" +
 	"\x04Item\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05value\x12\x1a\n" +
-	"\brevision\x18\x03 \x01(\x04R\brevision\"e\n" +
+	"\brevision\x18\x03 \x01(\x04R\brevision\"\x81\x01\n" +
 	"\x05Event\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\fR\x05value\x12\x18\n" +
-	"\adeleted\x18\x04 \x01(\bR\adeleted\"\x99\x01\n" +
+	"\adeleted\x18\x04 \x01(\bR\adeleted\x12\x1a\n" +
+	"\bbookmark\x18\x05 \x01(\bR\bbookmark\"\x99\x01\n" +
 	"\fCapabilities\x1a\t\n" +
 	"\aRequest\x1a~\n" +
 	"\bResponse\x12\x14\n" +

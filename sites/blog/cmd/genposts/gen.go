@@ -1,14 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
 	"time"
-
-	"encoding/json"
 
 	"github.com/kilnhq/kiln/sites/blog/internal/post"
 )
@@ -50,7 +49,7 @@ func (g *generator) post(i int) post.Post {
 
 func content(r *rand.Rand) string {
 	var b strings.Builder
-	b.WriteString(paragraph(r) + "\n\n## " + capitalize(sentence(r, 3)) + "\n\n" + paragraph(r) + "\n\n")
+	b.WriteString(paragraph(r) + "\n\n## " + capitalize(words(r, 3)) + "\n\n" + paragraph(r) + "\n\n")
 	for range 3 {
 		b.WriteString("- " + sentence(r, 6) + "\n")
 	}
@@ -66,12 +65,14 @@ func paragraph(r *rand.Rand) string {
 	return strings.Join(s, " ")
 }
 
-func sentence(r *rand.Rand, words int) string {
-	w := make([]string, words)
+func sentence(r *rand.Rand, n int) string { return capitalize(words(r, n)) + "." }
+
+func words(r *rand.Rand, n int) string {
+	w := make([]string, n)
 	for i := range w {
 		w[i] = pick(r, lorem)
 	}
-	return capitalize(strings.Join(w, " ")) + "."
+	return strings.Join(w, " ")
 }
 
 func pick(r *rand.Rand, from []string) string { return from[r.IntN(len(from))] }

@@ -2,12 +2,14 @@
 // and for the sample data:
 //
 //	go run ./sites/blog/cmd/genposts -n 10000 -format json -o /tmp/posts.json
-//	go run ./sites/blog/cmd/genposts -n 10000 -format kv-import -o /tmp/posts.jsonl
+//	go run ./sites/blog/cmd/genposts -n 10000 -format kv-import -o /tmp/posts-kv.json
 //	go run ./sites/blog/cmd/genposts -n 10000 -format markdown -o /tmp/posts/
 //	go run ./sites/blog/cmd/genposts -from sites/blog/data.json -format markdown -o sites/blog/posts
 //
-// Every post is written with its date-index key (see package post), except
-// in the markdown format, where the markdown plugin derives keys from files.
+// The json and kv-import formats are the same JSON object of key to value:
+// the jsonfile plugin serves it, the kv plugin imports it. Every post is
+// written with its date-index key (see package post). The markdown format
+// writes one file per post; the markdown plugin derives the keys.
 // Output is deterministic for a given -seed and -newest.
 package main
 
@@ -42,7 +44,7 @@ func parseFlags(args []string) (options, error) {
 	var newest string
 	fs := flag.NewFlagSet("genposts", flag.ContinueOnError)
 	fs.IntVar(&o.n, "n", 1000, "number of posts to generate")
-	fs.StringVar(&o.format, "format", "json", "output format: json, kv-import or markdown")
+	fs.StringVar(&o.format, "format", "json", "output format: json, kv-import (the same JSON object) or markdown")
 	fs.StringVar(&o.out, "o", "-", "output file (json, kv-import; - is stdout) or directory (markdown)")
 	fs.StringVar(&o.from, "from", "", "convert the posts of this JSON data file instead of generating")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed")
@@ -68,10 +70,8 @@ func run(args []string) error {
 		return err
 	}
 	switch o.format {
-	case "json":
+	case "json", "kv-import":
 		return toFile(o.out, func(f *os.File) error { return writeJSON(f, posts) })
-	case "kv-import":
-		return toFile(o.out, func(f *os.File) error { return writeKVImport(f, posts) })
 	case "markdown":
 		return writeMarkdownDir(o.out, posts)
 	}

@@ -43,7 +43,7 @@ func entries(ps posts, fn func(entry) error) error {
 }
 
 // writeJSON writes one JSON object, key -> value, one key a line: the
-// jsonfile plugin's format.
+// format of the jsonfile plugin's data file and of the kv plugin's import.
 func writeJSON(w io.Writer, ps posts) error {
 	bw := bufio.NewWriter(w)
 	bw.WriteString("{")
@@ -58,27 +58,6 @@ func writeJSON(w io.Writer, ps posts) error {
 		return err
 	}
 	bw.WriteString("\n}\n")
-	return bw.Flush()
-}
-
-// writeKVImport writes JSON Lines, one {"key": ..., "value": ...} object a
-// line, for streaming into the kv plugin.
-func writeKVImport(w io.Writer, ps posts) error {
-	bw := bufio.NewWriter(w)
-	err := entries(ps, func(e entry) error {
-		line, err := marshal(struct {
-			Key   string          `json:"key"`
-			Value json.RawMessage `json:"value"`
-		}{e.key, e.value})
-		if err != nil {
-			return err
-		}
-		bw.Write(line)
-		return bw.WriteByte('\n')
-	})
-	if err != nil {
-		return err
-	}
 	return bw.Flush()
 }
 

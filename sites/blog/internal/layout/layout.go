@@ -55,12 +55,6 @@ type Post struct {
 	Body template.HTML // rendered Markdown
 }
 
-// Path pages (404 and the fallback shell) show the requested path.
-type Path struct {
-	Page
-	Path string
-}
-
 // Assets maps a static file name (e.g. "style.css") to its public URL, or
 // "" when there is no such file.
 type Assets func(name string) string
@@ -117,11 +111,13 @@ func RenderHome(h Home) ([]byte, error) { return execute(homeTmpl, h) }
 // RenderPost renders a post page.
 func RenderPost(p Post) ([]byte, error) { return execute(postTmpl, p) }
 
-// RenderNotFound renders the 404 page.
-func RenderNotFound(p Path) ([]byte, error) { return execute(notFoundTmpl, p) }
+// RenderNotFound renders the 404 page. It is the same for every path: the
+// engine may render it once and serve it for any missing page.
+func RenderNotFound(p Page) ([]byte, error) { return execute(notFoundTmpl, p) }
 
 // RenderShell renders the fallback shell shown while a post is generated.
-func RenderShell(p Path) ([]byte, error) { return execute(shellTmpl, p) }
+// It is the same for every path, so it needs no data.
+func RenderShell(p Page) ([]byte, error) { return execute(shellTmpl, p) }
 
 func execute(t *template.Template, data any) ([]byte, error) {
 	var b bytes.Buffer

@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Key prefixes in the data source.
@@ -90,10 +92,11 @@ func (p *Post) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// ParseDate parses an RFC 3339 timestamp or a YYYY-MM-DD date, in UTC.
+// ParseDate parses an RFC 3339 timestamp or a YYYY-MM-DD date, in UTC,
+// truncated to whole seconds like DateLayout.
 func ParseDate(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.UTC(), nil
+		return t.UTC().Truncate(time.Second), nil
 	}
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
@@ -117,15 +120,16 @@ func Decode(value []byte) (Post, error) {
 	return p, nil
 }
 
-// ValidSlug reports whether s can be a slug: non-empty lowercase letters,
-// digits and dashes, so it is safe in a key, a path and an index key.
+// ValidSlug reports whether s can be a slug: one URL path segment, so it
+// is safe in a key, a path and an index key. Lowercase words joined by
+// dashes ("hello-world") are the convention.
 func ValidSlug(s string) error {
-	if s == "" || len(s) > 200 {
-		return fmt.Errorf("%w: slug %q must be 1 to 200 characters", ErrInvalid, s)
+	if s == "" || s == "." || s == ".." || len(s) > 200 {
+		return fmt.Errorf("%w: slug %q must be a 1 to 200 character path segment", ErrInvalid, s)
 	}
-	for _, c := range []byte(s) {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return fmt.Errorf("%w: slug %q may hold only a-z, 0-9 and -", ErrInvalid, s)
+	for _, r := range s {
+		if r == '/' || r == '\\' || r == '?' || r == '#' || r == '%' || unicode.IsSpace(r) || unicode.IsControl(r) || r == utf8.RuneError {
+			return fmt.Errorf("%w: slug %q may not hold spaces, /, \\, ?, # or %%", ErrInvalid, s)
 		}
 	}
 	return nil

@@ -2,6 +2,8 @@ package post
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // Item is one key/value pair of a listing.
@@ -40,22 +42,39 @@ func Load(src Source, slug string) (p Post, found bool, err error) {
 // by page. It reads about n index entries and n posts, however many posts
 // exist. Index entries whose post is gone, or whose post now has another
 // date (the index entry is stale), are skipped.
+//
+// A source without an index (the markdown plugin serves only "post:"
+// keys) gets a scan of the newest of the first ScanLimit posts instead.
 func Newest(src Source, n int) ([]Post, error) {
-	var out []Post
+	if n <= 0 {
+		return nil, nil
+	}
+	out, indexed, err := newestIndexed(src, n)
+	if err != nil || indexed {
+		return out, err
+	}
+	return scanNewest(src, n)
+}
+
+// ScanLimit bounds the scan for sources without a date index.
+const ScanLimit = 1000
+
+func newestIndexed(src Source, n int) (out []Post, indexed bool, err error) {
 	cursor := ""
 	for len(out) < n {
 		// A few spare entries absorb stale ones without another round trip.
 		items, next, err := src.List(IndexPrefix, cursor, n-len(out)+4, true)
 		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", IndexPrefix, err)
+			return nil, false, fmt.Errorf("list %s: %w", IndexPrefix, err)
 		}
+		indexed = indexed || len(items) > 0
 		for _, it := range items {
 			if len(out) == n {
 				break
 			}
 			p, ok, err := fromIndex(src, it)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			if ok {
 				out = append(out, p)
@@ -66,23 +85,44 @@ func Newest(src Source, n int) ([]Post, error) {
 		}
 		cursor = next
 	}
-	return out, nil
+	return out, indexed, nil
 }
 
-// NewestSlugs returns the slugs of the n newest posts, from the index
-// alone (for the paths export: the build does not need the posts).
-func NewestSlugs(src Source, n int) ([]string, error) {
-	items, _, err := src.List(IndexPrefix, "", n, true)
+// scanNewest reads up to ScanLimit posts and keeps the n newest.
+func scanNewest(src Source, n int) ([]Post, error) {
+	items, _, err := src.List(Prefix, "", ScanLimit, false)
 	if err != nil {
-		return nil, fmt.Errorf("list %s: %w", IndexPrefix, err)
+		return nil, fmt.Errorf("list %s: %w", Prefix, err)
 	}
-	slugs := make([]string, 0, len(items))
+	var out []Post
 	for _, it := range items {
-		if _, slug, ok := ParseIndexKey(it.Key); ok {
-			slugs = append(slugs, slug)
+		p, err := Decode(it.Value)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", it.Key, err)
 		}
+		out = append(out, p)
 	}
-	return slugs, nil
+	slices.SortFunc(out, newestFirst)
+	return out[:min(n, len(out))], nil
+}
+
+// newestFirst orders posts by date, newest first, then by slug.
+func newestFirst(a, b Post) int {
+	if c := b.Date.Compare(a.Date); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Slug, b.Slug)
+}
+
+// NewestSlugs returns the slugs of the n newest posts (for the paths
+// export).
+func NewestSlugs(src Source, n int) ([]string, error) {
+	posts, err := Newest(src, n)
+	slugs := make([]string, len(posts))
+	for i, p := range posts {
+		slugs[i] = p.Slug
+	}
+	return slugs, err
 }
 
 // fromIndex loads the post an index entry points at, if it still matches.

@@ -12,11 +12,8 @@ func init() { kiln.Handle(render) }
 
 func main() {}
 
-func render(req *kiln.Request) (*kiln.Response, error) {
-	body, err := layout.RenderNotFound(layout.Path{
-		Page: layout.NewPage("Page not found", "", kiln.Asset),
-		Path: req.Path,
-	})
+func render(*kiln.Request) (*kiln.Response, error) {
+	body, err := layout.RenderNotFound(layout.NewPage("Page not found", "", kiln.Asset))
 	if err != nil {
 		return nil, err
 	}

@@ -20,11 +20,8 @@ func init() {
 
 func main() {}
 
-func render(req *kiln.Request) (*kiln.Response, error) {
-	body, err := layout.RenderShell(layout.Path{
-		Page: layout.NewPage("Loading…", "", kiln.Asset),
-		Path: req.Path,
-	})
+func render(*kiln.Request) (*kiln.Response, error) {
+	body, err := layout.RenderShell(layout.NewPage("Loading…", "", kiln.Asset))
 	if err != nil {
 		return nil, err
 	}

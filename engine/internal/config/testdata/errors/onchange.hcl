@@ -16,7 +16,7 @@ on_change "empty-match" {
 on_change "bad-template" {
   match      = "*"
   revalidate = ["/posts/${item.nope}", "/${other.x}"]
-  tags       = [item.key, nosuchfunc(item.key)]
+  tags       = [item.key, nosuchfunc(item.key), { a = 1 }]
 }
 
 on_change "nothing" {

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/kilnhq/kiln/engine/internal/config"
+)
+
+// siteFlags are the flags shared by the commands that read site.hcl.
+type siteFlags struct {
+	config, listen, store string
+}
+
+func (f *siteFlags) register(fs *flag.FlagSet, listen bool) {
+	fs.StringVar(&f.config, "config", "site.hcl", "the site config `file`")
+	fs.StringVar(&f.store, "store", "", "the page store `dir` (overrides site.hcl)")
+	if listen {
+		fs.StringVar(&f.listen, "listen", "", "the `address` to listen on (overrides site.hcl)")
+	}
+}
+
+// load reads and validates the config, then applies flag overrides.
+func (f *siteFlags) load() (*config.Site, error) {
+	cfg, err := config.Load(f.config)
+	if err != nil {
+		return nil, &exitError{code: 1, err: err}
+	}
+	if f.listen != "" {
+		cfg.Listen = f.listen
+	}
+	if f.store != "" {
+		abs, err := filepath.Abs(f.store)
+		if err != nil {
+			return nil, err
+		}
+		cfg.StoreDir = abs
+	}
+	return cfg, nil
+}
+
+// newFlagSet makes a subcommand's flag set with a usage line.
+func newFlagSet(name, args, summary string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: kiln %s %s\n\n%s\n\nFlags:\n", name, args, summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags, mapping -h to a clean exit and bad flags to exit 2.
+func parse(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err == flag.ErrHelp {
+		return &exitError{code: 0, err: fmt.Errorf("")}
+	}
+	if err != nil {
+		return &exitError{code: 2, err: fmt.Errorf("")}
+	}
+	return nil
+}
+
+// newLogger is the engine's structured log: text on stderr, level from
+// KILN_LOG (debug, info, warn, error).
+func newLogger(w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	switch strings.ToLower(os.Getenv("KILN_LOG")) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// executable is the path of this binary, for built-in plugins.
+func executable() string {
+	p, err := os.Executable()
+	if err != nil {
+		return os.Args[0]
+	}
+	return p
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kilnhq/kiln/engine/internal/isr"
+	"github.com/kilnhq/kiln/engine/internal/router"
+	"github.com/kilnhq/kiln/engine/internal/store"
+)
+
+// pageInfo is what `kiln inspect` shows, and what /_kiln/inspect returns.
+type pageInfo struct {
+	Path        string        `json:"path"`
+	Route       string        `json:"route"`
+	Status      int           `json:"status"`
+	State       string        `json:"state"`
+	Generated   time.Time     `json:"generated"`
+	AgeSeconds  int64         `json:"age_seconds"`
+	Revalidate  string        `json:"revalidate"`
+	Expire      string        `json:"expire"`
+	FreshUntil  *time.Time    `json:"fresh_until,omitempty"`
+	StaleMarked bool          `json:"stale_marked,omitempty"`
+	ETag        string        `json:"etag"`
+	Bytes       int           `json:"bytes"`
+	GzipBytes   int           `json:"gzip_bytes"`
+	BrotliBytes int           `json:"brotli_bytes"`
+	Headers     []store.Header `json:"headers"`
+	Tags        []string      `json:"tags"`
+	Keys        []string      `json:"keys"`
+	Prefixes    []string      `json:"prefixes"`
+	History     []store.Event `json:"history"`
+}
+
+var stateNames = map[isr.State]string{isr.Fresh: "fresh", isr.Stale: "stale", isr.Expired: "expired"}
+
+func inspectPage(st store.Store, path string) (*pageInfo, error) {
+	p, err := st.Get(path)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("%s is not stored", path)
+		}
+		return nil, err
+	}
+	hist, err := st.History(path)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	info := &pageInfo{
+		Path: p.Path, Route: p.Route, Status: p.Status, State: stateNames[isr.Classify(p, now)],
+		Generated: p.Generated, AgeSeconds: isr.Age(p, now), Revalidate: never(p.Revalidate),
+		Expire: never(p.Expire), StaleMarked: p.StaleMarked, ETag: p.ETag, Bytes: len(p.Body),
+		GzipBytes: len(p.Gzip), BrotliBytes: len(p.Brotli), Headers: p.Headers,
+		Tags: p.Tags, Keys: p.Keys, Prefixes: p.Prefixes, History: hist,
+	}
+	if fu := p.FreshUntil(); !fu.IsZero() {
+		info.FreshUntil = &fu
+	}
+	return info, nil
+}
+
+func runInspect(args []string) error {
+	fs := newFlagSet("inspect", "[--config site.hcl] [--json] PATH",
+		"Show a stored page's status, age, freshness, dependencies and regeneration\nhistory. Asks the running server, or reads the store when none runs.")
+	var sf siteFlags
+	sf.register(fs, false)
+	base := fs.String("url", "", "the running server's `URL` (default: from site.hcl's listen)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return &exitError{code: 2, err: fmt.Errorf("give one path")}
+	}
+	cfg, err := sf.load()
+	if err != nil {
+		return err
+	}
+	path, err := router.Normalize([]byte(fs.Arg(0)))
+	if err != nil {
+		return err
+	}
+	info, err := fetchInfo(newAdminClient(cfg, *base), cfg.StoreDir, path)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(info)
+	}
+	printInfo(info)
+	return nil
+}
+
+// fetchInfo asks the running engine, or opens the store when none runs.
+func fetchInfo(c *adminClient, storeDir, path string) (*pageInfo, error) {
+	var info pageInfo
+	err := c.do("GET", "/_kiln/inspect?path="+path, nil, &info)
+	if err == nil {
+		return &info, nil
+	}
+	if !errors.Is(err, errNotRunning) {
+		return nil, err
+	}
+	st, err := store.Open(storeDir, store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	return inspectPage(st, path)
+}
+
+func printInfo(i *pageInfo) {
+	fmt.Printf("%s  (route %s)\n", i.Path, i.Route)
+	fmt.Printf("  status      %d, %s\n", i.Status, i.State)
+	fmt.Printf("  generated   %s (%ds ago)\n", i.Generated.Format(time.RFC3339), i.AgeSeconds)
+	fmt.Printf("  revalidate  %s, expire %s\n", i.Revalidate, i.Expire)
+	fmt.Printf("  body        %d bytes (gzip %d, br %d), etag %s\n", i.Bytes, i.GzipBytes, i.BrotliBytes, i.ETag)
+	fmt.Printf("  tags        %s\n", list(i.Tags))
+	fmt.Printf("  reads keys  %s\n", list(i.Keys))
+	fmt.Printf("  lists       %s\n", list(i.Prefixes))
+	fmt.Printf("  history     (%d, newest last)\n", len(i.History))
+	for _, e := range i.History {
+		line := fmt.Sprintf("    %s  %-13s %-12s %s", e.At.Format(time.RFC3339), e.Reason, e.Outcome, e.Duration.Round(time.Microsecond))
+		if e.Error != "" {
+			line += "  " + e.Error
+		}
+		fmt.Println(line)
+	}
+}
+
+func list(s []string) string {
+	if len(s) == 0 {
+		return "-"
+	}
+	return strings.Join(s, ", ")
+}

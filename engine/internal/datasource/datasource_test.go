@@ -1,0 +1,447 @@
+package datasource
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kilnhq/kiln/engine/internal/config"
+	"github.com/kilnhq/kiln/engine/internal/render"
+)
+
+// start runs a supervisor over real plugin processes and closes it when
+// the test ends.
+func start(t *testing.T, revs Revisions, sources ...*config.DataSource) *Supervisor {
+	t.Helper()
+	sup, err := Start(context.Background(), sources, Options{Logger: testLogger(t), Executable: os.Args[0], Revisions: revs})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { sup.Close() })
+	return sup
+}
+
+// jsonSource is a jsonfile data source over dir/data.json holding content.
+func jsonSource(t *testing.T, dir, content string) *config.DataSource {
+	t.Helper()
+	path := filepath.Join(dir, "data.json")
+	if content != "" {
+		writeAtomic(t, path, content)
+	}
+	return &config.DataSource{
+		Name: "content", Plugin: "jsonfile",
+		Config: []byte(`{"path":` + strconv.Quote(path) + `}`),
+		Pos:    config.Pos{File: filepath.Join(dir, "site.hcl"), Line: 3, Column: 1},
+	}
+}
+
+// writeAtomic replaces a file the way editors do: temp file, then rename.
+func writeAtomic(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := path + ".swp"
+	if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// next receives the next change, failing the test if none comes.
+func next(t *testing.T, sup *Supervisor) Change {
+	t.Helper()
+	select {
+	case ch := <-sup.Events():
+		return ch
+	case <-time.After(30 * time.Second):
+		t.Fatal("no change event")
+	}
+	return Change{}
+}
+
+func pluginPID(t *testing.T, sup *Supervisor, name string) int {
+	t.Helper()
+	c := sup.byName[name].current()
+	if c == nil {
+		t.Fatalf("%s is down", name)
+	}
+	pid, err := strconv.Atoi(c.client.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// waitGone waits until a process has exited (gone or a zombie).
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	for range 600 {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			return
+		}
+		if f := strings.Fields(string(b)); len(f) > 2 && f[2] == "Z" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("process %d still running", pid)
+}
+
+func TestGetList(t *testing.T) {
+	sup := start(t, nil, jsonSource(t, t.TempDir(), `{"posts/a": {"title": "A"}, "posts/b": 2, "posts/c": "c", "pages/x": null}`))
+	d := sup.Data("content")
+	ctx := context.Background()
+
+	v, found, err := d.Get(ctx, "posts/a")
+	if err != nil || !found || string(v) != `{"title":"A"}` {
+		t.Fatalf(`Get("posts/a") = %s, %v, %v; want {"title":"A"}, true, nil`, v, found, err)
+	}
+	if _, found, err := d.Get(ctx, "missing"); err != nil || found {
+		t.Fatalf(`Get("missing") found=%v err=%v; want false, nil`, found, err)
+	}
+
+	tests := []struct {
+		name    string
+		prefix  string
+		limit   int
+		reverse bool
+		want    []string // keys per page, "|" between pages
+	}{
+		{"all", "", 10, false, []string{"pages/x,posts/a,posts/b,posts/c"}},
+		{"prefix paged", "posts/", 2, false, []string{"posts/a,posts/b", "posts/c"}},
+		{"prefix reverse paged", "posts/", 2, true, []string{"posts/c,posts/b", "posts/a"}},
+		{"one by one", "p", 1, false, []string{"pages/x", "posts/a", "posts/b", "posts/c"}},
+		{"no match", "zzz", 5, false, []string{""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			cursor := ""
+			for {
+				items, next, err := d.List(ctx, tt.prefix, cursor, tt.limit, tt.reverse)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var keys []string
+				for _, it := range items {
+					keys = append(keys, it.Key)
+				}
+				got = append(got, strings.Join(keys, ","))
+				if next == "" {
+					break
+				}
+				cursor = next
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("pages = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestWatchAndWriter(t *testing.T) {
+	dir := t.TempDir()
+	ds := jsonSource(t, dir, `{"a": 1, "b": 2}`)
+	sup := start(t, nil, ds)
+
+	writeAtomic(t, filepath.Join(dir, "data.json"), `{"a": 1, "b": 3, "c": [1, 2]}`)
+	got := []Change{next(t, sup), next(t, sup)}
+	want := []Change{
+		{Source: "content", Key: "b", Value: []byte("3")},
+		{Source: "content", Key: "c", Value: []byte("[1,2]")},
+	}
+	checkChanges(t, got, want)
+
+	w, ok := sup.Writer("content")
+	if !ok {
+		t.Fatal("jsonfile is not writable")
+	}
+	if _, err := w.Delete(context.Background(), "a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Put(context.Background(), "d", []byte(`{"x": true}`)); err != nil {
+		t.Fatal(err)
+	}
+	checkChanges(t, []Change{next(t, sup), next(t, sup)}, []Change{
+		{Source: "content", Key: "a", Deleted: true},
+		{Source: "content", Key: "d", Value: []byte(`{"x":true}`)},
+	})
+	if _, err := w.Put(context.Background(), "bad", []byte(`{`)); err == nil || errors.Is(err, render.ErrUnavailable) {
+		t.Errorf("Put(invalid JSON) err = %v, want a plugin error", err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "data.json"))
+	if got, want := string(b), "{\n  \"b\": 3,\n  \"c\": [\n    1,\n    2\n  ],\n  \"d\": {\n    \"x\": true\n  }\n}\n"; got != want {
+		t.Errorf("data file = %q, want %q", got, want)
+	}
+}
+
+// checkChanges compares changes ignoring revisions, and checks that the
+// revisions increase.
+func checkChanges(t *testing.T, got, want []Change) {
+	t.Helper()
+	for i := range got {
+		if i > 0 && got[i].Revision <= got[i-1].Revision {
+			t.Errorf("revision %d after %d", got[i].Revision, got[i-1].Revision)
+		}
+		g := got[i]
+		g.Revision = 0
+		if g.Source != want[i].Source || g.Key != want[i].Key || string(g.Value) != string(want[i].Value) || g.Deleted != want[i].Deleted {
+			t.Errorf("change %d = %+v (value %s), want %+v (value %s)", i, g, g.Value, want[i], want[i].Value)
+		}
+	}
+}
+
+// TestKillDuringWatch kills the plugin with SIGKILL while it is frozen, so
+// the file edit below happens while no plugin process can see it. The
+// supervisor restarts it and the edit still arrives.
+func TestKillDuringWatch(t *testing.T) {
+	dir := t.TempDir()
+	sup := start(t, &memRevisions{}, jsonSource(t, dir, `{"a": 1}`))
+	writeAtomic(t, filepath.Join(dir, "data.json"), `{"a": 2}`)
+	first := next(t, sup)
+	if err := sup.Commit("content", first.Revision); err != nil {
+		t.Fatal(err)
+	}
+
+	pid := pluginPID(t, sup, "content")
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	writeAtomic(t, filepath.Join(dir, "data.json"), `{"a": 3, "b": 1}`)
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, pid)
+
+	got := []Change{next(t, sup), next(t, sup)}
+	checkChanges(t, got, []Change{{Source: "content", Key: "a", Value: []byte("3")}, {Source: "content", Key: "b", Value: []byte("1")}})
+	if got[0].Revision <= first.Revision {
+		t.Errorf("revision after restart %d <= %d", got[0].Revision, first.Revision)
+	}
+	if newPID := pluginPID(t, sup, "content"); newPID == pid {
+		t.Errorf("plugin pid unchanged")
+	}
+	v, _, err := sup.Data("content").Get(context.Background(), "a")
+	if err != nil || string(v) != "3" {
+		t.Errorf(`Get("a") after restart = %s, %v; want 3`, v, err)
+	}
+}
+
+// TestEngineRestart: a new supervisor over the same revision store
+// resumes after the committed revision: uncommitted events come again,
+// edits made while nothing ran are delivered.
+func TestEngineRestart(t *testing.T) {
+	dir, revs := t.TempDir(), &memRevisions{}
+	ds := jsonSource(t, dir, `{"a": 1}`)
+	sup := start(t, revs, ds)
+	writeAtomic(t, filepath.Join(dir, "data.json"), `{"a": 2}`)
+	a2 := next(t, sup)
+	if err := sup.Commit("content", a2.Revision); err != nil {
+		t.Fatal(err)
+	}
+	writeAtomic(t, filepath.Join(dir, "data.json"), `{"a": 2, "b": 1}`)
+	b1 := next(t, sup) // delivered, never committed
+	sup.Close()
+
+	writeAtomic(t, filepath.Join(dir, "data.json"), `{"b": 1, "c": 1}`)
+	sup2 := start(t, revs, ds)
+	got := []Change{next(t, sup2), next(t, sup2), next(t, sup2)}
+	checkChanges(t, got, []Change{
+		{Source: "content", Key: "b", Value: []byte("1")},
+		{Source: "content", Key: "c", Value: []byte("1")}, // upserts first, then deletes
+		{Source: "content", Key: "a", Deleted: true},
+	})
+	if got[0].Revision != b1.Revision {
+		t.Errorf("redelivered b at revision %d, first delivered at %d", got[0].Revision, b1.Revision)
+	}
+	if got, want := string(revs.m[revisionKey("content")]), strconv.FormatUint(a2.Revision, 10); got != want {
+		t.Errorf("stored revision = %s, want %s", got, want)
+	}
+}
+
+func TestConfigDiagnostics(t *testing.T) {
+	dir := t.TempDir()
+	site := filepath.Join(dir, "site.hcl")
+	tests := []struct {
+		name string
+		ds   *config.DataSource
+		want string
+	}{
+		{
+			"attribute position",
+			&config.DataSource{Name: "p", Plugin: "probe", Config: []byte(`{"fail": "table"}`),
+				Pos:       config.Pos{File: site, Line: 2, Column: 1},
+				ConfigPos: map[string]config.Pos{"table": {File: site, Line: 5, Column: 13}}},
+			site + ":5:13: invalid value: probe rejects it",
+		},
+		{
+			"attribute without position",
+			&config.DataSource{Name: "p", Plugin: "probe", Config: []byte(`{"fail": "other"}`),
+				Pos: config.Pos{File: site, Line: 2, Column: 1}},
+			site + ":2:1: invalid value (other): probe rejects it",
+		},
+		{
+			"jsonfile missing path",
+			&config.DataSource{Name: "c", Plugin: "jsonfile", Config: []byte(`{}`),
+				Pos: config.Pos{File: site, Line: 9, Column: 1}},
+			site + `:9:1: missing required attribute (path): "path" names the JSON file to serve`,
+		},
+		{
+			"jsonfile invalid file",
+			&config.DataSource{Name: "c", Plugin: "jsonfile", Config: []byte(`{"path": "bad.json"}`),
+				Pos:       config.Pos{File: site, Line: 9, Column: 1},
+				ConfigPos: map[string]config.Pos{"path": {File: site, Line: 10, Column: 12}}},
+			site + ":10:12: cannot load data file: " + filepath.Join(dir, "bad.json") + ":2:1: invalid character '}' looking for beginning of object key string",
+		},
+		{
+			"unknown built-in",
+			&config.DataSource{Name: "x", Plugin: "nope", Pos: config.Pos{File: site, Line: 1, Column: 1}},
+			site + `:1:1: data source "x": datasource: unknown built-in plugin "nope"`,
+		},
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bad.json"), []byte("{\"a\": 1,\n}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sup, err := Start(context.Background(), []*config.DataSource{tt.ds}, Options{Logger: testLogger(t), Executable: os.Args[0]})
+			if err == nil {
+				sup.Close()
+				t.Fatal("Start succeeded")
+			}
+			if got := err.Error(); got != tt.want {
+				t.Errorf("error:\n got %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestChecksum(t *testing.T) {
+	exe, _ := os.Executable()
+	b, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	good := hex.EncodeToString(sum[:])
+	ds := &config.DataSource{Name: "p", Plugin: "probe", SHA256: good}
+	sup, err := Start(context.Background(), []*config.DataSource{ds}, Options{Logger: testLogger(t), Executable: exe})
+	if err != nil {
+		t.Fatalf("Start with the right checksum: %v", err)
+	}
+	sup.Close()
+
+	ds.SHA256 = strings.Repeat("0", 64)
+	_, err = Start(context.Background(), []*config.DataSource{ds}, Options{Logger: testLogger(t), Executable: exe})
+	if !errors.Is(err, ErrChecksum) {
+		t.Fatalf("Start with a wrong checksum: err = %v, want ErrChecksum", err)
+	}
+	if !strings.Contains(err.Error(), "has sha256 "+good) {
+		t.Errorf("error %q does not name the actual checksum", err)
+	}
+}
+
+func TestEnvFiltering(t *testing.T) {
+	t.Setenv("KILN_TEST_PASSED", "yes")
+	t.Setenv("KILN_TEST_SECRET", "no")
+	sup := start(t, nil, &config.DataSource{Name: "p", Plugin: "probe", Env: []string{"KILN_TEST_PASSED", "KILN_TEST_UNSET"}})
+	tests := []struct {
+		name      string
+		wantFound bool
+		want      string
+	}{
+		{"KILN_TEST_PASSED", true, "yes"},
+		{"KILN_TEST_SECRET", false, ""},
+		{"KILN_TEST_UNSET", false, ""},
+		{"HOME", false, ""},
+		{"PATH", false, ""},
+		{"KILN_PLUGIN", true, "datasource-7c1f4e0a"}, // go-plugin's own
+	}
+	for _, tt := range tests {
+		v, found, err := sup.Data("p").Get(context.Background(), "env/"+tt.name)
+		if err != nil || found != tt.wantFound || string(v) != tt.want {
+			t.Errorf("$%s in plugin = %q, %v, %v; want %q, %v", tt.name, v, found, err, tt.want, tt.wantFound)
+		}
+	}
+}
+
+// TestCrashLoop: a plugin that crashes at every restart is given up on
+// after crashLimit crashes and stays unavailable.
+func TestCrashLoop(t *testing.T) {
+	crash := filepath.Join(t.TempDir(), "crash")
+	sup := start(t, nil, &config.DataSource{Name: "p", Plugin: "probe", Config: []byte(`{"crash_file": ` + strconv.Quote(crash) + `}`)})
+	if err := os.WriteFile(crash, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pid := pluginPID(t, sup, "p")
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var err error
+	for range 600 {
+		if _, _, err = sup.Data("p").Get(context.Background(), "pid"); err != nil && strings.Contains(err.Error(), "gave up") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !errors.Is(err, render.ErrUnavailable) || !strings.Contains(err.Error(), "gave up after 5 crashes") {
+		t.Fatalf("Get after crash loop: err = %v, want ErrUnavailable after giving up", err)
+	}
+}
+
+func TestDataErrors(t *testing.T) {
+	sup := start(t, nil, &config.DataSource{Name: "p", Plugin: "probe"})
+	ctx := context.Background()
+	if _, _, err := sup.Data("nope").Get(ctx, "x"); !errors.Is(err, ErrUnknown) || !errors.Is(err, render.ErrUnavailable) {
+		t.Errorf("unknown source: err = %v", err)
+	}
+	if _, _, err := sup.Data("p").Get(ctx, "unanswerable"); !errors.Is(err, render.ErrUnavailable) || !strings.Contains(err.Error(), "probe: no such question") {
+		t.Errorf("plugin error: err = %v", err)
+	}
+	if _, ok := sup.Writer("p"); ok {
+		t.Errorf("probe is writable")
+	}
+	pid := pluginPID(t, sup, "p")
+	sup.Close()
+	waitGone(t, pid)
+	if _, _, err := sup.Data("p").Get(ctx, "pid"); !errors.Is(err, render.ErrUnavailable) || !errors.Is(err, ErrClosed) {
+		t.Errorf("after Close: err = %v", err)
+	}
+}
+
+// TestPluginExitsWithEngine kills an engine with SIGKILL; its plugin
+// notices it was orphaned and exits.
+func TestPluginExitsWithEngine(t *testing.T) {
+	host := exec.Command(os.Args[0])
+	host.Env = append(os.Environ(), "KILN_TEST_HOST=1")
+	out, err := host.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := host.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "plugin pid ") {
+		host.Process.Kill()
+		t.Fatalf("host said %q, %v", line, err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "plugin pid ")))
+	if err := host.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	host.Wait()
+	waitGone(t, pid)
+}

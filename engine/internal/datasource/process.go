@@ -1,0 +1,158 @@
+package datasource
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/kilnhq/kiln/engine/internal/config"
+	"github.com/kilnhq/kiln/sdk/plugin"
+)
+
+// defaultStartTimeout applies when DataSource.StartTimeout is zero.
+const defaultStartTimeout = 10 * time.Second
+
+// maxMessage bounds one gRPC message from a plugin.
+const maxMessage = 64 << 20
+
+// ErrChecksum means a plugin executable's sha256 differs from the one in
+// site.hcl; the plugin is not started.
+var ErrChecksum = errors.New("datasource: checksum mismatch")
+
+// conn is one running plugin process.
+type conn struct {
+	client *goplugin.Client
+	rpc    goplugin.ClientProtocol
+	src    *plugin.Client
+	caps   plugin.Capabilities
+
+	stopWatch context.CancelFunc // nil without a watch
+	watchErr  chan error         // the watch's end; nil without a watch
+}
+
+func (c *conn) kill() {
+	if c.stopWatch != nil {
+		c.stopWatch()
+	}
+	c.client.Kill()
+}
+
+// command builds the plugin's command line: a built-in plugin re-runs the
+// engine binary as `<exe> plugin <name>`. It runs in the directory of
+// site.hcl, so relative paths in its config mean what they say there.
+func command(ds *config.DataSource, exe string) (*exec.Cmd, error) {
+	var cmd *exec.Cmd
+	switch {
+	case ds.Plugin != "" && exe == "":
+		return nil, errors.New("no engine executable to run built-in plugins")
+	case ds.Plugin != "":
+		if _, ok := builtins[ds.Plugin]; !ok {
+			return nil, fmt.Errorf("%w built-in plugin %q", ErrUnknown, ds.Plugin)
+		}
+		cmd = exec.Command(exe, "plugin", ds.Plugin)
+	case ds.Command != "":
+		cmd = exec.Command(ds.Command, ds.Args...)
+	default:
+		return nil, errors.New("neither plugin nor command is set")
+	}
+	if cmd.Err != nil {
+		return nil, cmd.Err
+	}
+	if ds.Pos.File != "" {
+		cmd.Dir = filepath.Dir(ds.Pos.File)
+	}
+	cmd.Env = passEnv(ds.Env)
+	return cmd, nil
+}
+
+// passEnv keeps only the named variables of the engine's environment.
+// go-plugin adds its own (cookie, protocol versions, ports).
+func passEnv(names []string) []string {
+	env := []string{}
+	for _, n := range names {
+		if v, ok := os.LookupEnv(n); ok {
+			env = append(env, n+"="+v)
+		}
+	}
+	return env
+}
+
+// verify checks the executable against the configured sha256.
+func verify(path, want string) error {
+	if want == "" {
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return err
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	if !strings.EqualFold(got, want) {
+		return fmt.Errorf("%w: %s has sha256 %s, site.hcl wants %s", ErrChecksum, path, got, want)
+	}
+	return nil
+}
+
+// launch starts the plugin process, negotiates the protocol and asks for
+// its capabilities, all within timeout. It does not configure it.
+func (in *instance) launch(ctx context.Context, timeout time.Duration) (*conn, error) {
+	cmd, err := command(in.cfg, in.sup.opts.Executable)
+	if err != nil {
+		return nil, err
+	}
+	if err := verify(cmd.Path, in.cfg.SHA256); err != nil {
+		return nil, err
+	}
+	client := goplugin.NewClient(&goplugin.ClientConfig{
+		HandshakeConfig:  plugin.Handshake,
+		VersionedPlugins: plugin.VersionedPlugins(),
+		Cmd:              cmd,
+		SkipHostEnv:      true,
+		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
+		StartTimeout:     timeout,
+		Logger:           newHCLogger(in.log),
+		GRPCDialOptions:  []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage))},
+	})
+	c, err := dispense(ctx, client)
+	if err != nil {
+		client.Kill()
+		return nil, err
+	}
+	return c, nil
+}
+
+func dispense(ctx context.Context, client *goplugin.Client) (*conn, error) {
+	rpc, err := client.Client()
+	if err != nil {
+		return nil, fmt.Errorf("start plugin: %w", err)
+	}
+	raw, err := rpc.Dispense(plugin.PluginName)
+	if err != nil {
+		return nil, fmt.Errorf("dispense: %w", err)
+	}
+	src, ok := raw.(*plugin.Client)
+	if !ok {
+		return nil, fmt.Errorf("dispense: unexpected %T", raw)
+	}
+	caps, err := src.FetchCapabilities(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("capabilities: %w", err)
+	}
+	return &conn{client: client, rpc: rpc, src: src, caps: caps}, nil
+}

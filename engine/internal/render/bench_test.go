@@ -1,0 +1,115 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+var benchPost = &memData{items: map[string]string{
+	"posts/hello": `{"Title":"Hello","Paragraphs":["one","two","three","four","five","six","seven","eight"]}`,
+}}
+
+var benchReq = Request{Mode: ModeBlocking, Route: "/posts/:slug", Path: "/posts/hello",
+	Params: []Param{{Name: "slug", Value: "hello"}}}
+
+func benchRender(b *testing.B, r Renderer, req Request) {
+	b.Helper()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Render(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRenderGo is the warm latency of a small html/template page.
+func BenchmarkRenderGo(b *testing.B) {
+	rt := newTestRuntime(b, nil)
+	r := load(b, rt, Config{Name: "page", WasmPath: buildGoGuest(b, "testdata/page"), Pool: 1, Data: benchPost})
+	benchRender(b, r, benchReq)
+}
+
+// BenchmarkRenderC is the warm latency of the C conformance renderer's
+// /echo page.
+func BenchmarkRenderC(b *testing.B) {
+	rt := newTestRuntime(b, nil)
+	r := load(b, rt, Config{Name: "c", WasmPath: buildConformanceB(b, "c"), Pool: 1})
+	benchRender(b, r, Request{Route: "/echo", Path: "/echo", Params: []Param{{Name: "a", Value: "b"}}})
+}
+
+// buildConformanceB returns a conformance renderer TestConformance built.
+func buildConformanceB(b *testing.B, lang string) string {
+	out := filepath.Join(cacheDir(b), "conformance-"+lang+".wasm")
+	if _, err := os.Stat(out); err != nil {
+		b.Skip("run TestConformance first to build ", out)
+	}
+	return out
+}
+
+// BenchmarkRenderParallel is pool throughput with GOMAXPROCS goroutines
+// and one instance per CPU.
+func BenchmarkRenderParallel(b *testing.B) {
+	rt := newTestRuntime(b, nil)
+	r := load(b, rt, Config{Name: "page", WasmPath: buildGoGuest(b, "testdata/page"), Data: benchPost})
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := r.Render(context.Background(), benchReq); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkTimeout compares renders with wazero's termination checks
+// (WithCloseOnContextDone, which the timeout needs) and without, on the
+// page and on a tight loop of a million iterations.
+func BenchmarkTimeout(b *testing.B) {
+	rt := newTestRuntime(b, nil)
+	for _, page := range []struct {
+		name, pkg string
+		req       Request
+	}{
+		{"page", "testdata/page", benchReq},
+		{"spin", "testdata/misbehave", Request{Path: "/spin"}},
+	} {
+		for _, unbounded := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/checks=%v", page.name, !unbounded), func(b *testing.B) {
+				r := load(b, rt, Config{Name: page.name, WasmPath: buildGoGuest(b, page.pkg), Pool: 1,
+					Data: benchPost, unbounded: unbounded})
+				benchRender(b, r, page.req)
+			})
+		}
+	}
+}
+
+// BenchmarkColdStart is NewRuntime + Load (compile, check, one instance,
+// _initialize) + Close, with the compilation cache warm on disk and with
+// an empty one.
+func BenchmarkColdStart(b *testing.B) {
+	wasm := buildGoGuest(b, "testdata/page")
+	for _, warm := range []bool{true, false} {
+		b.Run(fmt.Sprintf("cache=%v", warm), func(b *testing.B) {
+			dir := filepath.Join(cacheDir(b), "wazero")
+			for b.Loop() {
+				if !warm {
+					dir = b.TempDir()
+				}
+				rt, err := NewRuntime(context.Background(), dir, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r, err := rt.Load(context.Background(), Config{Name: "page", WasmPath: wasm, Pool: 1})
+				if err != nil {
+					b.Fatal(err)
+				}
+				r.Close(context.Background())
+				rt.Close(context.Background())
+			}
+		})
+	}
+}

@@ -1,0 +1,216 @@
+package render
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/kilnhq/kiln/sdk/go/abi"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// notImplemented is what kiln_paths or kiln_fallback return, without
+// answering or failing, to say the module does not implement them.
+const notImplemented = -1
+
+// wasmRenderer runs one module with a pool of instances.
+type wasmRenderer struct {
+	cfg      Config
+	engine   *engine
+	compiled wazero.CompiledModule
+	exports  exportSet
+	pool     *pool
+
+	created atomic.Int64 // instances ever created, for tests
+	closed  atomic.Bool
+}
+
+var _ Renderer = (*wasmRenderer)(nil)
+
+// instance is one instantiated module; it serves one call at a time.
+type instance struct {
+	mod            api.Module
+	fns            map[string]api.Function
+	stdout, stderr *lineWriter
+}
+
+func (i *instance) close() {
+	i.stdout.Flush()
+	i.stderr.Flush()
+	i.mod.Close(context.Background())
+}
+
+// newInstance instantiates the module with a sandboxed WASI (no files,
+// environment, arguments or sockets) and runs _initialize.
+func (r *wasmRenderer) newInstance(ctx context.Context) (*instance, error) {
+	inst := &instance{
+		stdout: newLineWriter(r.cfg.Logger.With("stream", "stdout")),
+		stderr: newLineWriter(r.cfg.Logger.With("stream", "stderr")),
+		fns:    map[string]api.Function{},
+	}
+	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions().
+		WithStdout(inst.stdout).WithStderr(inst.stderr).
+		WithSysWalltime().WithSysNanotime().WithRandSource(rand.Reader)
+	mod, err := r.engine.rt.InstantiateModule(ctx, r.compiled, mc)
+	if err != nil {
+		return nil, fmt.Errorf("instantiate: %w", err)
+	}
+	inst.mod = mod
+	if r.exports.initialize {
+		ictx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
+		defer cancel()
+		if _, err := mod.ExportedFunction("_initialize").Call(ictx); err != nil {
+			inst.close()
+			return nil, fmt.Errorf("_initialize: %w", err)
+		}
+	}
+	for _, name := range []string{abi.ExportRender, abi.ExportPaths, abi.ExportFallback} {
+		if fn := mod.ExportedFunction(name); fn != nil {
+			inst.fns[name] = fn
+		}
+	}
+	r.created.Add(1)
+	return inst, nil
+}
+
+func (r *wasmRenderer) Name() string { return r.cfg.Name }
+
+// Close closes the instances and the compiled module.
+func (r *wasmRenderer) Close(ctx context.Context) error {
+	if r.closed.Swap(true) {
+		return nil
+	}
+	r.pool.close()
+	return r.compiled.Close(ctx)
+}
+
+func (r *wasmRenderer) Render(ctx context.Context, req Request) (*Response, error) {
+	answer, deps, err := r.call(ctx, abi.ExportRender, req)
+	if err != nil {
+		return nil, r.wrap(req, err)
+	}
+	resp, err := decodeResponse(answer)
+	if err != nil {
+		return nil, r.wrap(req, err)
+	}
+	resp.Deps = deps
+	return resp, nil
+}
+
+func (r *wasmRenderer) Paths(ctx context.Context, req Request) ([]string, bool, error) {
+	if !r.exports.paths {
+		return nil, false, nil
+	}
+	answer, _, err := r.call(ctx, abi.ExportPaths, req)
+	if errors.Is(err, errNotImplemented) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, r.wrap(req, err)
+	}
+	paths, err := decodePaths(answer)
+	if err != nil {
+		return nil, false, r.wrap(req, err)
+	}
+	return paths, true, nil
+}
+
+func (r *wasmRenderer) Fallback(ctx context.Context, req Request) (*Response, bool, error) {
+	if !r.exports.fallback {
+		return nil, false, nil
+	}
+	answer, _, err := r.call(ctx, abi.ExportFallback, req)
+	if errors.Is(err, errNotImplemented) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, r.wrap(req, err)
+	}
+	resp, err := decodeResponse(answer)
+	if err != nil {
+		return nil, false, r.wrap(req, err)
+	}
+	return resp, true, nil
+}
+
+func (r *wasmRenderer) wrap(req Request, err error) error {
+	path := req.Path
+	if path == "" {
+		path = req.Route
+	}
+	return fmt.Errorf("render %s %s: %w", r.cfg.Name, path, err)
+}
+
+var errNotImplemented = errors.New("export not implemented")
+
+// call runs one export on an instance from the pool and returns the raw
+// answer and the dependencies read. The instance goes back to the pool
+// unless the call trapped, timed out, exited or left memory above the
+// high-water mark.
+func (r *wasmRenderer) call(ctx context.Context, export string, req Request) ([]byte, Deps, error) {
+	if r.closed.Load() {
+		return nil, Deps{}, ErrClosed
+	}
+	inst, err := r.pool.get(ctx)
+	if err != nil {
+		return nil, Deps{}, err
+	}
+	st := &callState{cfg: &r.cfg, req: encodeRequest(req),
+		logger: r.cfg.Logger.With("path", req.Path)}
+	code, err := r.run(ctx, inst, export, st)
+	if err != nil || inst.mod.Memory().Size() > uint32(min(r.cfg.HighWater, 1<<32-1)) {
+		r.pool.discard(inst)
+	} else {
+		r.pool.put(inst)
+	}
+	if err = outcome(st, export, code, err); err != nil {
+		return nil, st.deps.Deps, err
+	}
+	return st.answer, st.deps.Deps, nil
+}
+
+// run calls the export under the renderer's timeout.
+func (r *wasmRenderer) run(ctx context.Context, inst *instance, export string, st *callState) (int32, error) {
+	cctx, cancel := context.WithTimeout(context.WithValue(ctx, stateKey{}, st), r.cfg.Timeout)
+	defer cancel()
+	st.ctx = cctx
+	res, err := inst.fns[export].Call(cctx, uint64(len(st.req)))
+	if err == nil {
+		return int32(res[0]), nil
+	}
+	var exit *sys.ExitError
+	switch {
+	case errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
+		return 0, fmt.Errorf("%w after %s", ErrTimeout, r.cfg.Timeout)
+	case ctx.Err() != nil:
+		return 0, ctx.Err()
+	case errors.As(err, &exit):
+		return 0, fmt.Errorf("renderer exited with code %d", exit.ExitCode())
+	}
+	return 0, fmt.Errorf("trap: %w", err)
+}
+
+// outcome turns what happened during a call into its error, if any.
+func outcome(st *callState, export string, code int32, err error) error {
+	switch {
+	case st.unavailable != nil:
+		return fmt.Errorf("%w: %w", ErrUnavailable, st.unavailable)
+	case err != nil:
+		return err
+	case code == notImplemented && export != abi.ExportRender && !st.answered && st.failMsg == "":
+		return errNotImplemented
+	case code != 0 && st.failMsg != "":
+		return fmt.Errorf("renderer failed: %s", st.failMsg)
+	case code != 0:
+		return fmt.Errorf("renderer returned %d", code)
+	case !st.answered:
+		return errors.New("renderer returned without a response")
+	case st.tooLarge > 0:
+		return fmt.Errorf("response too large (%d bytes, limit %d)", st.tooLarge, st.cfg.MaxResponse)
+	}
+	return nil
+}

@@ -1,0 +1,197 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+)
+
+// Defaults for zero Config fields.
+const (
+	DefaultTimeout     = 2 * time.Second
+	DefaultMaxMemory   = 128 << 20
+	DefaultMaxResponse = 16 << 20
+)
+
+// ErrClosed is returned by a closed Runtime or Renderer.
+var ErrClosed = errors.New("render: closed")
+
+// Config describes one renderer module.
+type Config struct {
+	Name     string // the renderer's name from site.hcl
+	WasmPath string
+	// Pool is the number of initialized instances kept ready: at most
+	// Pool renders of this renderer run at once. Default runtime.NumCPU().
+	Pool int
+	// Timeout stops a render that runs longer. Default 2s.
+	Timeout time.Duration
+	// MaxMemory caps an instance's linear memory. Default 128 MiB.
+	MaxMemory uint64
+	// HighWater replaces an instance whose memory ends a render above it.
+	// Default 3/4 of MaxMemory.
+	HighWater uint64
+	// MaxResponse fails a render whose encoded response is larger.
+	// Default 16 MiB.
+	MaxResponse int
+	// Data answers the renderer's data reads. Nil means no data: every
+	// key is missing and every list empty.
+	Data Data
+	// Assets answers the reserved keys kiln:asset:NAME with the public URL
+	// of the static file NAME. Nil means no assets.
+	Assets func(name string) (url string, ok bool)
+	// Logger receives the renderer's logs; default the Runtime's.
+	Logger *slog.Logger
+
+	// unbounded compiles without termination checks; only benchmarks
+	// set it, to measure what the timeout mechanism costs.
+	unbounded bool
+}
+
+func (c Config) withDefaults(rt *Runtime) Config {
+	if c.Pool <= 0 {
+		c.Pool = runtime.NumCPU()
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.MaxMemory == 0 {
+		c.MaxMemory = DefaultMaxMemory
+	}
+	c.MaxMemory = min(max(c.MaxMemory, 1<<16), 1<<32)
+	if c.HighWater == 0 || c.HighWater > c.MaxMemory {
+		c.HighWater = c.MaxMemory / 4 * 3
+	}
+	if c.MaxResponse <= 0 {
+		c.MaxResponse = DefaultMaxResponse
+	}
+	if c.Logger == nil {
+		c.Logger = rt.logger
+	}
+	c.Logger = c.Logger.With("renderer", c.Name)
+	return c
+}
+
+// Runtime compiles and runs renderer modules. It holds one wazero runtime
+// per distinct memory limit, all sharing one compilation cache, so a module
+// is compiled to machine code once per content and reused across restarts.
+type Runtime struct {
+	cache  wazero.CompilationCache
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	engines map[engineKey]*engine
+	closed  bool
+}
+
+// engineKey selects a wazero runtime: wazero sets the memory limit and
+// termination checks per runtime, not per module.
+type engineKey struct {
+	pages     uint32
+	unbounded bool
+}
+
+// engine is one wazero runtime with the WASI and kiln host modules.
+type engine struct {
+	rt   wazero.Runtime
+	wasi map[string]api.FunctionDefinition
+}
+
+// NewRuntime returns a Runtime whose compilation cache lives in cacheDir
+// (created if needed). An empty cacheDir keeps the cache in memory.
+func NewRuntime(ctx context.Context, cacheDir string, logger *slog.Logger) (*Runtime, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	cache := wazero.NewCompilationCache()
+	if cacheDir != "" {
+		if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+			return nil, fmt.Errorf("render: cache dir: %w", err)
+		}
+		c, err := wazero.NewCompilationCacheWithDir(cacheDir)
+		if err != nil {
+			return nil, fmt.Errorf("render: cache dir: %w", err)
+		}
+		cache = c
+	}
+	return &Runtime{cache: cache, logger: logger, engines: map[engineKey]*engine{}}, nil
+}
+
+// Close closes every wazero runtime and the compilation cache. Close the
+// Renderers first.
+func (rt *Runtime) Close(ctx context.Context) error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return nil
+	}
+	rt.closed = true
+	var errs []error
+	for _, e := range rt.engines {
+		errs = append(errs, e.rt.Close(ctx))
+	}
+	errs = append(errs, rt.cache.Close(ctx))
+	return errors.Join(errs...)
+}
+
+// engine returns the wazero runtime for key, creating it on first use.
+func (rt *Runtime) engine(ctx context.Context, key engineKey) (*engine, error) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return nil, ErrClosed
+	}
+	if e := rt.engines[key]; e != nil {
+		return e, nil
+	}
+	cfg := wazero.NewRuntimeConfig().
+		WithCompilationCache(rt.cache).
+		WithMemoryLimitPages(key.pages).
+		WithCloseOnContextDone(!key.unbounded)
+	r := wazero.NewRuntimeWithConfig(ctx, cfg)
+	_, err := wasi_snapshot_preview1.Instantiate(ctx, r)
+	if err == nil {
+		_, err = hostModule(r).Instantiate(ctx)
+	}
+	if err != nil {
+		r.Close(ctx)
+		return nil, fmt.Errorf("render: host modules: %w", err)
+	}
+	e := &engine{rt: r, wasi: r.Module(wasi_snapshot_preview1.ModuleName).ExportedFunctionDefinitions()}
+	rt.engines[key] = e
+	return e, nil
+}
+
+// Load compiles the module at cfg.WasmPath (or takes it from the cache),
+// checks it against the ABI and starts cfg.Pool initialized instances.
+func (rt *Runtime) Load(ctx context.Context, cfg Config) (Renderer, error) {
+	cfg = cfg.withDefaults(rt)
+	bin, err := os.ReadFile(cfg.WasmPath)
+	if err != nil {
+		return nil, fmt.Errorf("load renderer %s: %w", cfg.Name, err)
+	}
+	key := engineKey{pages: uint32((cfg.MaxMemory + 0xffff) >> 16), unbounded: cfg.unbounded}
+	e, err := rt.engine(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	compiled, exports, err := compile(ctx, e, bin)
+	if err != nil {
+		return nil, fmt.Errorf("load renderer %s: %s: %w", cfg.Name, cfg.WasmPath, err)
+	}
+	r := &wasmRenderer{cfg: cfg, engine: e, compiled: compiled, exports: exports}
+	r.pool = newPool(cfg.Pool, r.newInstance, cfg.Logger)
+	if err := r.pool.fill(ctx); err != nil {
+		r.Close(ctx)
+		return nil, fmt.Errorf("load renderer %s: %s: %w", cfg.Name, cfg.WasmPath, err)
+	}
+	return r, nil
+}

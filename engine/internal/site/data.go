@@ -1,0 +1,91 @@
+package site
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/kilnhq/kiln/engine/internal/datasource"
+	"github.com/kilnhq/kiln/engine/internal/server"
+)
+
+// DataAdmin exposes the data sources to the admin API (`kiln data`).
+type DataAdmin struct{ Plugins *datasource.Supervisor }
+
+var _ server.DataAdmin = DataAdmin{}
+
+const dataTimeout = 30 * time.Second
+
+// Get reads one key.
+func (d DataAdmin) Get(source, key string) ([]byte, bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), dataTimeout)
+	defer cancel()
+	return d.Plugins.Data(source).Get(ctx, key)
+}
+
+// Put writes one key.
+func (d DataAdmin) Put(source, key string, value []byte) (uint64, error) {
+	w, ok := d.Plugins.Writer(source)
+	if !ok {
+		return 0, fmt.Errorf("%s: %w", source, server.ErrNotWritable)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dataTimeout)
+	defer cancel()
+	return w.Put(ctx, key, value)
+}
+
+// Delete removes one key.
+func (d DataAdmin) Delete(source, key string) (uint64, error) {
+	w, ok := d.Plugins.Writer(source)
+	if !ok {
+		return 0, fmt.Errorf("%s: %w", source, server.ErrNotWritable)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dataTimeout)
+	defer cancel()
+	return w.Delete(ctx, key)
+}
+
+// Import writes every item.
+func (d DataAdmin) Import(source string, items map[string]json.RawMessage) (int, error) {
+	w, ok := d.Plugins.Writer(source)
+	if !ok {
+		return 0, fmt.Errorf("%s: %w", source, server.ErrNotWritable)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	n := 0
+	for k, v := range items {
+		if _, err := w.Put(ctx, k, v); err != nil {
+			return n, fmt.Errorf("put %s: %w", k, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// Export reads every item, paging through the whole key space.
+func (d DataAdmin) Export(source string) (map[string]json.RawMessage, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	data := d.Plugins.Data(source)
+	out := map[string]json.RawMessage{}
+	cursor := ""
+	for {
+		items, next, err := data.List(ctx, "", cursor, 1000, false)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			v := json.RawMessage(it.Value)
+			if !json.Valid(it.Value) {
+				v, _ = json.Marshal(string(it.Value))
+			}
+			out[it.Key] = v
+		}
+		if next == "" {
+			return out, nil
+		}
+		cursor = next
+	}
+}

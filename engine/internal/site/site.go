@@ -1,0 +1,297 @@
+// Package site assembles a running Kiln site from its config: the page
+// store, the data-source plugins, the renderers and the ISR engine. It is
+// the one place where things are started, in order, and closed, in
+// reverse order; when a step fails, the steps before it are undone.
+package site
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/kilnhq/kiln/engine/internal/assets"
+	"github.com/kilnhq/kiln/engine/internal/config"
+	"github.com/kilnhq/kiln/engine/internal/datasource"
+	"github.com/kilnhq/kiln/engine/internal/isr"
+	"github.com/kilnhq/kiln/engine/internal/metrics"
+	"github.com/kilnhq/kiln/engine/internal/render"
+	"github.com/kilnhq/kiln/engine/internal/router"
+	"github.com/kilnhq/kiln/engine/internal/store"
+)
+
+// Options say how to open a site.
+type Options struct {
+	Logger     *slog.Logger
+	Out        io.Writer // progress messages for people; default io.Discard
+	Executable string    // the kiln binary, re-run as `kiln plugin NAME`
+	OnData     func()    // called after each batch of data changes (kiln dev)
+	CacheDir   string    // wasm compilation cache; default <store>/wazero
+	NoPlugins  bool      // open without data sources (kiln inspect)
+}
+
+// Site is an open site.
+type Site struct {
+	Config    *config.Site
+	Store     store.Store
+	Assets    *assets.Set
+	Plugins   *datasource.Supervisor
+	Runtime   *render.Runtime
+	Renderers map[string]render.Renderer
+	Routes    *router.Table
+	Engine    *isr.Engine
+	Metrics   *metrics.Metrics
+
+	log     *slog.Logger
+	out     io.Writer
+	closers []func() error
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// Open starts everything a site needs to serve or build.
+func Open(ctx context.Context, cfg *config.Site, opts Options) (_ *Site, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Out == nil {
+		opts.Out = io.Discard
+	}
+	s := &Site{Config: cfg, log: opts.Logger, out: opts.Out, Renderers: map[string]render.Renderer{}}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	steps := []func(context.Context, Options) error{
+		s.openStore, s.loadAssets, s.startPlugins, s.loadRenderers, s.startEngine,
+	}
+	for _, step := range steps {
+		if err := step(ctx, opts); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Site) onClose(fn func() error) { s.closers = append(s.closers, fn) }
+
+// Close stops the engine, the renderers and the plugins, and closes the
+// store, in that order.
+func (s *Site) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+func (s *Site) openStore(ctx context.Context, _ Options) error {
+	st, err := store.Open(s.Config.StoreDir, store.Options{HotCacheBytes: s.Config.HotCacheBytes})
+	if err != nil {
+		return fmt.Errorf("open store %s: %w", s.Config.StoreDir, err)
+	}
+	s.Store = st
+	s.onClose(st.Close)
+	s.Metrics = metrics.New(func() (int64, int64, int64, int64, int64) {
+		st := s.Store.Stats()
+		return st.Pages, st.DiskBytes, st.HotBytes, st.HotHits, st.HotMisses
+	})
+	return nil
+}
+
+func (s *Site) loadAssets(context.Context, Options) error {
+	var dirs []assets.Dir
+	for _, st := range s.Config.Static {
+		dirs = append(dirs, assets.Dir{Prefix: st.Prefix, Path: st.Dir})
+	}
+	set, err := assets.Load(dirs)
+	s.Assets = set
+	return err
+}
+
+func (s *Site) startPlugins(ctx context.Context, opts Options) error {
+	if opts.NoPlugins || len(s.Config.DataSources) == 0 {
+		return nil
+	}
+	start := time.Now()
+	sup, err := datasource.Start(ctx, s.Config.DataSources, datasource.Options{
+		Logger: s.log, Executable: opts.Executable, Revisions: s.Store,
+	})
+	if err != nil {
+		return err
+	}
+	s.Plugins = sup
+	s.onClose(sup.Close)
+	fmt.Fprintf(s.out, "  started %d data source(s) in %s\n", len(s.Config.DataSources), round(time.Since(start)))
+	return nil
+}
+
+func (s *Site) loadRenderers(ctx context.Context, opts Options) error {
+	cacheDir := opts.CacheDir
+	if cacheDir == "" {
+		cacheDir = filepath.Join(s.Config.StoreDir, "wazero")
+	}
+	rt, err := render.NewRuntime(ctx, cacheDir, s.log)
+	if err != nil {
+		return fmt.Errorf("start wasm runtime: %w", err)
+	}
+	s.Runtime = rt
+	s.onClose(func() error { return rt.Close(context.Background()) })
+	if err := s.BuildRenderers(ctx); err != nil {
+		return err
+	}
+	start := time.Now()
+	for _, rc := range s.Config.Renderers {
+		r, err := rt.Load(ctx, s.renderConfig(rc, opts))
+		if err != nil {
+			return fmt.Errorf("load renderer %q: %w", rc.Name, err)
+		}
+		s.Renderers[rc.Name] = newLive(r)
+	}
+	fmt.Fprintf(s.out, "  loaded %d renderer(s) in %s\n", len(s.Config.Renderers), round(time.Since(start)))
+	return nil
+}
+
+func (s *Site) renderConfig(rc *config.Renderer, opts Options) render.Config {
+	c := render.Config{
+		Name: rc.Name, WasmPath: WasmPath(s.Config, rc), Pool: rc.Pool, Timeout: rc.Timeout,
+		MaxMemory: rc.MaxMemory, MaxResponse: rc.MaxResponse, Assets: s.Assets.Lookup,
+	}
+	if rc.Data != "" && s.Plugins != nil {
+		c.Data = s.Plugins.Data(rc.Data)
+	}
+	return c
+}
+
+// WasmPath is where a renderer's module is: its `wasm`, or for a Go
+// source package, a file in the store's build directory.
+func WasmPath(cfg *config.Site, rc *config.Renderer) string {
+	if rc.Wasm != "" {
+		return rc.Wasm
+	}
+	return filepath.Join(cfg.StoreDir, "build", rc.Name+".wasm")
+}
+
+// BuildRenderers builds every renderer whose module is missing or older
+// than its sources, in parallel.
+func (s *Site) BuildRenderers(ctx context.Context) error {
+	start := time.Now()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		errs  []error
+		built []string
+	)
+	sem := make(chan struct{}, max(1, runtime.NumCPU()))
+	for _, rc := range s.Config.Renderers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			did, err := BuildRenderer(ctx, s.Config, rc)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("build renderer %q: %w", rc.Name, err))
+			} else if did {
+				built = append(built, rc.Name)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(built) > 0 {
+		fmt.Fprintf(s.out, "  built %d renderer(s) to wasm in %s: %v\n", len(built), round(time.Since(start)), built)
+	}
+	return errors.Join(errs...)
+}
+
+// BuildRenderer builds one renderer's module if it is stale.
+func BuildRenderer(ctx context.Context, cfg *config.Site, rc *config.Renderer) (bool, error) {
+	out := WasmPath(cfg, rc)
+	if rc.Source != "" {
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+			return false, err
+		}
+		return render.BuildGo(ctx, rc.Source, out)
+	}
+	if len(rc.Build) > 0 {
+		return render.RunBuild(ctx, cfg.Dir, rc.Build, out, rc.Watch)
+	}
+	return false, nil
+}
+
+func (s *Site) startEngine(ctx context.Context, opts Options) error {
+	routes, err := router.New(s.Config.Routes)
+	if err != nil {
+		return err
+	}
+	s.Routes = routes
+	s.Engine = isr.New(isr.Options{
+		Site: s.Config, Store: s.Store, Routes: routes, Renderers: s.Renderers,
+		Logger: s.log, Metrics: s.Metrics, Workers: max(2, runtime.NumCPU()),
+	})
+	s.onClose(func() error { s.Engine.Close(); return nil })
+	if err := s.Engine.Start(); err != nil {
+		return err
+	}
+	if s.Plugins != nil {
+		s.consumeChanges(opts.OnData)
+	}
+	return nil
+}
+
+// consumeChanges feeds data-source change events to the engine.
+func (s *Site) consumeChanges(onData func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	ch := make(chan isr.Change, 1024)
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		defer close(ch)
+		for {
+			select {
+			case c, ok := <-s.Plugins.Events():
+				if !ok {
+					return
+				}
+				select {
+				case ch <- isr.Change{Source: c.Source, Revision: c.Revision, Key: c.Key, Value: c.Value, Deleted: c.Deleted}:
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.Engine.Consume(ctx, ch, func(source string, rev uint64) error {
+			if onData != nil {
+				onData()
+			}
+			return s.Plugins.Commit(source, rev)
+		})
+	}()
+}
+
+func round(d time.Duration) time.Duration {
+	if d > time.Second {
+		return d.Round(10 * time.Millisecond)
+	}
+	return d.Round(100 * time.Microsecond)
+}

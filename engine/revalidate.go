@@ -1,0 +1,54 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+)
+
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+func runRevalidate(args []string) error {
+	fs := newFlagSet("revalidate", "[--config site.hcl] [--url URL] [--tag TAG]... PATH...",
+		"Regenerate paths (and every page carrying a tag) on the running server, through\nPOST /_kiln/revalidate. Needs the admin secret in the environment.")
+	var sf siteFlags
+	sf.register(fs, false)
+	base := fs.String("url", "", "the running server's `URL` (default: from site.hcl's listen)")
+	var tags stringList
+	fs.Var(&tags, "tag", "revalidate every page carrying `TAG` (repeatable)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 && len(tags) == 0 {
+		fs.Usage()
+		return &exitError{code: 2, err: fmt.Errorf("give at least one path or --tag")}
+	}
+	cfg, err := sf.load()
+	if err != nil {
+		return err
+	}
+	body, _ := json.Marshal(map[string][]string{"paths": fs.Args(), "tags": tags})
+	var out struct {
+		Results []struct{ Path, Status, Error string }
+	}
+	if err := newAdminClient(cfg, *base).do("POST", "/_kiln/revalidate", body, &out); err != nil {
+		return err
+	}
+	failed := 0
+	for _, r := range out.Results {
+		if r.Error != "" {
+			failed++
+			fmt.Fprintf(os.Stdout, "%-12s %s: %s\n", r.Status, r.Path, r.Error)
+			continue
+		}
+		fmt.Fprintf(os.Stdout, "%-12s %s\n", r.Status, r.Path)
+	}
+	if failed > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d path(s) failed", failed)}
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kilnhq/kiln/engine/internal/config"
+	"github.com/kilnhq/kiln/engine/internal/isr"
+	"github.com/kilnhq/kiln/engine/internal/server"
+	"github.com/kilnhq/kiln/engine/internal/site"
+)
+
+func runServe(args []string) error {
+	fs := newFlagSet("serve", "[--config site.hcl] [--listen ADDR] [--store DIR]",
+		"Build the renderers that are missing or stale, prerender the build-time paths\nnot yet stored, and serve the site.")
+	var sf siteFlags
+	sf.register(fs, true)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := sf.load()
+	if err != nil {
+		return err
+	}
+	return serve(cfg, nil)
+}
+
+// serve runs the site until SIGINT or SIGTERM. dev is non-nil for `kiln dev`.
+func serve(cfg *config.Site, dev *devMode) error {
+	start := time.Now()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	out := os.Stdout
+	fmt.Fprintf(out, "kiln: starting %s\n", cfg.File)
+	log := newLogger(os.Stderr)
+	s, err := site.Open(ctx, cfg, site.Options{Logger: log, Out: out, Executable: executable()})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if dev == nil {
+		sum, err := s.Engine.Build(ctx, isr.BuildOptions{OnlyMissing: true})
+		if err != nil {
+			return err
+		}
+		if sum.Pages > 0 || sum.Failed > 0 {
+			fmt.Fprintf(out, "  prerendered %d page(s) (%d already stored, %d failed) in %s\n",
+				sum.Pages, sum.Skipped, sum.Failed, sum.Elapsed.Round(time.Millisecond))
+		}
+		for _, e := range sum.Errors {
+			fmt.Fprintf(out, "  build error: %v\n", e)
+		}
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	opts := server.Options{
+		Site: cfg, Engine: s.Engine, Metrics: s.Metrics, Assets: s.Assets, Logger: log,
+		AdminSecret: os.Getenv(cfg.AdminSecretEnv), PreviewSecret: os.Getenv(cfg.PreviewSecretEnv),
+		Inspect: func(p string) (any, error) { return inspectPage(s.Store, p) },
+	}
+	if s.Plugins != nil {
+		opts.Data = site.DataAdmin{Plugins: s.Plugins}
+	}
+	if dev != nil {
+		opts.Dev = server.NewDev()
+		if err := dev.watch(ctx, s, opts.Dev, log); err != nil {
+			return err
+		}
+	}
+	srv := server.New(opts)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(out, "kiln: ready in %s on %s\n", time.Since(start).Round(time.Millisecond), displayURL(ln.Addr()))
+	if opts.AdminSecret == "" {
+		fmt.Fprintf(out, "  admin API off: set %s to enable /_kiln/revalidate\n", cfg.AdminSecretEnv)
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return err
+	}
+	fmt.Fprintf(out, "kiln: shutting down\n")
+	return srv.Shutdown()
+}
+
+func displayURL(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return "http://" + a.String()
+	}
+	if host == "" || host == "::" || host == "0.0.0.0" || strings.HasPrefix(host, "[") {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}

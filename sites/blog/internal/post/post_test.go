@@ -1,0 +1,284 @@
+package post
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// mapSource is an in-memory Source with a data source's listing rules:
+// byte order, prefix, cursor = the last key returned.
+type mapSource struct {
+	data  map[string]string
+	reads []string // every Get and List call, for cost checks
+}
+
+func (m *mapSource) Get(key string) ([]byte, bool, error) {
+	m.reads = append(m.reads, "get "+key)
+	v, ok := m.data[key]
+	return []byte(v), ok, nil
+}
+
+func (m *mapSource) List(prefix, cursor string, limit int, reverse bool) ([]Item, string, error) {
+	m.reads = append(m.reads, "list "+prefix)
+	var keys []string
+	for k := range m.data {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	if reverse {
+		slices.Reverse(keys)
+	}
+	if cursor != "" {
+		i := slices.Index(keys, cursor)
+		keys = keys[i+1:]
+	}
+	next := ""
+	if len(keys) > limit {
+		keys, next = keys[:limit], keys[limit-1]
+	}
+	items := make([]Item, len(keys))
+	for i, k := range keys {
+		items[i] = Item{k, []byte(m.data[k])}
+	}
+	return items, next, nil
+}
+
+func date(s string) time.Time {
+	t, err := ParseDate(s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+// put stores a post and its index entry.
+func put(m *mapSource, slug, day string) {
+	p := Post{Slug: slug, Title: "Title " + slug, Date: date(day)}
+	b, err := p.MarshalJSON()
+	if err != nil {
+		panic(err)
+	}
+	m.data[Key(slug)] = string(b)
+	m.data[IndexKey(p.Date, slug)] = string(IndexValue(slug))
+}
+
+func slugs(ps []Post) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.Slug
+	}
+	return out
+}
+
+func TestNewest(t *testing.T) {
+	m := &mapSource{data: map[string]string{}}
+	put(m, "a", "2026-01-01")
+	put(m, "b", "2026-01-03")
+	put(m, "c", "2026-01-02")
+	put(m, "d", "2026-01-04")
+	// "d" was deleted: its index entry is left behind.
+	delete(m.data, Key("d"))
+	// "c" was moved to a new date: its old index entry is stale.
+	put(m, "c", "2026-01-09")
+	tests := []struct {
+		n    int
+		want []string
+	}{
+		{0, nil},
+		{1, []string{"c"}},
+		{2, []string{"c", "b"}},
+		{10, []string{"c", "b", "a"}},
+	}
+	for _, tt := range tests {
+		got, err := Newest(m, tt.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(slugs(got), tt.want) {
+			t.Errorf("Newest(%d) = %v, want %v", tt.n, slugs(got), tt.want)
+		}
+	}
+}
+
+// TestNewestCost checks the home page's cost does not grow with the blog:
+// with 5000 posts, the 3 newest take one listing and three reads.
+func TestNewestCost(t *testing.T) {
+	m := &mapSource{data: map[string]string{}}
+	start := date("2020-01-01")
+	for i := range 5000 {
+		put(m, fmt.Sprintf("p%04d", i), start.Add(time.Duration(i)*time.Hour).Format(DateLayout))
+	}
+	got, err := Newest(m, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"p4999", "p4998", "p4997"}; !slices.Equal(slugs(got), want) {
+		t.Errorf("Newest = %v, want %v", slugs(got), want)
+	}
+	if got, want := len(m.reads), 4; got != want {
+		t.Errorf("Newest made %d reads %v, want %d", got, m.reads, want)
+	}
+}
+
+func TestNewestSlugs(t *testing.T) {
+	m := &mapSource{data: map[string]string{}}
+	put(m, "old", "2025-01-01")
+	put(m, "hello-world", "2026-03-18")
+	put(m, "preview", "2026-03-17")
+	got, err := NewestSlugs(m, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"hello-world", "preview"}; !slices.Equal(got, want) {
+		t.Errorf("NewestSlugs = %v, want %v", got, want)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	m := &mapSource{data: map[string]string{
+		Key("ok"):     `{"slug":"ok","title":"OK","date":"2026-03-18T09:00:00Z","author":"Mara"}`,
+		Key("broken"): `{"slug":"broken"`,
+	}}
+	tests := []struct {
+		slug      string
+		wantFound bool
+		wantErr   bool
+	}{
+		{"ok", true, false},
+		{"missing", false, false},
+		{"../etc", false, false},
+		{"broken", false, true},
+	}
+	for _, tt := range tests {
+		_, found, err := Load(m, tt.slug)
+		if found != tt.wantFound || (err != nil) != tt.wantErr {
+			t.Errorf("Load(%q) = found %v, err %v; want found %v, err %v", tt.slug, found, err, tt.wantFound, tt.wantErr)
+		}
+	}
+}
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     Post
+		wantErr  bool
+	}{
+		{"object author", `{"slug":"a","title":"A","date":"2026-03-18T09:00:00Z","author":{"name":"Mara","picture":"m.svg"}}`,
+			Post{Slug: "a", Title: "A", Date: date("2026-03-18T09:00:00Z"), Author: Author{"Mara", "m.svg"}}, false},
+		{"string author, bare date", `{"slug":"a","title":"A","date":"2026-03-18","author":"Theo"}`,
+			Post{Slug: "a", Title: "A", Date: date("2026-03-18"), Author: Author{Name: "Theo"}}, false},
+		{"offset date is UTC", `{"slug":"a","title":"A","date":"2026-03-18T11:00:00+02:00"}`,
+			Post{Slug: "a", Title: "A", Date: date("2026-03-18T09:00:00Z")}, false},
+		{"fraction dropped", `{"slug":"a","title":"A","date":"2026-03-18T09:00:00.75Z"}`,
+			Post{Slug: "a", Title: "A", Date: date("2026-03-18T09:00:00Z")}, false},
+		{"no title", `{"slug":"a","title":" ","date":"2026-03-18"}`, Post{}, true},
+		{"bad slug", `{"slug":"a b","title":"A","date":"2026-03-18"}`, Post{}, true},
+		{"slash in slug", `{"slug":"a/b","title":"A","date":"2026-03-18"}`, Post{}, true},
+		{"bad date", `{"slug":"a","title":"A","date":"yesterday"}`, Post{}, true},
+		{"not json", `nope`, Post{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Decode([]byte(tt.in))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if err != nil && !errors.Is(err, ErrInvalid) {
+				t.Errorf("err = %v, want it to wrap ErrInvalid", err)
+			}
+			if got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	p := Post{Slug: "a", Title: "<A & B>", Date: date("2026-03-18T09:00:00Z"), Author: Author{"Mara", "m.svg"}, Content: "x < y"}
+	b, err := p.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"title":"<A & B>"`) {
+		t.Errorf("MarshalJSON escaped HTML: %s", b)
+	}
+	got, err := Decode(b)
+	if err != nil || got != p {
+		t.Errorf("Decode(MarshalJSON(p)) = %+v, %v; want %+v", got, err, p)
+	}
+}
+
+func TestIndexKey(t *testing.T) {
+	d := date("2026-03-18T11:00:00+02:00")
+	key := IndexKey(d, "hello-world")
+	if want := "bydate:2026-03-18T09:00:00Z:hello-world"; key != want {
+		t.Errorf("IndexKey = %q, want %q", key, want)
+	}
+	gotDate, gotSlug, ok := ParseIndexKey(key)
+	if !ok || !gotDate.Equal(d) || gotSlug != "hello-world" {
+		t.Errorf("ParseIndexKey(%q) = %v, %q, %v", key, gotDate, gotSlug, ok)
+	}
+	for _, bad := range []string{"", "bydate:", "post:x", "bydate:2026-03-18T09:00:00Z", "bydate:2026-03-18T09:00:00Z:", "bydate:2026-03-18T09:00:00Zxhello", "bydate:2026-13-18T09:00:00Z:a", "bydate:2026-03-18T09:00:00Z:a b"} {
+		if _, _, ok := ParseIndexKey(bad); ok {
+			t.Errorf("ParseIndexKey(%q) ok, want not ok", bad)
+		}
+	}
+}
+
+func FuzzParseIndexKey(f *testing.F) {
+	f.Add("bydate:2026-03-18T09:00:00Z:hello-world")
+	f.Add("bydate:2026-03-18T09:00:00Z:")
+	f.Fuzz(func(t *testing.T, key string) {
+		d, slug, ok := ParseIndexKey(key)
+		if ok && IndexKey(d, slug) != key {
+			t.Errorf("IndexKey(ParseIndexKey(%q)) = %q", key, IndexKey(d, slug))
+		}
+	})
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"slug":"a","title":"A","date":"2026-03-18","author":{"name":"M"}}`))
+	f.Add([]byte(`{"slug":"a","title":"A","date":"2026-03-18T09:00:00Z","author":"M"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := Decode(b)
+		if err != nil {
+			return
+		}
+		again, err := p.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := Decode(again)
+		if err != nil || q != p {
+			t.Errorf("round trip of %q: got %+v, %v; want %+v", b, q, err, p)
+		}
+	})
+}
+
+// TestNewestWithoutIndex covers sources that serve only "post:" keys, like
+// the markdown plugin: the home page scans them instead.
+func TestNewestWithoutIndex(t *testing.T) {
+	m := &mapSource{data: map[string]string{
+		Key("old"):   `{"slug":"old","title":"Old","date":"2025-01-01","author":"Mara"}`,
+		Key("new"):   `{"slug":"new","title":"New","date":"2026-03-18T09:00:00Z","author":"Mara"}`,
+		Key("mid-b"): `{"slug":"mid-b","title":"Mid","date":"2026-01-01"}`,
+		Key("mid-a"): `{"slug":"mid-a","title":"Mid","date":"2026-01-01"}`,
+	}}
+	got, err := Newest(m, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"new", "mid-a", "mid-b"}; !slices.Equal(slugs(got), want) {
+		t.Errorf("Newest = %v, want %v", slugs(got), want)
+	}
+	paths, err := NewestSlugs(m, 2)
+	if want := []string{"new", "mid-a"}; err != nil || !slices.Equal(paths, want) {
+		t.Errorf("NewestSlugs = %v, %v; want %v", paths, err, want)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -81,8 +82,20 @@ func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
-// executable is the path of this binary, for built-in plugins.
+// executable is how to run this binary again, for built-in plugins. It
+// keeps the name it was started under (a test harness may dispatch on it)
+// and falls back to os.Executable.
 func executable() string {
+	if strings.ContainsRune(os.Args[0], filepath.Separator) {
+		if p, err := filepath.Abs(os.Args[0]); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath(os.Args[0]); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+	}
 	p, err := os.Executable()
 	if err != nil {
 		return os.Args[0]

@@ -15,25 +15,25 @@ import (
 
 // pageInfo is what `kiln inspect` shows, and what /_kiln/inspect returns.
 type pageInfo struct {
-	Path        string        `json:"path"`
-	Route       string        `json:"route"`
-	Status      int           `json:"status"`
-	State       string        `json:"state"`
-	Generated   time.Time     `json:"generated"`
-	AgeSeconds  int64         `json:"age_seconds"`
-	Revalidate  string        `json:"revalidate"`
-	Expire      string        `json:"expire"`
-	FreshUntil  *time.Time    `json:"fresh_until,omitempty"`
-	StaleMarked bool          `json:"stale_marked,omitempty"`
-	ETag        string        `json:"etag"`
-	Bytes       int           `json:"bytes"`
-	GzipBytes   int           `json:"gzip_bytes"`
-	BrotliBytes int           `json:"brotli_bytes"`
+	Path        string         `json:"path"`
+	Route       string         `json:"route"`
+	Status      int            `json:"status"`
+	State       string         `json:"state"`
+	Generated   time.Time      `json:"generated"`
+	AgeSeconds  int64          `json:"age_seconds"`
+	Revalidate  string         `json:"revalidate"`
+	Expire      string         `json:"expire"`
+	FreshUntil  *time.Time     `json:"fresh_until,omitempty"`
+	StaleMarked bool           `json:"stale_marked,omitempty"`
+	ETag        string         `json:"etag"`
+	Bytes       int            `json:"bytes"`
+	GzipBytes   int            `json:"gzip_bytes"`
+	BrotliBytes int            `json:"brotli_bytes"`
 	Headers     []store.Header `json:"headers"`
-	Tags        []string      `json:"tags"`
-	Keys        []string      `json:"keys"`
-	Prefixes    []string      `json:"prefixes"`
-	History     []store.Event `json:"history"`
+	Tags        []string       `json:"tags"`
+	Keys        []string       `json:"keys"`
+	Prefixes    []string       `json:"prefixes"`
+	History     []store.Event  `json:"history"`
 }
 
 var stateNames = map[isr.State]string{isr.Fresh: "fresh", isr.Stale: "stale", isr.Expired: "expired"}

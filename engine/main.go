@@ -46,10 +46,12 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.err.Error() }
 
-func main() {
-	err := run(os.Args[1:])
+func main() { os.Exit(exitCode(run(os.Args[1:]))) }
+
+// exitCode prints err and turns it into the process's exit code.
+func exitCode(err error) int {
 	if err == nil {
-		return
+		return 0
 	}
 	var ee *exitError
 	code := 1
@@ -59,7 +61,7 @@ func main() {
 	if err.Error() != "" {
 		fmt.Fprintln(os.Stderr, "kiln:", err)
 	}
-	os.Exit(code)
+	return code
 }
 
 func run(args []string) error {

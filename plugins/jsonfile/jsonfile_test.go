@@ -150,9 +150,9 @@ func TestList(t *testing.T) {
 
 func TestWatchAfterEdits(t *testing.T) {
 	s := newSource(t, t.TempDir(), `{"a": 1, "b": 2}`) // a@1 b@2
-	edit(t, s, `{"a": 1, "b": 3, "c": 4}`)              // b@3 c@4
-	edit(t, s, `{"a":1,"b":3}`)                         // c-@5; reformatting a and b is no change
-	edit(t, s, `{"a": 1, "b": 3, "c": 6}`)              // c@6
+	edit(t, s, `{"a": 1, "b": 3, "c": 4}`)             // b@3 c@4
+	edit(t, s, `{"a":1,"b":3}`)                        // c-@5; reformatting a and b is no change
+	edit(t, s, `{"a": 1, "b": 3, "c": 6}`)             // c@6
 	got := changes(t, s, 2, 6)
 	want := []string{"b=3@3", "c=6@6"}
 	if !slices.Equal(got, want) {

@@ -72,3 +72,15 @@ func importDoc(n int) string {
 	sb.WriteString("}")
 	return sb.String()
 }
+
+// BenchmarkImport10kProcess imports 10,000 keys through a real plugin
+// process over gRPC, as `kiln data import` does while the engine runs.
+func BenchmarkImport10kProcess(b *testing.B) {
+	doc := importDoc(10000)
+	for i := 0; i < b.N; i++ {
+		c := startProcess(b, fmt.Sprintf(`{"dir":%q}`, b.TempDir()))
+		if _, err := Import(context.Background(), c, strings.NewReader(doc)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -381,3 +381,27 @@ func TestHammer(t *testing.T) {
 		t.Errorf("final revision = %d, want %d", got, want)
 	}
 }
+
+func TestPutMany(t *testing.T) {
+	s := memStore(t)
+	mustPut(t, s, "x", `0`)
+	rev, err := s.PutMany(context.Background(), []plugin.Item{
+		{Key: "a", Value: []byte(`1`)}, {Key: "b", Value: []byte(`1`)}, {Key: "a", Value: []byte(`2`)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := rev, uint64(4); got != want {
+		t.Errorf("revision = %d, want %d", got, want)
+	}
+	w := startWatch(t, s, 1)
+	if got, want := w.next(t, 2), []plugin.Event{put(3, "b", `1`), put(4, "a", `2`)}; !reflect.DeepEqual(got, want) {
+		t.Errorf("events = %+v, want %+v", got, want)
+	}
+	if _, err := s.PutMany(context.Background(), []plugin.Item{{Key: "ok"}, {Key: ""}}); err == nil {
+		t.Error("batch with an empty key succeeded")
+	}
+	if _, found, _ := s.Get(context.Background(), "ok"); found {
+		t.Error("a failed batch wrote a key")
+	}
+}

@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 
 // startProcess starts this test binary as a kv plugin process and returns
 // the host-side client, configured with config.
-func startProcess(t *testing.T, config string) *plugin.Client {
+func startProcess(t testing.TB, config string) *plugin.Client {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), servePluginEnv+"=1")

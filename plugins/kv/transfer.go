@@ -14,9 +14,9 @@ import (
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
 
-// importWorkers is how many Puts Import keeps in flight, so their fsyncs
-// are shared (group commit) and, over gRPC, round trips overlap.
-const importWorkers = 16
+// importWorkers is how many Puts Import keeps in flight through a plugin
+// client, so round trips overlap and the store shares their fsyncs.
+const importWorkers = 64
 
 // ErrNotObject is returned by Import when the input is not a JSON object.
 var ErrNotObject = errors.New("kv: import wants a JSON object of key to value")
@@ -29,6 +29,9 @@ func Import(ctx context.Context, w plugin.Writer, r io.Reader) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	if s, ok := w.(*Store); ok {
+		return importBatches(ctx, s, items)
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(importWorkers)
 	for _, it := range items {
@@ -39,6 +42,18 @@ func Import(ctx context.Context, w plugin.Writer, r io.Reader) (int, error) {
 	}
 	if err := g.Wait(); err != nil {
 		return 0, fmt.Errorf("import: %w", err)
+	}
+	return len(items), nil
+}
+
+// importBatch is how many keys one local import batch writes.
+const importBatch = 1000
+
+func importBatches(ctx context.Context, s *Store, items []plugin.Item) (int, error) {
+	for i := 0; i < len(items); i += importBatch {
+		if _, err := s.PutMany(ctx, items[i:min(i+importBatch, len(items))]); err != nil {
+			return 0, fmt.Errorf("import: %w", err)
+		}
 	}
 	return len(items), nil
 }

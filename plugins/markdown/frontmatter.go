@@ -18,7 +18,7 @@ type frontMatter map[string]string
 
 // splitFrontMatter parses a Markdown file into its front matter and body.
 // The block is YAML-ish: `key: value` lines, values plain, "double quoted"
-// (Go/JSON escapes) or 'single quoted' ('' is a quote); blank lines and
+// (Go/JSON escapes) or 'single quoted' (a doubled quote is a quote); blank lines and
 // `#` comments are skipped. Errors start with "line N: ".
 func splitFrontMatter(src string) (frontMatter, string, error) {
 	src = strings.TrimPrefix(strings.ReplaceAll(src, "\r\n", "\n"), "\ufeff")

@@ -11,8 +11,8 @@ import (
 	"sync"
 	"testing"
 
-	goplugin "github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-hclog"
+	goplugin "github.com/hashicorp/go-plugin"
 )
 
 // The test binary is also the plugin: with KILN_SDK_TEST_PLUGIN set it
@@ -242,7 +242,7 @@ func TestOverProcess(t *testing.T) {
 
 func TestVersionMismatch(t *testing.T) {
 	_, err := dial(t, map[int]goplugin.PluginSet{ProtocolVersion + 1: VersionedPlugins()[ProtocolVersion]})
-	if err == nil || !strings.Contains(err.Error(), "Incompatible API version") {
+	if err == nil || !strings.Contains(err.Error(), "incompatible API version") {
 		t.Fatalf("err = %v, want an incompatible version error", err)
 	}
 }

@@ -39,7 +39,7 @@ func TestErrorsGolden(t *testing.T) {
 			if got != string(want) {
 				t.Errorf("diagnostics differ from %s (run go test -update)\n--- got\n%s--- want\n%s", golden, got, want)
 			}
-			if n := strings.Count(got, "Error: "); n != de.Count() {
+			if n := strings.Count(got, ": error: "); n != de.Count() {
 				t.Errorf("Count() = %d, rendered %d errors", de.Count(), n)
 			}
 		})

@@ -20,9 +20,57 @@ type DiagError struct {
 
 func (e *DiagError) Error() string {
 	var buf bytes.Buffer
-	w := hcl.NewDiagnosticTextWriter(&buf, e.files, 0, false)
-	_ = w.WriteDiagnostics(e.diags)
-	return string(bytes.TrimRight(buf.Bytes(), "\n"))
+	for _, d := range e.diags {
+		writeDiag(&buf, d, e.files)
+	}
+	fmt.Fprintf(&buf, "%d problem(s)\n", len(e.diags))
+	return buf.String()
+}
+
+// writeDiag prints one diagnostic compiler-style: file:line:col, the
+// summary and detail, then the source line with the range underlined.
+func writeDiag(w *bytes.Buffer, d *hcl.Diagnostic, files map[string]*hcl.File) {
+	r := d.Subject
+	if r == nil {
+		fmt.Fprintf(w, "error: %s: %s\n\n", d.Summary, d.Detail)
+		return
+	}
+	fmt.Fprintf(w, "%s:%d:%d: error: %s", r.Filename, r.Start.Line, r.Start.Column, d.Summary)
+	if d.Detail != "" {
+		fmt.Fprintf(w, ": %s", d.Detail)
+	}
+	w.WriteString("\n")
+	if f := files[r.Filename]; f != nil {
+		if line, ok := sourceLine(f.Bytes, r.Start.Line); ok {
+			width := 1
+			if r.End.Line == r.Start.Line && r.End.Column > r.Start.Column {
+				width = r.End.Column - r.Start.Column
+			}
+			pad := bytes.Repeat([]byte(" "), max(0, r.Start.Column-1))
+			for i, c := range line[:min(len(line), len(pad))] {
+				if c == '\t' {
+					pad[i] = '\t'
+				}
+			}
+			fmt.Fprintf(w, "%5d | %s\n      | %s%s\n", r.Start.Line, line, pad, bytes.Repeat([]byte("^"), width))
+		}
+	}
+	w.WriteString("\n")
+}
+
+// sourceLine returns line n (1-based) of src.
+func sourceLine(src []byte, n int) ([]byte, bool) {
+	for i := 1; i < n; i++ {
+		j := bytes.IndexByte(src, '\n')
+		if j < 0 {
+			return nil, false
+		}
+		src = src[j+1:]
+	}
+	if j := bytes.IndexByte(src, '\n'); j >= 0 {
+		src = src[:j]
+	}
+	return bytes.TrimRight(src, "\r"), true
 }
 
 // Count is the number of problems.

@@ -7,12 +7,16 @@ import (
 	"strings"
 
 	"github.com/kilnhq/kiln/plugins/jsonfile"
+	"github.com/kilnhq/kiln/plugins/kv"
+	"github.com/kilnhq/kiln/plugins/markdown"
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
 
 // builtins are the plugins compiled into the kiln binary.
 var builtins = map[string]func() plugin.Source{
 	"jsonfile": jsonfile.New,
+	"kv":       kv.New,
+	"markdown": markdown.New,
 }
 
 // RunBuiltin serves the named built-in plugin on this process's stdio; it

@@ -83,7 +83,10 @@ func (s *Supervisor) Writer(name string) (plugin.Writer, bool) {
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return writer{in}, in.caps.Writable
+	if !in.caps.Writable {
+		return nil, false
+	}
+	return writer{in}, true
 }
 
 type writer struct{ in *instance }

@@ -121,8 +121,9 @@ func (s *Supervisor) Close() error {
 	return nil
 }
 
-// Events delivers every source's changes, in revision order per source.
-// It is closed by Close.
+// Events delivers every source's changes, in revision order per source
+// and at least once: after a plugin restart or an engine restart, changes
+// after the last Commit are delivered again. It is closed by Close.
 func (s *Supervisor) Events() <-chan Change { return s.events }
 
 // Commit records that the engine has durably processed source's events up

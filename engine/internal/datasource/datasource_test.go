@@ -2,6 +2,7 @@ package datasource
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/kilnhq/kiln/engine/internal/config"
 	"github.com/kilnhq/kiln/engine/internal/render"
+	"github.com/kilnhq/kiln/sdk/plugin"
 )
 
 // start runs a supervisor over real plugin processes and closes it when
@@ -83,15 +85,40 @@ func pluginPID(t *testing.T, sup *Supervisor, name string) int {
 	return pid
 }
 
+// freeze stops a process with SIGSTOP and waits until it is stopped.
+func freeze(t *testing.T, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	for range 600 {
+		if procState(pid) == "T" {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("process %d did not stop", pid)
+}
+
+// procState is the state letter of /proc/<pid>/stat, "" if gone.
+func procState(pid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return ""
+	}
+	// The command name in parentheses may contain spaces.
+	rest := string(b[bytes.LastIndexByte(b, ')')+1:])
+	if f := strings.Fields(rest); len(f) > 0 {
+		return f[0]
+	}
+	return ""
+}
+
 // waitGone waits until a process has exited (gone or a zombie).
 func waitGone(t *testing.T, pid int) {
 	t.Helper()
 	for range 600 {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if err != nil {
-			return
-		}
-		if f := strings.Fields(string(b)); len(f) > 2 && f[2] == "Z" {
+		if s := procState(pid); s == "" || s == "Z" {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -216,9 +243,7 @@ func TestKillDuringWatch(t *testing.T) {
 	}
 
 	pid := pluginPID(t, sup, "content")
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	freeze(t, pid)
 	writeAtomic(t, filepath.Join(dir, "data.json"), `{"a": 3, "b": 1}`)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -356,7 +381,8 @@ func TestChecksum(t *testing.T) {
 func TestEnvFiltering(t *testing.T) {
 	t.Setenv("KILN_TEST_PASSED", "yes")
 	t.Setenv("KILN_TEST_SECRET", "no")
-	sup := start(t, nil, &config.DataSource{Name: "p", Plugin: "probe", Env: []string{"KILN_TEST_PASSED", "KILN_TEST_UNSET"}})
+	// An external plugin: any executable, here the test binary by path.
+	sup := start(t, nil, &config.DataSource{Name: "p", Command: os.Args[0], Args: []string{"plugin", "probe"}, Env: []string{"KILN_TEST_PASSED", "KILN_TEST_UNSET"}})
 	tests := []struct {
 		name      string
 		wantFound bool
@@ -444,4 +470,117 @@ func TestPluginExitsWithEngine(t *testing.T) {
 	}
 	host.Wait()
 	waitGone(t, pid)
+}
+
+// TestBuiltinKV runs the kv built-in through the supervisor: another
+// plugin written against the same SDK, with its own durable revisions.
+func TestBuiltinKV(t *testing.T) {
+	dir, revs := t.TempDir(), &memRevisions{}
+	ds := &config.DataSource{Name: "kv", Plugin: "kv", Config: []byte(`{"dir":` + strconv.Quote(dir) + `}`)}
+	sup := start(t, revs, ds)
+	w, ok := sup.Writer("kv")
+	if !ok {
+		t.Fatal("kv is not writable")
+	}
+	rev, err := w.Put(context.Background(), "site/title", []byte(`"Kiln"`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch := next(t, sup); ch.Key != "site/title" || ch.Revision != rev || string(ch.Value) != `"Kiln"` {
+		t.Errorf("change = %+v, want site/title at %d", ch, rev)
+	}
+	v, found, err := sup.Data("kv").Get(context.Background(), "site/title")
+	if err != nil || !found || string(v) != `"Kiln"` {
+		t.Errorf("Get = %s, %v, %v", v, found, err)
+	}
+	if err := sup.Commit("kv", rev); err != nil {
+		t.Fatal(err)
+	}
+	sup.Close()
+
+	sup2 := start(t, revs, ds) // resumes after rev: nothing is redelivered
+	rev2, err := mustWriter(t, sup2, "kv").Delete(context.Background(), "site/title")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch := next(t, sup2); ch.Key != "site/title" || !ch.Deleted || ch.Revision != rev2 {
+		t.Errorf("change after restart = %+v, want the delete at %d", ch, rev2)
+	}
+}
+
+func mustWriter(t *testing.T, sup *Supervisor, name string) plugin.Writer {
+	t.Helper()
+	w, ok := sup.Writer(name)
+	if !ok {
+		t.Fatalf("%s is not writable", name)
+	}
+	return w
+}
+
+// TestFrozenPlugin: a plugin that stops answering (SIGSTOP) fails calls;
+// the failed call triggers a health check that times out, and the
+// supervisor replaces the process.
+func TestFrozenPlugin(t *testing.T) {
+	sup := start(t, nil, &config.DataSource{Name: "p", Plugin: "probe"})
+	pid := pluginPID(t, sup, "p")
+	freeze(t, pid)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	_, _, err := sup.Data("p").Get(ctx, "pid")
+	cancel()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Get from a frozen plugin: err = %v, want DeadlineExceeded", err)
+	}
+	waitGone(t, pid)
+	for range 600 {
+		if v, _, err := sup.Data("p").Get(context.Background(), "pid"); err == nil {
+			if string(v) == strconv.Itoa(pid) {
+				t.Fatal("answered by the frozen process")
+			}
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("plugin not restarted")
+}
+
+// TestCloseFrozen: Close does not hang on a plugin that cannot answer the
+// shutdown request.
+func TestCloseFrozen(t *testing.T) {
+	sup := start(t, nil, &config.DataSource{Name: "p", Plugin: "probe"})
+	pid := pluginPID(t, sup, "p")
+	freeze(t, pid)
+	sup.Close()
+	waitGone(t, pid)
+}
+
+// TestStartTimeout: an executable that never does the handshake fails
+// Start after StartTimeout and is not left running.
+func TestStartTimeout(t *testing.T) {
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("needs sleep(1)")
+	}
+	site := filepath.Join(t.TempDir(), "site.hcl")
+	ds := &config.DataSource{Name: "slow", Command: sleep, Args: []string{"60"}, StartTimeout: 300 * time.Millisecond, Pos: config.Pos{File: site, Line: 4, Column: 1}}
+	_, err = Start(context.Background(), []*config.DataSource{ds}, Options{Logger: testLogger(t)})
+	if err == nil || !strings.HasPrefix(err.Error(), site+`:4:1: data source "slow": start plugin: `) || !strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("err = %v, want a positioned start timeout", err)
+	}
+	if pids := running(sleep + "\x0060\x00"); len(pids) != 0 {
+		t.Errorf("sleep still running: pids %v", pids)
+	}
+}
+
+// running lists live processes whose /proc/<pid>/cmdline is cmdline.
+func running(cmdline string) []int {
+	dirs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var pids []int
+	for _, d := range dirs {
+		b, err := os.ReadFile(d)
+		pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(d)))
+		if err == nil && string(b) == cmdline && procState(pid) != "Z" {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }

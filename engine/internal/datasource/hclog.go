@@ -16,11 +16,17 @@ type slogLogger struct {
 	l    *slog.Logger
 	name string
 	args []any
+	mute string // Named(mute) returns a disabled logger
+	off  bool
 }
 
 var _ hclog.Logger = (*slogLogger)(nil)
 
-func newHCLogger(l *slog.Logger) hclog.Logger { return &slogLogger{l: l} }
+// newHCLogger adapts l. go-plugin names the logger for the plugin's stderr
+// after the executable; that one is muted (mute = its base name), because
+// the plugin's stderr is parsed by stderrLog instead: go-plugin's own
+// parser panics on some malformed JSON lines.
+func newHCLogger(l *slog.Logger, mute string) hclog.Logger { return &slogLogger{l: l, mute: mute} }
 
 func slogLevel(l hclog.Level) slog.Level {
 	switch l {
@@ -38,7 +44,7 @@ func slogLevel(l hclog.Level) slog.Level {
 
 func (s *slogLogger) Log(level hclog.Level, msg string, args ...any) {
 	lv := slogLevel(level)
-	if !s.l.Enabled(context.Background(), lv) {
+	if s.off || !s.l.Enabled(context.Background(), lv) {
 		return
 	}
 	all := append(s.args[:len(s.args):len(s.args)], args...)
@@ -68,7 +74,7 @@ func (s *slogLogger) Warn(msg string, args ...any)  { s.Log(hclog.Warn, msg, arg
 func (s *slogLogger) Error(msg string, args ...any) { s.Log(hclog.Error, msg, args...) }
 
 func (s *slogLogger) enabled(l hclog.Level) bool {
-	return s.l.Enabled(context.Background(), slogLevel(l))
+	return !s.off && s.l.Enabled(context.Background(), slogLevel(l))
 }
 
 func (s *slogLogger) IsTrace() bool { return s.enabled(hclog.Trace) }
@@ -80,7 +86,9 @@ func (s *slogLogger) IsError() bool { return s.enabled(hclog.Error) }
 func (s *slogLogger) ImpliedArgs() []any { return s.args }
 
 func (s *slogLogger) With(args ...any) hclog.Logger {
-	return &slogLogger{l: s.l, name: s.name, args: append(s.args[:len(s.args):len(s.args)], args...)}
+	c := *s
+	c.args = append(s.args[:len(s.args):len(s.args)], args...)
+	return &c
 }
 
 func (s *slogLogger) Name() string { return s.name }
@@ -88,6 +96,9 @@ func (s *slogLogger) Name() string { return s.name }
 // Named records the sub-logger name (go-plugin passes the executable's
 // base name) as the "logger" attribute.
 func (s *slogLogger) Named(name string) hclog.Logger {
+	if name == s.mute {
+		return &slogLogger{l: s.l, name: name, off: true}
+	}
 	if s.name != "" {
 		name = s.name + "." + name
 	}
@@ -95,7 +106,9 @@ func (s *slogLogger) Named(name string) hclog.Logger {
 }
 
 func (s *slogLogger) ResetNamed(name string) hclog.Logger {
-	return &slogLogger{l: s.l, name: name, args: s.args}
+	c := *s
+	c.name = name
+	return &c
 }
 
 // SetLevel is a no-op: the slog handler decides.

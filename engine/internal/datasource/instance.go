@@ -129,14 +129,19 @@ func (in *instance) current() *conn {
 	return in.conn
 }
 
-// setDown marks the source unavailable and stops the process.
+// setDown marks the source unavailable and stops the process: gracefully
+// when the supervisor is closing, at once when the plugin is dead or stuck.
 func (in *instance) setDown(c *conn, cause error) {
 	in.mu.Lock()
 	if in.conn == c {
 		in.conn, in.down = nil, cause
 	}
 	in.mu.Unlock()
-	c.kill()
+	if errors.Is(cause, ErrClosed) {
+		c.kill()
+	} else {
+		c.abort()
+	}
 }
 
 // serve watches a running plugin and returns why it is considered dead.
@@ -159,7 +164,7 @@ func (in *instance) serve(ctx context.Context, c *conn) error {
 				return errors.New("plugin process exited")
 			}
 		case <-in.kick:
-			if err := c.rpc.Ping(); err != nil {
+			if err := c.ping(ctx); err != nil {
 				return fmt.Errorf("ping: %w", err)
 			}
 		}
@@ -240,14 +245,14 @@ func (in *instance) client() (*plugin.Client, error) {
 // callErr wraps a failed call. A transport failure asks for a health
 // check, which restarts a dead plugin.
 func (in *instance) callErr(ctx context.Context, op string, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("datasource %s: %s: %w", in.cfg.Name, op, ctx.Err())
-	}
 	if errors.Is(err, plugin.ErrTransport) {
 		select {
 		case in.kick <- struct{}{}:
 		default:
 		}
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("datasource %s: %s: %w", in.cfg.Name, op, ctx.Err())
 	}
 	return fmt.Errorf("datasource %s: %s: %w: %w", in.cfg.Name, op, render.ErrUnavailable, err)
 }

@@ -67,6 +67,7 @@ func (p *probe) Configure(_ context.Context, config []byte) plugin.Diagnostics {
 	if err := json.Unmarshal(config, &p.cfg); err != nil {
 		return plugin.Diagnostics{{Severity: plugin.SeverityError, Summary: "bad config", Detail: err.Error()}}
 	}
+	plugin.Logger().Info("probe configured", "answer", 42)
 	if p.cfg.CrashFile != "" {
 		if _, err := os.Stat(p.cfg.CrashFile); err == nil {
 			os.Exit(3)

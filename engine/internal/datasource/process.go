@@ -10,11 +10,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/kilnhq/kiln/engine/internal/config"
 	"github.com/kilnhq/kiln/sdk/plugin"
@@ -36,16 +38,66 @@ type conn struct {
 	rpc    goplugin.ClientProtocol
 	src    *plugin.Client
 	caps   plugin.Capabilities
+	pid    int
 
 	stopWatch context.CancelFunc // nil without a watch
 	watchErr  chan error         // the watch's end; nil without a watch
 }
 
+// Timeouts for a plugin that stopped answering.
+const (
+	pingTimeout = 2 * time.Second
+	killTimeout = 3 * time.Second // on top of go-plugin's 2s graceful wait
+)
+
+// kill stops the process, gracefully if it answers: go-plugin asks it to
+// shut down, waits, then kills it. A process too stuck to answer the
+// shutdown request is killed after killTimeout.
 func (c *conn) kill() {
 	if c.stopWatch != nil {
 		c.stopWatch()
 	}
+	done := make(chan struct{})
+	go func() {
+		c.client.Kill()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(killTimeout):
+		c.abort()
+		<-done
+	}
+}
+
+// abort kills the process at once (SIGKILL), for a plugin found dead or
+// stuck, then lets go-plugin clean up.
+func (c *conn) abort() {
+	if c.stopWatch != nil {
+		c.stopWatch()
+	}
+	if p, err := os.FindProcess(c.pid); err == nil && c.pid > 0 {
+		p.Kill()
+	}
 	c.client.Kill()
+}
+
+// ping asks the plugin's gRPC health service whether it is serving.
+func (c *conn) ping(ctx context.Context) error {
+	g, ok := c.rpc.(*goplugin.GRPCClient)
+	if !ok {
+		return c.rpc.Ping()
+	}
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	r, err := healthpb.NewHealthClient(g.Conn).Check(ctx, &healthpb.HealthCheckRequest{Service: goplugin.GRPCServiceName})
+	if err != nil {
+		return err
+	}
+	if r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		return fmt.Errorf("health: %s", r.GetStatus())
+	}
+	return nil
 }
 
 // command builds the plugin's command line: a built-in plugin re-runs the
@@ -126,7 +178,8 @@ func (in *instance) launch(ctx context.Context, timeout time.Duration) (*conn, e
 		SkipHostEnv:      true,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		StartTimeout:     timeout,
-		Logger:           newHCLogger(in.log),
+		Logger:           newHCLogger(in.log, filepath.Base(cmd.Path)),
+		Stderr:           &stderrLog{log: in.log},
 		GRPCDialOptions:  []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage))},
 	})
 	c, err := dispense(ctx, client)
@@ -154,5 +207,6 @@ func dispense(ctx context.Context, client *goplugin.Client) (*conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capabilities: %w", err)
 	}
-	return &conn{client: client, rpc: rpc, src: src, caps: caps}, nil
+	pid, _ := strconv.Atoi(client.ID())
+	return &conn{client: client, rpc: rpc, src: src, caps: caps, pid: pid}, nil
 }

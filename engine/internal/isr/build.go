@@ -19,9 +19,9 @@ type BuildOptions struct {
 	// OnlyMissing skips paths that are already stored (what `kiln serve`
 	// does at start-up); `kiln build` renders every build-time path.
 	OnlyMissing bool
-	Workers     int                    // default: the engine's worker count
-	Progress    func(total, done int)  // optional; called after each page
-	Paths       func(paths []string)   // optional; called once with the full list
+	Workers     int                   // default: the engine's worker count
+	Progress    func(total, done int) // optional; called after each page
+	Paths       func(paths []string)  // optional; called once with the full list
 }
 
 // Summary is what a build did.

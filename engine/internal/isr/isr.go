@@ -78,8 +78,9 @@ type Engine struct {
 	m         *metrics.Metrics
 	now       func() time.Time
 
-	ctx    context.Context // cancelled by Close
-	cancel context.CancelFunc
+	ctx      context.Context // cancelled by Close once in-flight renders are done
+	cancel   context.CancelFunc
+	stopping chan struct{} // closed when Close starts: pending retries give up
 	wg     sync.WaitGroup
 	sem    chan struct{} // bounds background regenerations
 
@@ -118,7 +119,7 @@ func New(opts Options) *Engine {
 	return &Engine{
 		site: opts.Site, store: opts.Store, routes: opts.Routes, renderers: opts.Renderers,
 		log: opts.Logger, m: opts.Metrics, now: opts.Now,
-		ctx: ctx, cancel: cancel, sem: make(chan struct{}, opts.Workers),
+		ctx: ctx, cancel: cancel, stopping: make(chan struct{}), sem: make(chan struct{}, opts.Workers),
 		flights: map[string]*flight{}, failures: map[string]failure{},
 	}
 }
@@ -142,7 +143,12 @@ func (e *Engine) Start() error {
 // Close stops accepting background work and waits for in-flight renders.
 func (e *Engine) Close() {
 	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return
+	}
 	e.closed = true
+	close(e.stopping)
 	e.mu.Unlock()
 	e.wg.Wait()
 	e.cancel()
@@ -231,15 +237,40 @@ func (e *Engine) spawn(path, reason string) {
 		defer e.gauge(-1)
 		e.sem <- struct{}{}
 		defer func() { <-e.sem }()
+		var err error
 		for {
-			page, err := e.generate(e.ctx, path, render.ModeBackground, reason)
+			var page *store.Page
+			page, err = e.generate(e.ctx, path, render.ModeBackground, reason)
 			if !e.landOrAgain(path, f, page, err) {
 				break
 			}
 			reason = "coalesced"
 		}
+		if err != nil && !errors.Is(err, ErrNoRoute) {
+			e.retryLater(path, reason)
+			return // the job stays queued, so a restart retries it too
+		}
 		if err := e.store.Dequeue(path); err != nil {
 			e.log.Error("dequeue regeneration", "path", path, "err", err)
+		}
+	}()
+}
+
+// retryLater runs a failed background regeneration again once its
+// backoff has passed. The stale page is served meanwhile.
+func (e *Engine) retryLater(path, reason string) {
+	e.mu.Lock()
+	wait := e.failures[path].until.Sub(e.now())
+	e.mu.Unlock()
+	t := time.NewTimer(max(wait, 0))
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		select {
+		case <-t.C:
+			e.spawn(path, reason)
+		case <-e.stopping:
+			t.Stop()
 		}
 	}()
 }

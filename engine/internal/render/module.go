@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 var (
 	errNotWasm  = errors.New("not a WebAssembly module")
 	errNoMarker = errors.New("not a Kiln renderer (no kiln_abi_version_N export)")
+	errCompile  = errors.New("compile")
 )
 
 // exportSet says which optional exports a module has.
@@ -29,12 +29,9 @@ var i32 = api.ValueTypeI32
 
 // compile compiles bin on e and checks it against the ABI.
 func compile(ctx context.Context, e *engine, bin []byte) (wazero.CompiledModule, exportSet, error) {
-	if !bytes.HasPrefix(bin, []byte("\x00asm\x01\x00\x00\x00")) {
-		return nil, exportSet{}, errNotWasm
-	}
 	cm, err := e.rt.CompileModule(ctx, bin)
 	if err != nil {
-		return nil, exportSet{}, fmt.Errorf("compile: %w", err)
+		return nil, exportSet{}, fmt.Errorf("%w: %w", errCompile, err)
 	}
 	exports, err := checkModule(cm, e.wasi)
 	if err != nil {

@@ -23,6 +23,7 @@ type wasmRenderer struct {
 	engine   *engine
 	compiled wazero.CompiledModule
 	exports  exportSet
+	guarded  bool // instrumented: a timeout trips the guard global
 	pool     *pool
 
 	created atomic.Int64 // instances ever created, for tests
@@ -34,8 +35,19 @@ var _ Renderer = (*wasmRenderer)(nil)
 // instance is one instantiated module; it serves one call at a time.
 type instance struct {
 	mod            api.Module
+	guard          api.MutableGlobal // nil unless the module is guarded
 	fns            map[string]api.Function
 	stdout, stderr *lineWriter
+}
+
+// interruptOn makes the instance trap at its next loop iteration once ctx
+// is done, when it is guarded (without a guard, wazero's own checks watch
+// the context). stop reports false when the interruption fired.
+func (i *instance) interruptOn(ctx context.Context) (stop func() bool) {
+	if i.guard == nil {
+		return func() bool { return true }
+	}
+	return context.AfterFunc(ctx, func() { i.guard.Set(1) })
 }
 
 func (i *instance) close() {
@@ -60,10 +72,18 @@ func (r *wasmRenderer) newInstance(ctx context.Context) (*instance, error) {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	inst.mod = mod
+	if r.guarded {
+		inst.guard = mod.ExportedGlobal(guardExport).(api.MutableGlobal)
+	}
 	if r.exports.initialize {
 		ictx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 		defer cancel()
-		if _, err := mod.ExportedFunction("_initialize").Call(ictx); err != nil {
+		stop := inst.interruptOn(ictx)
+		_, err := mod.ExportedFunction("_initialize").Call(ictx)
+		if !stop() && err == nil {
+			err = ictx.Err()
+		}
+		if err != nil {
 			inst.close()
 			return nil, fmt.Errorf("_initialize: %w", err)
 		}
@@ -161,8 +181,8 @@ func (r *wasmRenderer) call(ctx context.Context, export string, req Request) ([]
 	}
 	st := &callState{cfg: &r.cfg, req: encodeRequest(req),
 		logger: r.cfg.Logger.With("path", req.Path)}
-	code, err := r.run(ctx, inst, export, st)
-	if err != nil || inst.mod.Memory().Size() > uint32(min(r.cfg.HighWater, 1<<32-1)) {
+	code, broken, err := r.run(ctx, inst, export, st)
+	if broken || inst.mod.Memory().Size() > uint32(min(r.cfg.HighWater, 1<<32-1)) {
 		r.pool.discard(inst)
 	} else {
 		r.pool.put(inst)
@@ -173,25 +193,29 @@ func (r *wasmRenderer) call(ctx context.Context, export string, req Request) ([]
 	return st.answer, st.deps.Deps, nil
 }
 
-// run calls the export under the renderer's timeout.
-func (r *wasmRenderer) run(ctx context.Context, inst *instance, export string, st *callState) (int32, error) {
+// run calls the export under the renderer's timeout. broken says the
+// instance must not be used again.
+func (r *wasmRenderer) run(ctx context.Context, inst *instance, export string, st *callState) (code int32, broken bool, err error) {
 	cctx, cancel := context.WithTimeout(context.WithValue(ctx, stateKey{}, st), r.cfg.Timeout)
 	defer cancel()
 	st.ctx = cctx
+	stop := inst.interruptOn(cctx)
 	res, err := inst.fns[export].Call(cctx, uint64(len(st.req)))
+	interrupted := !stop()
 	if err == nil {
-		return int32(res[0]), nil
+		// An interruption that came too late leaves the guard set.
+		return int32(res[0]), interrupted, nil
 	}
 	var exit *sys.ExitError
 	switch {
 	case errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
-		return 0, fmt.Errorf("%w after %s", ErrTimeout, r.cfg.Timeout)
+		return 0, true, fmt.Errorf("%w after %s", ErrTimeout, r.cfg.Timeout)
 	case ctx.Err() != nil:
-		return 0, ctx.Err()
+		return 0, true, ctx.Err()
 	case errors.As(err, &exit):
-		return 0, fmt.Errorf("renderer exited with code %d", exit.ExitCode())
+		return 0, true, fmt.Errorf("renderer exited with code %d", exit.ExitCode())
 	}
-	return 0, fmt.Errorf("trap: %w", err)
+	return 0, true, fmt.Errorf("trap: %w", err)
 }
 
 // outcome turns what happened during a call into its error, if any.

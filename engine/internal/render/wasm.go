@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -95,8 +96,8 @@ type Runtime struct {
 // engineKey selects a wazero runtime: wazero sets the memory limit and
 // termination checks per runtime, not per module.
 type engineKey struct {
-	pages     uint32
-	unbounded bool
+	pages  uint32
+	checks bool // wazero's WithCloseOnContextDone, for modules without a guard
 }
 
 // engine is one wazero runtime with the WASI and kiln host modules.
@@ -155,7 +156,7 @@ func (rt *Runtime) engine(ctx context.Context, key engineKey) (*engine, error) {
 	cfg := wazero.NewRuntimeConfig().
 		WithCompilationCache(rt.cache).
 		WithMemoryLimitPages(key.pages).
-		WithCloseOnContextDone(!key.unbounded)
+		WithCloseOnContextDone(key.checks)
 	r := wazero.NewRuntimeWithConfig(ctx, cfg)
 	_, err := wasi_snapshot_preview1.Instantiate(ctx, r)
 	if err == nil {
@@ -178,20 +179,46 @@ func (rt *Runtime) Load(ctx context.Context, cfg Config) (Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load renderer %s: %w", cfg.Name, err)
 	}
-	key := engineKey{pages: uint32((cfg.MaxMemory + 0xffff) >> 16), unbounded: cfg.unbounded}
-	e, err := rt.engine(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	compiled, exports, err := compile(ctx, e, bin)
+	e, compiled, exports, guarded, err := rt.compile(ctx, cfg, bin)
 	if err != nil {
 		return nil, fmt.Errorf("load renderer %s: %s: %w", cfg.Name, cfg.WasmPath, err)
 	}
-	r := &wasmRenderer{cfg: cfg, engine: e, compiled: compiled, exports: exports}
+	r := &wasmRenderer{cfg: cfg, engine: e, compiled: compiled, exports: exports, guarded: guarded}
 	r.pool = newPool(cfg.Pool, r.newInstance, cfg.Logger)
 	if err := r.pool.fill(ctx); err != nil {
 		r.Close(ctx)
 		return nil, fmt.Errorf("load renderer %s: %s: %w", cfg.Name, cfg.WasmPath, err)
 	}
 	return r, nil
+}
+
+// compile checks bin and compiles it, instrumented with a guard (see
+// instrument) when possible, else on a runtime with wazero's termination
+// checks. guarded says which.
+func (rt *Runtime) compile(ctx context.Context, cfg Config, bin []byte) (*engine, wazero.CompiledModule, exportSet, bool, error) {
+	if !bytes.HasPrefix(bin, []byte("\x00asm\x01\x00\x00\x00")) {
+		return nil, nil, exportSet{}, false, errNotWasm
+	}
+	pages := uint32((cfg.MaxMemory + 0xffff) >> 16)
+	if !cfg.unbounded {
+		guardedBin, err := instrument(bin)
+		if err == nil {
+			e, cm, exports, err := rt.compileOn(ctx, engineKey{pages: pages}, guardedBin)
+			if !errors.Is(err, errCompile) {
+				return e, cm, exports, err == nil, err
+			}
+		}
+		cfg.Logger.Info("renderer runs with wazero termination checks (slower)", "reason", err)
+	}
+	e, cm, exports, err := rt.compileOn(ctx, engineKey{pages: pages, checks: !cfg.unbounded}, bin)
+	return e, cm, exports, false, err
+}
+
+func (rt *Runtime) compileOn(ctx context.Context, key engineKey, bin []byte) (*engine, wazero.CompiledModule, exportSet, error) {
+	e, err := rt.engine(ctx, key)
+	if err != nil {
+		return nil, nil, exportSet{}, err
+	}
+	cm, exports, err := compile(ctx, e, bin)
+	return e, cm, exports, err
 }

@@ -18,10 +18,10 @@ import (
 // reload on change through server-sent events, and a failed build or
 // render shows its message instead of a blank 500.
 type Dev struct {
-	mu      sync.Mutex
-	version int
+	mu       sync.Mutex
+	version  int
 	buildErr string
-	changed chan struct{} // closed and replaced on every change
+	changed  chan struct{} // closed and replaced on every change
 }
 
 // NewDev creates dev-mode state.

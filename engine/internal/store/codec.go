@@ -194,8 +194,8 @@ func (r *reader) varint() int64 {
 // bytes returns a length-prefixed slice, nil when empty. The slice's
 // capacity is clipped so appending to it never overwrites the next field.
 func (r *reader) bytes() []byte {
-	n := r.uvarint(uint64(len(r.b)))
-	if n == 0 || r.err != nil {
+	n := r.length()
+	if n == 0 {
 		return nil
 	}
 	b := r.b[:n:n]
@@ -205,12 +205,20 @@ func (r *reader) bytes() []byte {
 
 func (r *reader) string() string { return string(r.bytes()) }
 
-// count reads a list length; each element takes at least one byte, so a
-// count larger than what is left is garbage (and would over-allocate).
-func (r *reader) count() int { return int(r.uvarint(uint64(len(r.b)))) }
+// length reads a byte length or list count and rejects one larger than
+// the bytes left: each list element takes at least one byte, so such a
+// count is garbage (and would over-allocate).
+func (r *reader) length() int {
+	n := r.uvarint(^uint64(0))
+	if n > uint64(len(r.b)) {
+		r.fail("length")
+		return 0
+	}
+	return int(n)
+}
 
 func (r *reader) strings() []string {
-	n := r.count()
+	n := r.length()
 	if n == 0 {
 		return nil
 	}
@@ -222,7 +230,7 @@ func (r *reader) strings() []string {
 }
 
 func (r *reader) headers() []Header {
-	n := r.count()
+	n := r.length()
 	if n == 0 {
 		return nil
 	}

@@ -21,7 +21,7 @@ func (s *pebbleStore) AddHistory(path string, e Event) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.life.RUnlock()
+	defer s.leave()
 	defer s.lock(path)()
 	lo := indexKey(nsHistory, path, "")
 	var keys [][]byte
@@ -54,7 +54,7 @@ func (s *pebbleStore) History(path string) ([]Event, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
-	defer s.life.RUnlock()
+	defer s.leave()
 	lo := indexKey(nsHistory, path, "")
 	var events []Event
 	var derr error
@@ -75,7 +75,7 @@ func (s *pebbleStore) Enqueue(jobs ...Job) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.life.RUnlock()
+	defer s.leave()
 	s.queueMu.Lock()
 	defer s.queueMu.Unlock()
 	b := s.db.NewIndexedBatch()
@@ -103,7 +103,7 @@ func (s *pebbleStore) Dequeue(path string) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.life.RUnlock()
+	defer s.leave()
 	s.queueMu.Lock()
 	defer s.queueMu.Unlock()
 	if err := s.db.Delete(key(nsQueue, path), s.wo); err != nil {
@@ -117,7 +117,7 @@ func (s *pebbleStore) Pending() ([]Job, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
-	defer s.life.RUnlock()
+	defer s.leave()
 	var jobs []Job
 	var derr error
 	err := s.scan(nsQueue, func(k, v []byte) bool {

@@ -76,10 +76,12 @@ type pebbleStore struct {
 	hot  *hotCache
 	wo   *pebble.WriteOptions
 
-	// life guards db against Close; closed lets the hot path refuse
-	// without touching the lock.
-	life   sync.RWMutex
-	closed atomic.Bool
+	// Close waits until no call is using db (inflight == 0); closed
+	// also lets the hot path refuse without taking lifeMu.
+	lifeMu   sync.Mutex
+	idle     sync.Cond
+	inflight int
+	closed   atomic.Bool
 
 	seed  maphash.Seed
 	locks [pathLocks]sync.Mutex
@@ -117,6 +119,7 @@ func Open(dir string, opts Options) (Store, error) {
 		seed:       maphash.MakeSeed(),
 		prefixRefs: make(map[string]int),
 	}
+	s.idle.L = &s.lifeMu
 	if err := s.load(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
@@ -158,7 +161,7 @@ func (s *pebbleStore) Get(path string) (*Page, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
-	defer s.life.RUnlock()
+	defer s.leave()
 	p, err := s.read(path)
 	if err != nil {
 		return nil, err
@@ -170,14 +173,25 @@ func (s *pebbleStore) Get(path string) (*Page, error) {
 	return p, nil
 }
 
-// enter takes the lifecycle read lock; callers RUnlock when it succeeds.
+// enter registers a call that uses db; callers leave when it succeeds.
+// Unlike a read lock it never blocks, so a Paths callback may call the
+// store while Close waits.
 func (s *pebbleStore) enter() error {
-	s.life.RLock()
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
 	if s.closed.Load() {
-		s.life.RUnlock()
 		return ErrClosed
 	}
+	s.inflight++
 	return nil
+}
+
+func (s *pebbleStore) leave() {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if s.inflight--; s.inflight == 0 {
+		s.idle.Broadcast()
+	}
 }
 
 // read decodes path's record from disk.
@@ -223,7 +237,7 @@ func (s *pebbleStore) Put(p *Page) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.life.RUnlock()
+	defer s.leave()
 	defer s.lock(p.Path)()
 	old, err := s.current(p.Path)
 	if err != nil {
@@ -309,7 +323,7 @@ func (s *pebbleStore) Delete(path string) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.life.RUnlock()
+	defer s.leave()
 	defer s.lock(path)()
 	old, err := s.current(path)
 	if err != nil || old == nil {
@@ -333,7 +347,7 @@ func (s *pebbleStore) MarkStale(path string) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.life.RUnlock()
+	defer s.leave()
 	defer s.lock(path)()
 	old, err := s.current(path)
 	if err != nil {
@@ -359,7 +373,7 @@ func (s *pebbleStore) PathsForKey(k string) ([]string, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
-	defer s.life.RUnlock()
+	defer s.leave()
 	terms := []term{{nsKey, k}}
 	for _, x := range s.prefixesOf(k) {
 		terms = append(terms, term{nsPrefix, x})
@@ -388,7 +402,7 @@ func (s *pebbleStore) PathsForTag(tag string) ([]string, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
-	defer s.life.RUnlock()
+	defer s.leave()
 	return s.termPaths([]term{{nsTag, tag}})
 }
 
@@ -421,7 +435,7 @@ func (s *pebbleStore) Paths(fn func(path string) bool) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.life.RUnlock()
+	defer s.leave()
 	return s.scan(nsList, func(k, _ []byte) bool {
 		return fn(string(k[len(nsList):]))
 	})
@@ -431,7 +445,7 @@ func (s *pebbleStore) GetMeta(name string) ([]byte, error) {
 	if err := s.enter(); err != nil {
 		return nil, err
 	}
-	defer s.life.RUnlock()
+	defer s.leave()
 	v, closer, err := s.db.Get(key(nsMeta, name))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, ErrNotFound
@@ -447,7 +461,7 @@ func (s *pebbleStore) SetMeta(name string, value []byte) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
-	defer s.life.RUnlock()
+	defer s.leave()
 	if err := s.db.Set(key(nsMeta, name), value, s.wo); err != nil {
 		return fmt.Errorf("set meta %s: %w", name, err)
 	}
@@ -459,17 +473,22 @@ func (s *pebbleStore) Stats() Stats {
 	st.HotBytes, st.HotEntries, st.HotHits, st.HotMisses = s.hot.stats()
 	if s.enter() == nil {
 		st.DiskBytes = int64(s.db.Metrics().DiskSpaceUsage())
-		s.life.RUnlock()
+		s.leave()
 	}
 	return st
 }
 
+// Close refuses new calls, waits for the running ones, then closes Pebble.
 func (s *pebbleStore) Close() error {
-	s.life.Lock()
-	defer s.life.Unlock()
+	s.lifeMu.Lock()
 	if s.closed.Swap(true) {
+		s.lifeMu.Unlock()
 		return ErrClosed
 	}
+	for s.inflight > 0 {
+		s.idle.Wait()
+	}
+	s.lifeMu.Unlock()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}

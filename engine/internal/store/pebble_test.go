@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"iter"
 	"maps"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
@@ -529,7 +529,7 @@ func checkConsistent(t testing.TB, s *pebbleStore) {
 		s.scan(ns, func(k, _ []byte) bool { got[string(k)] = true; return true })
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("index entries:\n got %q\nwant %q", slices.Sorted(mapsKeys(got)), slices.Sorted(mapsKeys(want)))
+		t.Errorf("index entries:\n got %q\nwant %q", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 	}
 	if !reflect.DeepEqual(s.prefixRefs, refs) {
 		t.Errorf("prefix set %v, want %v", s.prefixRefs, refs)
@@ -539,4 +539,28 @@ func checkConsistent(t testing.TB, s *pebbleStore) {
 	}
 }
 
-func mapsKeys(m map[string]bool) iter.Seq[string] { return maps.Keys(m) }
+// TestCloseDuringPaths: Close waits for a running Paths, and calls made
+// from its callback meanwhile fail with ErrClosed instead of deadlocking.
+func TestCloseDuringPaths(t *testing.T) {
+	s := testEnv{dir: "db", fs: vfs.NewMem()}.open(t, Options{})
+	mustPut(t, s, page("/a", 1), page("/b", 1))
+	closed := make(chan error)
+	var putErr error
+	err := s.Paths(func(string) bool {
+		go func() { closed <- s.Close() }()
+		for !s.closed.Load() {
+			runtime.Gosched()
+		}
+		putErr = s.Put(page("/c", 1))
+		return false
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(putErr, ErrClosed) {
+		t.Errorf("Put from the callback during Close: err = %v, want ErrClosed", putErr)
+	}
+	if err := <-closed; err != nil {
+		t.Errorf("Close = %v", err)
+	}
+}

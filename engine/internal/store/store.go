@@ -81,16 +81,20 @@ type Job struct {
 type Store interface {
 	// Get returns the page for a normalized path, or ErrNotFound.
 	// It is served from the hot cache when possible and must not allocate
-	// on a hot-cache hit beyond what the caller already holds.
+	// on a hot-cache hit beyond what the caller already holds. The page
+	// may be shared with other callers: treat it as read-only.
 	Get(path string) (*Page, error)
 	// Put stores p atomically together with its key/prefix/tag index
 	// entries, replacing the old record and its index entries. If the
 	// stored page was generated after p.Generated, Put keeps it and
-	// returns ErrNewer.
+	// returns ErrNewer. The store keeps p's slices: do not modify them
+	// after Put.
 	Put(p *Page) error
-	// Delete removes a page and its index entries.
+	// Delete removes a page and its index entries. Deleting an absent
+	// path is not an error.
 	Delete(path string) error
-	// MarkStale sets StaleMarked on a stored page (lazy policy).
+	// MarkStale sets StaleMarked on a stored page (lazy policy), or
+	// returns ErrNotFound.
 	MarkStale(path string) error
 
 	// PathsForKey returns the paths of pages that read key, or listed a

@@ -78,8 +78,8 @@ func buildC(ctx context.Context, dir, target, out string) error {
 const rustc = "/usr/bin/rustc"
 
 func buildRust(ctx context.Context, dir, target, outDir, out string) error {
-	if err := run(ctx, dir, rustc, "--print", "target-libdir", "--target", "wasm32-wasi"); err != nil {
-		return fmt.Errorf("%w: install the Debian packages rustc libstd-rust-dev-wasm32 (%v)", ErrToolchain, err)
+	if !hasWasmStd(ctx) {
+		return fmt.Errorf("%w: install the Debian packages rustc libstd-rust-dev-wasm32", ErrToolchain)
 	}
 	lib := filepath.Join(outDir, "libkiln.rlib")
 	err := run(ctx, dir, rustc, "--edition", "2021", "--crate-type=rlib", "--crate-name", "kiln",
@@ -90,6 +90,16 @@ func buildRust(ctx context.Context, dir, target, outDir, out string) error {
 	return run(ctx, dir, rustc, "--edition", "2021", "--crate-type=cdylib", "--crate-name", "renderer",
 		"--target", "wasm32-wasi", "-O", "-C", "strip=symbols", "--extern", "kiln="+lib,
 		filepath.Join(target, "src", "lib.rs"), "-o", out)
+}
+
+// hasWasmStd reports whether /usr/bin/rustc has the wasm32-wasi standard library.
+func hasWasmStd(ctx context.Context) bool {
+	out, err := exec.CommandContext(ctx, rustc, "--print", "target-libdir", "--target", "wasm32-wasi").Output()
+	if err != nil {
+		return false
+	}
+	libs, _ := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "libstd-*.rlib"))
+	return len(libs) > 0
 }
 
 func buildAS(ctx context.Context, dir, target, out string) error {

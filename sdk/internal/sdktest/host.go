@@ -108,6 +108,7 @@ func (h *Host) Close(ctx context.Context) error { return h.rt.Close(ctx) }
 type Module struct {
 	name   string
 	mod    api.Module
+	fns    map[string]api.Function // exports looked up so far
 	Stderr bytes.Buffer // WASI stdout and stderr
 }
 
@@ -121,7 +122,7 @@ func (h *Host) Load(ctx context.Context, name string, wasm []byte) (*Module, err
 	if err := Check(cm); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	m := &Module{name: name}
+	m := &Module{name: name, fns: map[string]api.Function{}}
 	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions().
 		WithStdout(&m.Stderr).WithStderr(&m.Stderr)
 	if m.mod, err = h.rt.InstantiateModule(ctx, cm, cfg); err != nil {
@@ -148,7 +149,11 @@ type Result struct {
 // Call runs export with the encoded request req. A trap, or returning 0
 // without an answer, is an error.
 func (m *Module) Call(ctx context.Context, export string, req []byte, data Data) (*Result, error) {
-	fn := m.mod.ExportedFunction(export)
+	fn, ok := m.fns[export]
+	if !ok {
+		fn = m.mod.ExportedFunction(export) // reused: each lookup allocates a call stack
+		m.fns[export] = fn
+	}
 	if fn == nil {
 		return nil, fmt.Errorf("%s: no %s export", m.name, export)
 	}

@@ -1,0 +1,98 @@
+// Command bare is the ceiling Kiln's hit path is measured against: a
+// fasthttp server with nothing in front of it, answering every request
+// with one response held in memory.
+//
+// At start it fetches -from once (a page of a running `kiln serve`) and
+// then replays that response's status, headers and body bytes, setting
+// the headers on every request as Kiln does, so a load tool compares the
+// same bytes on the wire and the difference is Kiln's own work: routing,
+// the store's hot cache, freshness and cache headers, metrics.
+//
+//	bare -listen 127.0.0.1:8081 -from http://127.0.0.1:8080/p/a
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/valyala/fasthttp"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:0", "`address` to listen on")
+	from := flag.String("from", "", "`URL` whose response is replayed")
+	enc := flag.String("accept-encoding", "", "Accept-Encoding sent when fetching -from")
+	flag.Parse()
+	if err := run(*listen, *from, *enc); err != nil {
+		fmt.Fprintln(os.Stderr, "bare:", err)
+		os.Exit(1)
+	}
+}
+
+func run(listen, from, enc string) error {
+	if from == "" {
+		return errors.New("-from is required")
+	}
+	r, err := fetch(from, enc)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &fasthttp.Server{Handler: r.serve, Name: "kiln", NoDefaultContentType: true}
+	fmt.Printf("bare: replaying %d bytes of %s on http://%s\n", len(r.body), from, ln.Addr())
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() { <-sig; srv.Shutdown() }()
+	return srv.Serve(ln)
+}
+
+// replay is one stored response.
+type replay struct {
+	status int
+	header [][2][]byte // canonical name, value
+	body   []byte
+}
+
+// skip are the headers fasthttp writes by itself.
+var skip = map[string]bool{"Date": true, "Server": true, "Content-Length": true, "Connection": true}
+
+// fetch GETs url once and keeps its response.
+func fetch(url, enc string) (*replay, error) {
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(url)
+	if enc != "" {
+		req.Header.Set("Accept-Encoding", enc)
+	}
+	if err := fasthttp.Do(req, resp); err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", url, err)
+	}
+	if resp.StatusCode() != fasthttp.StatusOK {
+		return nil, fmt.Errorf("fetch %s: status %d", url, resp.StatusCode())
+	}
+	r := &replay{status: resp.StatusCode(), body: append([]byte(nil), resp.Body()...)}
+	for k, v := range resp.Header.All() {
+		if !skip[string(k)] {
+			r.header = append(r.header, [2][]byte{append([]byte(nil), k...), append([]byte(nil), v...)})
+		}
+	}
+	return r, nil
+}
+
+func (r *replay) serve(ctx *fasthttp.RequestCtx) {
+	h := &ctx.Response.Header
+	for _, kv := range r.header {
+		h.SetCanonical(kv[0], kv[1])
+	}
+	ctx.SetStatusCode(r.status)
+	ctx.Response.SetBodyRaw(r.body)
+}

@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// siteHCL is the built-in test site: one route, one stored page.
+const siteHCL = `site {
+  listen = %q
+  store  = "store"
+}
+data_source "data" {
+  plugin = "jsonfile"
+  config { path = "data.json" }
+}
+renderer "page" {
+  source = %q
+}
+route "/p/:slug" {
+  renderer   = "page"
+  revalidate = "1h"
+}
+`
+
+// startKiln serves the site with `kiln serve` and waits for a stored hit.
+func (l *lab) startKiln(ctx context.Context) (string, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return "", err
+	}
+	cfg := l.o.config
+	if cfg == "" {
+		if cfg, err = l.writeSite(addr); err != nil {
+			return "", err
+		}
+	}
+	args := []string{l.kiln, "serve", "--config", cfg, "--listen", addr, "--store", filepath.Join(l.work, "store")}
+	p, err := l.start(ctx, "kiln", args)
+	if err != nil {
+		return "", err
+	}
+	url := "http://" + addr + l.o.path
+	fmt.Println("waiting for kiln serve (it builds the renderer first)...")
+	return url, p.waitReady(url, "HIT", 5*time.Minute)
+}
+
+// writeSite writes the built-in test site into the work directory.
+func (l *lab) writeSite(addr string) (string, error) {
+	dir := filepath.Join(l.work, "site")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	src := filepath.Join(l.root, "engine", "internal", "server", "testdata", "page")
+	cfg := filepath.Join(dir, "site.hcl")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(siteHCL, addr, src)), 0o644); err != nil {
+		return "", err
+	}
+	data, _ := json.Marshal(map[string]any{
+		"page:" + l.o.path: map[string]any{"title": "Bench", "build": true, "big": l.o.size},
+	})
+	return cfg, os.WriteFile(filepath.Join(dir, "data.json"), data, 0o644)
+}
+
+// startBare starts the bare server replaying kiln's response.
+func (l *lab) startBare(ctx context.Context, from string) (string, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return "", err
+	}
+	args := []string{l.bare, "-listen", addr, "-from", from, "-accept-encoding", l.o.encoding}
+	p, err := l.start(ctx, "bare", args)
+	if err != nil {
+		return "", err
+	}
+	url := "http://" + addr + l.o.path
+	return url, p.waitReady(url, "", time.Minute)
+}
+
+// start runs a server pinned to the server CPU with the chosen
+// GOMAXPROCS, in its own process group, logging to the work directory.
+func (l *lab) start(ctx context.Context, name string, args []string) (*proc, error) {
+	args = pinned(l.serverCPU, args)
+	log, err := os.Create(filepath.Join(l.work, name+".log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(l.o.gomaxprocs), "KILN_LOG=warn")
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		log.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, log: log, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(p.done) }()
+	l.procs = append(l.procs, p)
+	return p, ctx.Err()
+}
+
+// proc is a started server.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	log  *os.File
+	done chan struct{}
+}
+
+// stop ends the process group (kiln's plugin children included): SIGTERM,
+// then SIGKILL after 10 s.
+func (p *proc) stop() {
+	pgid := p.cmd.Process.Pid
+	syscall.Kill(-pgid, syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-pgid, syscall.SIGKILL)
+		<-p.done
+	}
+	syscall.Kill(-pgid, syscall.SIGKILL) // children left behind, if any
+	p.log.Close()
+}
+
+// waitReady polls url until it answers 200 (with X-Kiln-Cache cache,
+// when set), the process exits, or timeout passes.
+func (p *proc) waitReady(url, cache string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	client := &http.Client{Timeout: 5 * time.Second}
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited before it was ready:\n%s", p.name, tail(p.log.Name()))
+		default:
+		}
+		if resp, err := client.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 && (cache == "" || resp.Header.Get("X-Kiln-Cache") == cache) {
+				return nil
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready after %s:\n%s", p.name, timeout, tail(p.log.Name()))
+}
+
+// sameResponse checks that both servers send the same body and the same
+// header names, and returns the body length.
+func sameResponse(a, b, enc string) (int, error) {
+	ra, ba, err := get(a, enc)
+	if err != nil {
+		return 0, err
+	}
+	rb, bb, err := get(b, enc)
+	if err != nil {
+		return 0, err
+	}
+	if !bytes.Equal(ba, bb) {
+		return 0, fmt.Errorf("bodies differ: %d bytes from %s, %d from %s", len(ba), a, len(bb), b)
+	}
+	if ha, hb := headerNames(ra), headerNames(rb); ha != hb {
+		return 0, fmt.Errorf("headers differ: %s vs %s", ha, hb)
+	}
+	return len(ba), nil
+}
+
+func get(url, enc string) (http.Header, []byte, error) {
+	req, _ := http.NewRequest("GET", url, nil)
+	if enc != "" {
+		req.Header.Set("Accept-Encoding", enc)
+	}
+	resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	_, err = buf.ReadFrom(resp.Body)
+	return resp.Header, buf.Bytes(), err
+}
+
+func headerNames(h http.Header) string {
+	var names []string
+	for k := range h {
+		names = append(names, k)
+	}
+	return strings.Join(sorted(names), ",")
+}
+
+// cpuPlan pins the servers to CPU 0 and wrk to CPU 1 when taskset is
+// there and the machine has two CPUs or more.
+func cpuPlan(pin bool) (server, wrk string) {
+	if !pin || runtime.NumCPU() < 2 {
+		return "", ""
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		return "", ""
+	}
+	return "0", "1"
+}
+
+func pinned(cpu string, args []string) []string {
+	if cpu == "" {
+		return args
+	}
+	return append([]string{"taskset", "-c", cpu}, args...)
+}
+
+// freeAddr returns a loopback address with a port free right now.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func goBuild(ctx context.Context, root, out, pkg string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+// moduleRoot is the directory holding go.mod.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("run inside the kiln module")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// tail is the end of a log file, for error messages.
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
+}
+
+// mallocs reads go_memstats_mallocs_total from a Prometheus endpoint;
+// 0 when url is empty.
+func mallocs(url string) (float64, error) {
+	if url == "" {
+		return 0, nil
+	}
+	_, body, err := get(url, "")
+	if err != nil {
+		return 0, fmt.Errorf("read %s: %w", url, err)
+	}
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(line, "go_memstats_mallocs_total "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, fmt.Errorf("no go_memstats_mallocs_total at %s", url)
+}
+
+// clockTick is the unit of utime and stime in /proc/PID/stat (USER_HZ,
+// 100 on Linux unless getconf says otherwise).
+var clockTick = func() time.Duration {
+	out, err := exec.Command("getconf", "CLK_TCK").Output()
+	if n, _ := strconv.Atoi(strings.TrimSpace(string(out))); err == nil && n > 0 {
+		return time.Second / time.Duration(n)
+	}
+	return 10 * time.Millisecond
+}()
+
+// cpuTime is the user plus system CPU time process pid has used.
+// (taskset execs the server, so the pid is the server's.)
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may
+	// hold spaces: state is field 3, utime 14, stime 15.
+	i := bytes.LastIndexByte(b, ')')
+	f := strings.Fields(string(b[i+1:]))
+	if i < 0 || len(f) < 13 {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("parse /proc/%d/stat: %w", pid, err)
+	}
+	return time.Duration(utime+stime) * clockTick, nil
+}

@@ -1,0 +1,210 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// result is one wrk run.
+type result struct {
+	rps      float64
+	p50, p99 time.Duration
+	requests int64
+	cpu      time.Duration // server CPU time (user+system) per request
+	mallocs  float64       // heap allocations per request (kiln only, from /metrics)
+	errors   string  // wrk's socket error line, if any (timeouts on a busy machine)
+}
+
+// measure warms each target up, then runs wrk o.runs times per target,
+// alternating which goes first each round so drift in the machine's load
+// falls on both.
+func (l *lab) measure(ctx context.Context) (map[string][]result, error) {
+	for _, t := range l.targets {
+		if _, err := l.wrk(ctx, t, l.o.warmup); err != nil {
+			return nil, err
+		}
+	}
+	res := map[string][]result{}
+	for i := range l.o.runs {
+		order := slices.Clone(l.targets)
+		if i%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, t := range order {
+			r, err := l.wrkCounted(ctx, t)
+			if err != nil {
+				return nil, err
+			}
+			fmt.Printf("run %d  %-4s  %s\n", i+1, t.name, r)
+			res[t.name] = append(res[t.name], r)
+		}
+	}
+	return res, nil
+}
+
+// wrkCounted is a timed run that also reads the CPU time the server
+// spent per request (less sensitive to a busy machine than requests/s)
+// and, for kiln, the heap allocations per request from its /metrics.
+func (l *lab) wrkCounted(ctx context.Context, t target) (result, error) {
+	before, err := mallocs(t.metrics)
+	if err != nil {
+		return result{}, err
+	}
+	cpu0, err := cpuTime(t.pid)
+	if err != nil {
+		return result{}, err
+	}
+	r, err := l.wrk(ctx, t, l.o.duration)
+	if err != nil {
+		return r, err
+	}
+	cpu1, err := cpuTime(t.pid)
+	if err != nil {
+		return r, err
+	}
+	after, err := mallocs(t.metrics)
+	if r.requests > 0 {
+		r.cpu = (cpu1 - cpu0) / time.Duration(r.requests)
+		r.mallocs = (after - before) / float64(r.requests)
+	}
+	return r, err
+}
+
+func (r result) String() string {
+	s := fmt.Sprintf("%8.0f req/s  p50 %-9s p99 %-9s cpu %5.1fµs/req", r.rps, r.p50, r.p99,
+		float64(r.cpu)/float64(time.Microsecond))
+	if r.mallocs > 0 {
+		s += fmt.Sprintf(" %.2f mallocs/req", r.mallocs)
+	}
+	if r.errors != "" {
+		s += " (" + r.errors + ")"
+	}
+	return s
+}
+
+// wrk runs one load test against t.
+func (l *lab) wrk(ctx context.Context, t target, d time.Duration) (result, error) {
+	args := []string{"wrk", "-t" + strconv.Itoa(l.o.threads), "-c" + strconv.Itoa(l.o.conns),
+		"-d" + strconv.Itoa(int(d.Seconds())) + "s", "--latency"}
+	if l.o.encoding != "" {
+		args = append(args, "-H", "Accept-Encoding: "+l.o.encoding)
+	}
+	args = pinned(l.wrkCPU, append(args, t.url))
+	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
+	if err != nil {
+		return result{}, fmt.Errorf("wrk %s: %w\n%s", t.name, err, out)
+	}
+	r, err := parseWrk(out)
+	if err != nil {
+		return result{}, fmt.Errorf("wrk %s: %w\n%s", t.name, err, out)
+	}
+	return r, nil
+}
+
+// parseWrk reads Requests/sec and the 50% and 99% latency lines of
+// `wrk --latency`, and refuses a run with errors or non-2xx answers.
+func parseWrk(out []byte) (result, error) {
+	var r result
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		switch {
+		case len(f) == 0:
+		case len(f) > 2 && f[1] == "requests" && f[2] == "in":
+			r.requests, _ = strconv.ParseInt(f[0], 10, 64)
+		case f[0] == "Requests/sec:" && len(f) == 2:
+			r.rps, _ = strconv.ParseFloat(f[1], 64)
+		case f[0] == "50%" && len(f) == 2:
+			r.p50 = parseLatency(f[1])
+		case f[0] == "99%" && len(f) == 2:
+			r.p99 = parseLatency(f[1])
+		case f[0] == "Socket":
+			r.errors = strings.TrimSpace(sc.Text())
+		case f[0] == "Non-2xx":
+			return r, errors.New("wrong answers during the run: " + sc.Text())
+		}
+	}
+	if r.rps == 0 || r.p50 == 0 || r.p99 == 0 {
+		return r, errors.New("no Requests/sec or latency distribution in wrk output")
+	}
+	return r, nil
+}
+
+// parseLatency reads wrk's "312.00us", "1.20ms", "2.00s", "1.00m".
+func parseLatency(s string) time.Duration {
+	units := []struct {
+		suffix string
+		unit   time.Duration
+	}{{"us", time.Microsecond}, {"ms", time.Millisecond}, {"s", time.Second}, {"m", time.Minute}}
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			v, err := strconv.ParseFloat(n, 64)
+			if err != nil {
+				return 0
+			}
+			return time.Duration(v * float64(u.unit))
+		}
+	}
+	return 0
+}
+
+// report prints the medians and the ratio kiln/bare.
+func (l *lab) report(res map[string][]result) {
+	o := l.o
+	pin := "unpinned"
+	if l.serverCPU != "" {
+		pin = "servers on CPU " + l.serverCPU + ", wrk on CPU " + l.wrkCPU
+	}
+	enc := o.encoding
+	if enc == "" {
+		enc = "identity"
+	}
+	fmt.Printf("\nGET %s (%d bytes, %s), wrk -t%d -c%d -d%s, median of %d runs, GOMAXPROCS=%d, %s\n",
+		o.path, l.bodyLen, enc, o.threads, o.conns, o.duration, o.runs, o.gomaxprocs, pin)
+	med := map[string]result{}
+	for _, t := range l.targets {
+		m := median(res[t.name])
+		med[t.name] = m
+		fmt.Printf("  %-4s  %s\n", t.name, m)
+	}
+	k, b := med["kiln"], med["bare"]
+	fmt.Printf("  kiln/bare: %.2f of the requests/s (target >= 0.80); p50 %.2fx, p99 %.2fx\n",
+		k.rps/b.rps, float64(k.p50)/float64(b.p50), float64(k.p99)/float64(b.p99))
+	fmt.Printf("  bare/kiln CPU per request: %.2f (the requests/s ratio a CPU-bound server would reach on an idle machine)\n",
+		float64(b.cpu)/float64(k.cpu))
+}
+
+// median takes each metric's median on its own.
+func median(rs []result) result {
+	rps := make([]float64, len(rs))
+	p50 := make([]time.Duration, len(rs))
+	p99 := make([]time.Duration, len(rs))
+	cpu := make([]time.Duration, len(rs))
+	allocs := make([]float64, len(rs))
+	for i, r := range rs {
+		rps[i], p50[i], p99[i], cpu[i], allocs[i] = r.rps, r.p50, r.p99, r.cpu, r.mallocs
+	}
+	return result{rps: mid(rps), p50: mid(p50), p99: mid(p99), cpu: mid(cpu), mallocs: mid(allocs)}
+}
+
+func mid[T float64 | time.Duration](v []T) T {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+func sorted(s []string) []string {
+	slices.Sort(s)
+	return s
+}

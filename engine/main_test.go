@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/kilnhq/kiln/engine/internal/render"
+)
+
+// The command-line tests are txtar scripts in testdata/script: each holds
+// a site.hcl, its data and the kiln commands with their expected output.
+// The test binary doubles as the kiln binary.
+func TestMain(m *testing.M) {
+	os.Exit(testscript.RunMain(m, map[string]func() int{"kiln": kilnMain}))
+}
+
+func kilnMain() int { return exitCode(run(os.Args[1:])) }
+
+func TestScripts(t *testing.T) {
+	repo, _ := filepath.Abs("..")
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("REPO", repo)
+			env.Setenv("PAGE_WASM", pageWasm(t, repo))
+			env.Setenv("GOCACHE", goEnv("GOCACHE"))
+			env.Setenv("GOMODCACHE", goEnv("GOMODCACHE"))
+			env.Setenv("HOME", os.Getenv("HOME"))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"httpget":  cmdHTTPGet,
+			"waitfor":  cmdWaitFor,
+			"envsubst": cmdEnvSubst,
+		},
+	})
+}
+
+// pageWasm builds the server tests' renderer once per run.
+func pageWasm(t *testing.T, repo string) string {
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = t.TempDir()
+	}
+	out := filepath.Join(cache, "kiln-test", "server-page.wasm")
+	os.MkdirAll(filepath.Dir(out), 0o755)
+	if _, err := render.BuildGo(context.Background(), filepath.Join(repo, "engine/internal/server/testdata/page"), out); err != nil {
+		t.Fatalf("build page renderer: %v", err)
+	}
+	return out
+}
+
+func goEnv(name string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	home, _ := os.UserHomeDir()
+	switch name {
+	case "GOCACHE":
+		d, _ := os.UserCacheDir()
+		return filepath.Join(d, "go-build")
+	case "GOMODCACHE":
+		return filepath.Join(home, "go", "pkg", "mod")
+	}
+	return ""
+}
+
+// httpget URL [Name:Value]... prints the status line, the Kiln-relevant
+// headers in order, a blank line, and the body.
+func cmdHTTPGet(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 {
+		ts.Fatalf("usage: httpget URL [Header:Value]...")
+	}
+	req, err := http.NewRequest("GET", args[0], nil)
+	ts.Check(err)
+	req.Header.Set("User-Agent", "Mozilla/5.0 testscript")
+	for _, h := range args[1:] {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(k, strings.TrimSpace(v))
+	}
+	client := &http.Client{
+		Transport:     &http.Transport{DisableCompression: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		Timeout:       30 * time.Second,
+	}
+	resp, err := client.Do(req)
+	ts.Check(err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	ts.Check(err)
+	var names []string
+	for k := range resp.Header {
+		switch k {
+		case "X-Kiln-Cache", "Cache-Control", "Location", "Content-Type", "Retry-After":
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	fmt.Fprintf(ts.Stdout(), "%s\n", resp.Status)
+	for _, k := range names {
+		fmt.Fprintf(ts.Stdout(), "%s: %s\n", k, resp.Header.Get(k))
+	}
+	fmt.Fprintf(ts.Stdout(), "\n%s\n", body)
+	if neg != (resp.StatusCode >= 400) {
+		if neg {
+			ts.Fatalf("want an error status, got %s", resp.Status)
+		}
+		ts.Fatalf("%s", resp.Status)
+	}
+}
+
+// waitfor URL waits up to 2 minutes for a server to answer at URL.
+func cmdWaitFor(ts *testscript.TestScript, neg bool, args []string) {
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		resp, err := http.Get(args[0])
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("no answer at %s: %v", args[0], err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// envsubst FILE expands $VARS in FILE in place.
+func cmdEnvSubst(ts *testscript.TestScript, neg bool, args []string) {
+	for _, f := range args {
+		p := ts.MkAbs(f)
+		b, err := os.ReadFile(p)
+		ts.Check(err)
+		ts.Check(os.WriteFile(p, []byte(os.Expand(string(b), ts.Getenv)), 0o644))
+	}
+}

@@ -1,0 +1,69 @@
+# The example blog on the markdown data source: one file per post in
+# posts/, front matter for the fields, the body kept as Markdown. Editing a
+# file regenerates its page. Only the data_source block differs from the
+# root site.hcl (paths here are relative to sites/blog/).
+#
+# The plugin serves post:<slug> keys only, no date index: the home page
+# then scans up to 1000 posts (see internal/post), fine for a folder.
+#
+#   go run ./engine --config sites/blog/markdown.hcl
+
+site {
+  listen    = ":3000"
+  store     = ".kiln/markdown"
+  not_found = "notfound"
+}
+
+data_source "blog" {
+  plugin = "markdown"
+  config {
+    dir = "posts"
+  }
+}
+
+renderer "home" {
+  source = "./renderers/home"
+}
+
+renderer "post" {
+  source = "./renderers/post"
+}
+
+renderer "notfound" {
+  source = "./renderers/notfound"
+}
+
+renderer "shell" {
+  source = "./renderers/shell"
+}
+
+route "/" {
+  renderer   = "home"
+  revalidate = "10s"
+}
+
+# Like the seed's pages/posts/[slug].tsx: the post renderer's paths export
+# prerenders the two newest posts; any other post gets the shell at once and
+# is generated in the background (fallback: true).
+route "/posts/:slug" {
+  renderer          = "post"
+  revalidate        = "10s"
+  fallback          = "true"
+  fallback_renderer = "shell"
+}
+
+# The seed's data.on("*:post:*") rule. Kiln's dependency tracking already
+# regenerates every page that read a changed key (the post page reads
+# post:<slug>, the home page lists the date index and reads the posts it
+# shows), so this rule is redundant here; it is kept to show on_change.
+# The path comes from the key, not item.value.slug: a deleted post has no
+# value.
+on_change "posts" {
+  source     = "blog"
+  match      = "post:*"
+  revalidate = ["/posts/${trimprefix(item.key, "post:")}", "/"]
+}
+
+static "/assets/" {
+  dir = "./public"
+}

@@ -20,7 +20,7 @@ type result struct {
 	requests int64
 	cpu      time.Duration // server CPU time (user+system) per request
 	mallocs  float64       // heap allocations per request (kiln only, from /metrics)
-	errors   string  // wrk's socket error line, if any (timeouts on a busy machine)
+	errors   string        // wrk's socket error line, if any (timeouts on a busy machine)
 }
 
 // measure warms each target up, then runs wrk o.runs times per target,

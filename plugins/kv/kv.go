@@ -57,8 +57,8 @@ func Open(dir string) (*Store, error) {
 	return s, nil
 }
 
-// OpenFS is Open on a given filesystem; tests use vfs.NewMem().
-func OpenFS(dir string, fs vfs.FS) (*Store, error) {
+// openFS is Open on a given filesystem; tests use vfs.NewMem().
+func openFS(dir string, fs vfs.FS) (*Store, error) {
 	s := &Store{}
 	if err := s.open(dir, fs); err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ import (
 
 func memStore(t testing.TB) *Store {
 	t.Helper()
-	s, err := OpenFS("/db", vfs.NewMem())
+	s, err := openFS("/db", vfs.NewMem())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,8 +12,8 @@ import (
 
 // Page size limits for List.
 const (
-	DefaultLimit = 100
-	MaxLimit     = 1000
+	defaultLimit = 100
+	maxLimit     = 1000
 )
 
 // Get returns the item stored under key.
@@ -106,9 +106,9 @@ func step(it *pebble.Iterator, reverse bool) bool {
 func clampLimit(n int) int {
 	switch {
 	case n <= 0:
-		return DefaultLimit
-	case n > MaxLimit:
-		return MaxLimit
+		return defaultLimit
+	case n > maxLimit:
+		return maxLimit
 	}
 	return n
 }

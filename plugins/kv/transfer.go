@@ -25,7 +25,7 @@ var ErrNotObject = errors.New("kv: import wants a JSON object of key to value")
 // pair through w (a local Store or a plugin client). A key repeated in the
 // object keeps its last value. It returns the number of keys written.
 func Import(ctx context.Context, w plugin.Writer, r io.Reader) (int, error) {
-	items, err := ReadObject(r)
+	items, err := readObject(r)
 	if err != nil {
 		return 0, err
 	}
@@ -58,9 +58,9 @@ func importBatches(ctx context.Context, s *Store, items []plugin.Item) (int, err
 	return len(items), nil
 }
 
-// ReadObject decodes a JSON object of key to value into items in input
+// readObject decodes a JSON object of key to value into items in input
 // order, later duplicates replacing earlier ones. Values are compacted.
-func ReadObject(r io.Reader) ([]plugin.Item, error) {
+func readObject(r io.Reader) ([]plugin.Item, error) {
 	dec := json.NewDecoder(r)
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, ErrNotObject
@@ -115,7 +115,7 @@ func Export(ctx context.Context, src plugin.Source, w io.Writer, prefix string) 
 	bw := bufio.NewWriter(w)
 	bw.WriteString("{")
 	n := 0
-	req := plugin.ListRequest{Prefix: prefix, Limit: MaxLimit}
+	req := plugin.ListRequest{Prefix: prefix, Limit: maxLimit}
 	for {
 		page, err := src.List(ctx, req)
 		if err != nil {

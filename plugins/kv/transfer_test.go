@@ -43,7 +43,7 @@ func TestExportPrefixAndPaging(t *testing.T) {
 	s := memStore(t)
 	var sb strings.Builder
 	sb.WriteString("{")
-	for i := 0; i < 2500; i++ { // more than MaxLimit: several pages
+	for i := 0; i < 2500; i++ { // more than maxLimit: several pages
 		if i > 0 {
 			sb.WriteString(",")
 		}
@@ -58,7 +58,7 @@ func TestExportPrefixAndPaging(t *testing.T) {
 	if err := Export(context.Background(), s, &out, "p:"); err != nil {
 		t.Fatal(err)
 	}
-	items, err := ReadObject(&out)
+	items, err := readObject(&out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +85,8 @@ func TestReadObjectErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := ReadObject(strings.NewReader(tt.in)); err == nil {
-				t.Errorf("ReadObject(%q) succeeded", tt.in)
+			if _, err := readObject(strings.NewReader(tt.in)); err == nil {
+				t.Errorf("readObject(%q) succeeded", tt.in)
 			}
 		})
 	}
@@ -97,7 +97,7 @@ func FuzzReadObject(f *testing.F) {
 	f.Add(`{}`)
 	f.Add(`{"a":"\u003c"}`)
 	f.Fuzz(func(t *testing.T, in string) {
-		items, err := ReadObject(strings.NewReader(in))
+		items, err := readObject(strings.NewReader(in))
 		if err != nil {
 			return
 		}
@@ -112,7 +112,7 @@ func FuzzReadObject(f *testing.F) {
 		if err := Export(context.Background(), s, &out, ""); err != nil {
 			t.Fatal(err)
 		}
-		again, err := ReadObject(&out)
+		again, err := readObject(&out)
 		if err != nil {
 			t.Fatalf("re-reading export %q: %v", out.String(), err)
 		}

@@ -1,10 +1,12 @@
 package markdown
 
 import (
+	"encoding/json"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestSplitFrontMatter(t *testing.T) {
@@ -146,4 +148,27 @@ func encodeFrontMatter(fm frontMatter) string {
 	}
 	b.WriteString("---\n")
 	return b.String()
+}
+
+// FuzzParsePost checks that every accepted file gives a usable slug and a
+// value that decodes back to the post.
+func FuzzParsePost(f *testing.F) {
+	f.Add("a.md", "---\ntitle: Hello\nslug: hi\n---\nbody <b>&</b>")
+	f.Add("x y.md", "---\n---\n")
+	f.Fuzz(func(t *testing.T, name, src string) {
+		p, err := ParsePost(name, []byte(src))
+		if err != nil {
+			return
+		}
+		if checkSlug(p.Slug) != nil {
+			t.Fatalf("accepted slug %q", p.Slug)
+		}
+		var back Post
+		if err := json.Unmarshal(p.value(), &back); err != nil {
+			t.Fatalf("value %s: %v", p.value(), err)
+		}
+		if utf8.ValidString(src) && utf8.ValidString(name) && back != p {
+			t.Errorf("value decodes to %+v, want %+v", back, p)
+		}
+	})
 }

@@ -8,8 +8,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
@@ -365,4 +368,47 @@ func FuzzParseState(f *testing.F) {
 			}
 		}
 	})
+}
+
+// syncBuffer is a log destination safe for the watcher goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestInvalidLoggedOnce: an invalid file is logged once, however often it
+// is rewritten with the same problem, and again once it changes problem.
+func TestInvalidLoggedOnce(t *testing.T) {
+	dir := blogDir(t)
+	var logs syncBuffer
+	s := New().(*source)
+	s.log = hclog.New(&hclog.LoggerOptions{Output: &logs, JSONFormat: true})
+	if ds := s.Configure(context.Background(), []byte(dirConfig(dir))); ds.HasErrors() {
+		t.Fatal(ds)
+	}
+	defer s.Close()
+	w := startWatch(t, s, 3)
+	for i, bad := range []string{"no front matter", "still none", "---\nunterminated\n"} {
+		writeFile(t, dir, "preview.md", bad)
+		// A valid edit after the bad write: its event proves the rescan ran.
+		writeFile(t, dir, "hello-world.md", fmt.Sprintf("---\ntitle: edit %d\n---\n", i))
+		if got, want := summarize(t, w.next(t)).Title, fmt.Sprintf("edit %d", i); got != want {
+			t.Fatalf("event title = %q, want %q", got, want)
+		}
+	}
+	if got, want := strings.Count(logs.String(), "invalid Markdown file"), 2; got != want {
+		t.Errorf("logged %d times, want %d:\n%s", got, want, logs.String())
+	}
 }

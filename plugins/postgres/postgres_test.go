@@ -30,7 +30,7 @@ type testDB struct {
 // newTestDB creates a uniquely named schema with a posts table and drops it
 // when the test ends. It skips when PostgreSQL is not reachable, unless CI
 // is set.
-func newTestDB(t *testing.T) *testDB {
+func newTestDB(t testing.TB) *testDB {
 	t.Helper()
 	ctx := context.Background()
 	admin, err := pgx.Connect(ctx, testDSN+"&application_name=kiln_test_admin")
@@ -50,7 +50,7 @@ func newTestDB(t *testing.T) *testDB {
 	return db
 }
 
-func (db *testDB) exec(t *testing.T, sql string, args ...any) {
+func (db *testDB) exec(t testing.TB, sql string, args ...any) {
 	t.Helper()
 	if _, err := db.admin.Exec(context.Background(), sql, args...); err != nil {
 		t.Fatalf("%s: %v", sql, err)
@@ -63,7 +63,7 @@ func (db *testDB) config(extra string) string {
 	return fmt.Sprintf(`{"dsn":%q,"table":"%s.posts","key_column":"slug"%s}`, db.dsn, db.schema, extra)
 }
 
-func configure(t *testing.T, config string) *source {
+func configure(t testing.TB, config string) *source {
 	t.Helper()
 	s := New().(*source)
 	if ds := s.Configure(context.Background(), []byte(config)); ds.HasErrors() {
@@ -73,7 +73,7 @@ func configure(t *testing.T, config string) *source {
 	return s
 }
 
-func (db *testDB) insert(t *testing.T, slugs ...string) {
+func (db *testDB) insert(t testing.TB, slugs ...string) {
 	t.Helper()
 	for _, slug := range slugs {
 		db.exec(t, fmt.Sprintf(`INSERT INTO %s.posts VALUES ($1, $2, $3)`, db.schema), slug, fmt.Sprintf(`{"slug":%q}`, slug), "T "+slug)
@@ -144,7 +144,7 @@ func TestWholeRow(t *testing.T) {
 	}
 }
 
-func listPages(t *testing.T, src plugin.Source, prefix string, limit int, reverse bool) [][]string {
+func listPages(t testing.TB, src plugin.Source, prefix string, limit int, reverse bool) [][]string {
 	t.Helper()
 	req := plugin.ListRequest{Prefix: prefix, Limit: limit, Reverse: reverse}
 	var pages [][]string
@@ -172,7 +172,7 @@ type watcher struct {
 	done   chan error
 }
 
-func startWatch(t *testing.T, src plugin.Source, from uint64) *watcher {
+func startWatch(t testing.TB, src plugin.Source, from uint64) *watcher {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &watcher{events: make(chan plugin.Event, 1000), done: make(chan error, 1)}
@@ -187,7 +187,7 @@ func startWatch(t *testing.T, src plugin.Source, from uint64) *watcher {
 }
 
 // next waits for one event; the timeout only guards against a hang.
-func (w *watcher) next(t *testing.T) plugin.Event {
+func (w *watcher) next(t testing.TB) plugin.Event {
 	t.Helper()
 	select {
 	case ev := <-w.events:
@@ -208,7 +208,7 @@ type change struct {
 	Deleted bool
 }
 
-func (w *watcher) nextChange(t *testing.T) change {
+func (w *watcher) nextChange(t testing.TB) change {
 	t.Helper()
 	ev := w.next(t)
 	return change{ev.Revision, ev.Key, string(ev.Value), ev.Deleted}

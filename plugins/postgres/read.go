@@ -13,8 +13,8 @@ import (
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
 
-// MaxLimit caps a List page.
-const MaxLimit = 1000
+// maxLimit caps a List page.
+const maxLimit = 1000
 
 // queries are the SQL statements for one resolved table.
 type queries struct {
@@ -106,7 +106,7 @@ func (s *source) listQuery(req plugin.ListRequest) (string, []any, bool, error) 
 	if !ok {
 		return "", nil, false, nil
 	}
-	limit := min(max(req.Limit, 1), MaxLimit) + 1
+	limit := min(max(req.Limit, 1), maxLimit) + 1
 	if req.Cursor == "" {
 		if req.Reverse {
 			return s.q.listReverse, []any{prefix, limit}, true, nil

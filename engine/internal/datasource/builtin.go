@@ -9,6 +9,7 @@ import (
 	"github.com/kilnhq/kiln/plugins/jsonfile"
 	"github.com/kilnhq/kiln/plugins/kv"
 	"github.com/kilnhq/kiln/plugins/markdown"
+	"github.com/kilnhq/kiln/plugins/postgres"
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
 
@@ -17,6 +18,7 @@ var builtins = map[string]func() plugin.Source{
 	"jsonfile": jsonfile.New,
 	"kv":       kv.New,
 	"markdown": markdown.New,
+	"postgres": postgres.New,
 }
 
 // RunBuiltin serves the named built-in plugin on this process's stdio; it

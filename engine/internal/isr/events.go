@@ -18,10 +18,12 @@ type Change struct {
 }
 
 // Batching of change bursts: a batch closes after quiet without a new
-// change, or after maxBatchWait in all.
+// change, or after maxBatchWait in all. A lone edit waits quiet; an
+// import of thousands of keys becomes one or two batches, so a page that
+// reads all of them (the home page) regenerates once or twice.
 const (
-	quiet        = 5 * time.Millisecond
-	maxBatchWait = 100 * time.Millisecond
+	quiet        = 20 * time.Millisecond
+	maxBatchWait = 2 * time.Second
 	maxBatch     = 10000
 )
 

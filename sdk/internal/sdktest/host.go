@@ -109,7 +109,7 @@ type Module struct {
 	name   string
 	mod    api.Module
 	fns    map[string]api.Function // exports looked up so far
-	Stderr bytes.Buffer // WASI stdout and stderr
+	Stderr bytes.Buffer            // WASI stdout and stderr
 }
 
 // Load compiles wasm, checks it against the ABI, instantiates it and runs
@@ -147,7 +147,9 @@ type Result struct {
 }
 
 // Call runs export with the encoded request req. A trap, or returning 0
-// without an answer, is an error.
+// without an answer, is an error; after a trap the Result still holds what
+// the guest did before it (a failure message, logs), and the module must
+// not be used again.
 func (m *Module) Call(ctx context.Context, export string, req []byte, data Data) (*Result, error) {
 	fn, ok := m.fns[export]
 	if !ok {
@@ -160,7 +162,7 @@ func (m *Module) Call(ctx context.Context, export string, req []byte, data Data)
 	c := &call{req: req, data: data}
 	out, err := fn.Call(context.WithValue(ctx, callKey{}, c), uint64(len(req)))
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s: %w (stderr %q)", m.name, export, err, m.Stderr.String())
+		return &c.res, fmt.Errorf("%s: %s: %w (stderr %q)", m.name, export, err, m.Stderr.String())
 	}
 	c.res.RC = int32(uint32(out[0]))
 	if c.res.RC == 0 && c.res.Answer == nil {

@@ -65,11 +65,15 @@ func BenchmarkRenderParallel(b *testing.B) {
 	})
 }
 
-// BenchmarkTimeout compares renders with wazero's termination checks
-// (WithCloseOnContextDone, which the timeout needs) and without, on the
-// page and on a tight loop of a million iterations.
+// BenchmarkTimeout compares the ways to stop a runaway render: the guard
+// instrumentation (the default), wazero's WithCloseOnContextDone, and
+// nothing, on the page and on a tight loop of a million iterations.
 func BenchmarkTimeout(b *testing.B) {
 	rt := newTestRuntime(b, nil)
+	modes := []struct {
+		name string
+		stop stopMode
+	}{{"guard", stopAuto}, {"wazero", stopWazero}, {"none", stopNone}}
 	for _, page := range []struct {
 		name, pkg string
 		req       Request
@@ -77,10 +81,10 @@ func BenchmarkTimeout(b *testing.B) {
 		{"page", "testdata/page", benchReq},
 		{"spin", "testdata/misbehave", Request{Path: "/spin"}},
 	} {
-		for _, unbounded := range []bool{false, true} {
-			b.Run(fmt.Sprintf("%s/checks=%v", page.name, !unbounded), func(b *testing.B) {
+		for _, mode := range modes {
+			b.Run(page.name+"/"+mode.name, func(b *testing.B) {
 				r := load(b, rt, Config{Name: page.name, WasmPath: buildGoGuest(b, page.pkg), Pool: 1,
-					Data: benchPost, unbounded: unbounded})
+					Data: benchPost, stop: mode.stop})
 				benchRender(b, r, page.req)
 			})
 		}

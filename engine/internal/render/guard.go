@@ -7,9 +7,15 @@ import (
 	"strings"
 )
 
-// guardExport is the mutable i32 global instrument adds. Setting it to a
-// non-zero value makes the running guest trap at its next loop iteration.
-const guardExport = "kiln_guard"
+// The mutable i32 globals instrument adds. Setting the guard to a non-zero
+// value and the fuel to 0 makes the running guest trap at its next loop
+// iteration.
+const (
+	guardExport = "kiln_guard"
+	fuelExport  = "kiln_fuel"
+	// fuelPerExit is how many loop iterations run between two exits to Go.
+	fuelPerExit = 1 << 16
+)
 
 // errUninstrumentable means the module uses an instruction instrument does
 // not know (or a tail call, which loops without a loop); such a module
@@ -25,19 +31,23 @@ const (
 	secCode   = 10
 )
 
-// instrument rewrites a module so a timeout can stop it cheaply: it adds
-// an exported mutable global guardExport, initially 0, and begins every
-// loop with
+// instrument rewrites a module so a timeout can stop it cheaply. It adds
+// two exported mutable globals, the guard (0) and the fuel (fuelPerExit),
+// and begins every loop with
 //
-//	global.get $guard
-//	if
-//	  unreachable
-//	end
+//	if fuel == 0 {
+//		memory.grow(0)              // leaves native code: Go may preempt here
+//		if guard != 0 { unreachable }
+//		fuel = fuelPerExit
+//	}
+//	fuel--
 //
-// A plain load and branch per iteration costs far less than wazero's
+// A few loads and stores per iteration cost far less than wazero's
 // WithCloseOnContextDone, which leaves native code at every loop header
-// to look at the module's state (see BenchmarkTimeout). DWARF sections are
-// dropped, as their code offsets no longer hold.
+// (see BenchmarkTimeout). The periodic exit matters as much as the guard:
+// Go cannot preempt a goroutine running native code, so without it a
+// guest spinning on every P would starve the timer meant to stop it.
+// DWARF sections are dropped, as their code offsets no longer hold.
 func instrument(bin []byte) ([]byte, error) {
 	secs, err := sections(bin)
 	if err != nil {
@@ -131,8 +141,8 @@ func guardIndex(secs []section) (uint32, error) {
 		case secGlobal:
 			n += (&wreader{b: s.body}).u32()
 		case secExport:
-			if strings.Contains(string(s.body), guardExport) {
-				return 0, fmt.Errorf("%w: exports %s", errUninstrumentable, guardExport)
+			if strings.Contains(string(s.body), "kiln_guard") || strings.Contains(string(s.body), "kiln_fuel") {
+				return 0, fmt.Errorf("%w: exports kiln_guard or kiln_fuel", errUninstrumentable)
 			}
 		}
 	}
@@ -167,16 +177,44 @@ func importedGlobals(body []byte) (uint32, error) {
 	return globals, nil
 }
 
-// addGlobal appends (mut i32) = i32.const 0 to a global section body.
+// addGlobal appends the guard and the fuel to a global section body.
 func addGlobal(body []byte) []byte {
 	r := &wreader{b: body}
 	n := uint32(0)
 	if len(body) > 0 {
 		n = r.u32()
 	}
-	out := binary.AppendUvarint(nil, uint64(n+1))
+	out := binary.AppendUvarint(nil, uint64(n+2))
 	out = append(out, body[r.i:]...)
-	return append(out, 0x7f, 0x01, 0x41, 0x00, 0x0b)
+	out = append(out, 0x7f, 0x01, 0x41, 0x00, 0x0b)   // (mut i32) i32.const 0
+	out = append(out, 0x7f, 0x01, 0x41)               // (mut i32) i32.const
+	return append(appendSLEB(out, fuelPerExit), 0x0b) // fuelPerExit
+}
+
+// appendSLEB appends a non-negative v as a signed LEB128.
+func appendSLEB(b []byte, v uint32) []byte {
+	for v >= 0x40 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}
+
+// loopCheck is the code instrument puts at the start of every loop.
+func loopCheck(guard uint32) []byte {
+	g := func(op byte, idx uint32) []byte { return binary.AppendUvarint([]byte{op}, uint64(idx)) }
+	fuel := guard + 1
+	var c []byte
+	c = append(c, g(0x23, fuel)...)               // global.get fuel
+	c = append(c, 0x45, 0x04, 0x40)               // i32.eqz; if
+	c = append(c, 0x41, 0x00, 0x40, 0x00, 0x1a)   // i32.const 0; memory.grow 0; drop
+	c = append(c, g(0x23, guard)...)              // global.get guard
+	c = append(c, 0x04, 0x40, 0x00, 0x0b)         // if; unreachable; end
+	c = appendSLEB(append(c, 0x41), fuelPerExit)  // i32.const fuelPerExit
+	c = append(append(c, g(0x24, fuel)...), 0x0b) // global.set fuel; end
+	c = append(c, g(0x23, fuel)...)               // global.get fuel
+	c = append(c, 0x41, 0x01, 0x6b)               // i32.const 1; i32.sub
+	return append(c, g(0x24, fuel)...)            // global.set fuel
 }
 
 func addExport(body []byte, guard uint32) ([]byte, error) {
@@ -185,19 +223,21 @@ func addExport(body []byte, guard uint32) ([]byte, error) {
 	if r.err != nil {
 		return nil, fmt.Errorf("%w: export section", errUninstrumentable)
 	}
-	out := binary.AppendUvarint(nil, uint64(n+1))
+	out := binary.AppendUvarint(nil, uint64(n+2))
 	out = append(out, body[r.i:]...)
-	out = binary.AppendUvarint(out, uint64(len(guardExport)))
-	out = append(out, guardExport...)
-	out = append(out, 0x03)
-	return binary.AppendUvarint(out, uint64(guard)), nil
+	for i, name := range []string{guardExport, fuelExport} {
+		out = binary.AppendUvarint(out, uint64(len(name)))
+		out = append(append(out, name...), 0x03)
+		out = binary.AppendUvarint(out, uint64(guard)+uint64(i))
+	}
+	return out, nil
 }
 
 func guardCode(body []byte, guard uint32) ([]byte, error) {
 	r := &wreader{b: body}
 	n := r.u32()
 	out := binary.AppendUvarint(nil, uint64(n))
-	check := append(append([]byte{0x23}, binary.AppendUvarint(nil, uint64(guard))...), 0x04, 0x40, 0x00, 0x0b)
+	check := loopCheck(guard)
 	for range n {
 		size := r.u32()
 		fn, err := guardFunc(r.bytes(int(size)), check)

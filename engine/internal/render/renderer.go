@@ -35,7 +35,7 @@ var _ Renderer = (*wasmRenderer)(nil)
 // instance is one instantiated module; it serves one call at a time.
 type instance struct {
 	mod            api.Module
-	guard          api.MutableGlobal // nil unless the module is guarded
+	guard, fuel    api.MutableGlobal // nil unless the module is guarded
 	fns            map[string]api.Function
 	stdout, stderr *lineWriter
 }
@@ -47,7 +47,10 @@ func (i *instance) interruptOn(ctx context.Context) (stop func() bool) {
 	if i.guard == nil {
 		return func() bool { return true }
 	}
-	return context.AfterFunc(ctx, func() { i.guard.Set(1) })
+	return context.AfterFunc(ctx, func() {
+		i.guard.Set(1)
+		i.fuel.Set(0)
+	})
 }
 
 func (i *instance) close() {
@@ -74,6 +77,7 @@ func (r *wasmRenderer) newInstance(ctx context.Context) (*instance, error) {
 	inst.mod = mod
 	if r.guarded {
 		inst.guard = mod.ExportedGlobal(guardExport).(api.MutableGlobal)
+		inst.fuel = mod.ExportedGlobal(fuelExport).(api.MutableGlobal)
 	}
 	if r.exports.initialize {
 		ictx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)

@@ -52,10 +52,19 @@ type Config struct {
 	// Logger receives the renderer's logs; default the Runtime's.
 	Logger *slog.Logger
 
-	// unbounded compiles without termination checks; only benchmarks
-	// set it, to measure what the timeout mechanism costs.
-	unbounded bool
+	// stop is how a timeout stops a render; only benchmarks and tests
+	// change it from stopAuto.
+	stop stopMode
 }
+
+// stopMode is how a running render is stopped.
+type stopMode int
+
+const (
+	stopAuto   stopMode = iota // guard instrumentation, else wazero's checks
+	stopWazero                 // wazero's WithCloseOnContextDone only
+	stopNone                   // nothing: a runaway render never stops
+)
 
 func (c Config) withDefaults(rt *Runtime) Config {
 	if c.Pool <= 0 {
@@ -200,7 +209,7 @@ func (rt *Runtime) compile(ctx context.Context, cfg Config, bin []byte) (*engine
 		return nil, nil, exportSet{}, false, errNotWasm
 	}
 	pages := uint32((cfg.MaxMemory + 0xffff) >> 16)
-	if !cfg.unbounded {
+	if cfg.stop == stopAuto {
 		guardedBin, err := instrument(bin)
 		if err == nil {
 			e, cm, exports, err := rt.compileOn(ctx, engineKey{pages: pages}, guardedBin)
@@ -210,7 +219,7 @@ func (rt *Runtime) compile(ctx context.Context, cfg Config, bin []byte) (*engine
 		}
 		cfg.Logger.Info("renderer runs with wazero termination checks (slower)", "reason", err)
 	}
-	e, cm, exports, err := rt.compileOn(ctx, engineKey{pages: pages, checks: !cfg.unbounded}, bin)
+	e, cm, exports, err := rt.compileOn(ctx, engineKey{pages: pages, checks: cfg.stop != stopNone}, bin)
 	return e, cm, exports, false, err
 }
 

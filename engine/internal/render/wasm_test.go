@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -116,6 +117,9 @@ func TestMisbehavingGo(t *testing.T) {
 		{"/ignore-unavailable", "data source unavailable", ErrUnavailable, false},
 		{"/env", "", nil, false},
 	}
+	if !r.guarded {
+		t.Fatal("the Go guest was not instrumented")
+	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			before := r.created.Load()
@@ -167,6 +171,9 @@ func TestMisbehavingC(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.variant, func(t *testing.T) {
 			r := load(t, rt, Config{Name: tt.variant, WasmPath: buildCGuest(t, tt.variant), Pool: 1, Timeout: 200 * time.Millisecond})
+			if !r.guarded {
+				t.Fatal("the C guest was not instrumented")
+			}
 			before := r.created.Load()
 			_, err := r.Render(context.Background(), Request{Path: "/"})
 			checkErr(t, err, tt.want, tt.is)
@@ -210,5 +217,45 @@ func TestClosed(t *testing.T) {
 	r.Close(context.Background())
 	if _, err := r.Render(context.Background(), Request{Path: "/ok"}); !errors.Is(err, ErrClosed) {
 		t.Errorf("Render after Close err = %v, want ErrClosed", err)
+	}
+}
+
+// TestTimeoutAllProcsBusy runs more runaway renders at once than there are
+// Ps: each must still time out, though no P is free for the timer (the
+// guard's periodic exits to Go let the scheduler preempt the guests).
+func TestTimeoutAllProcsBusy(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		stop stopMode
+	}{{"guard", stopAuto}, {"wazero", stopWazero}} {
+		t.Run(mode.name, func(t *testing.T) {
+			n := runtime.GOMAXPROCS(0) + 1
+			rt := newTestRuntime(t, nil)
+			r := load(t, rt, Config{Name: "loop", WasmPath: buildGoGuest(t, "testdata/misbehave"), Pool: n,
+				Timeout: 100 * time.Millisecond, stop: mode.stop})
+			errs := make(chan error, n)
+			for range n {
+				go func() {
+					_, err := r.Render(context.Background(), Request{Path: "/loop"})
+					errs <- err
+				}()
+			}
+			for range n {
+				if err := <-errs; !errors.Is(err, ErrTimeout) {
+					t.Errorf("err = %v, want ErrTimeout", err)
+				}
+			}
+		})
+	}
+}
+
+// TestCancel stops a render when the caller's context is canceled.
+func TestCancel(t *testing.T) {
+	rt := newTestRuntime(t, nil)
+	r := load(t, rt, Config{Name: "loop", WasmPath: buildGoGuest(t, "testdata/misbehave"), Pool: 1, Timeout: time.Hour})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, cancel)
+	if _, err := r.Render(ctx, Request{Path: "/loop"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }

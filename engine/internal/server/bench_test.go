@@ -39,7 +39,7 @@ type benchSite struct {
 
 // openBench opens a site with routes and data, prerenders its build
 // paths and serves it on 127.0.0.1.
-func openBench(b *testing.B, routes string, data map[string]any) *benchSite {
+func openBench(b testing.TB, routes string, data map[string]any) *benchSite {
 	b.Helper()
 	dir := b.TempDir()
 	cfgPath := filepath.Join(dir, "site.hcl")
@@ -83,10 +83,38 @@ func openBench(b *testing.B, routes string, data map[string]any) *benchSite {
 	return bs
 }
 
-func mustWrite(b *testing.B, path, s string) {
+func mustWrite(b testing.TB, path, s string) {
 	b.Helper()
 	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// hitRoutes and hitData are the site of the hit benchmarks.
+const hitRoutes = `route "/p/:slug" {
+  renderer   = "page"
+  revalidate = "1h"
+  expire     = "2h"
+}`
+
+var hitData = map[string]any{"page:/p/a": page("A", "build", true, "big", 200)}
+
+// TestHitDoesNotAllocate keeps BenchmarkHit's 0 allocs/op: serving a
+// stored page from the hot cache must not allocate.
+func TestHitDoesNotAllocate(t *testing.T) {
+	bs := openBench(t, hitRoutes, hitData)
+	for _, enc := range []string{"identity", "gzip", "br"} {
+		ctx := hitCtx(t, "/p/a?x=1", enc)
+		bs.srv.Handle(ctx)
+		allocs := testing.AllocsPerRun(1000, func() {
+			ctx.Response.Reset()
+			ctx.Request.SetRequestURI("/p/a?x=1")
+			bs.srv.Handle(ctx)
+		})
+		checkHit(t, ctx, enc, 200)
+		if allocs != 0 {
+			t.Errorf("%s hit: %v allocations, want 0", enc, allocs)
+		}
 	}
 }
 
@@ -97,11 +125,7 @@ func mustWrite(b *testing.B, path, s string) {
 // answered with the cached 404 page) is there for comparison: it copies
 // the path once.
 func BenchmarkHit(b *testing.B) {
-	bs := openBench(b, `route "/p/:slug" {
-  renderer   = "page"
-  revalidate = "1h"
-  expire     = "2h"
-}`, map[string]any{"page:/p/a": page("A", "build", true, "big", 200)})
+	bs := openBench(b, hitRoutes, hitData)
 	for _, c := range []struct {
 		name, target, enc string
 		inm               bool // send the page's ETag in If-None-Match
@@ -136,7 +160,7 @@ func BenchmarkHit(b *testing.B) {
 }
 
 // hitCtx builds the reused request context of a browser-like GET.
-func hitCtx(b *testing.B, path, enc string) *fasthttp.RequestCtx {
+func hitCtx(b testing.TB, path, enc string) *fasthttp.RequestCtx {
 	b.Helper()
 	var req fasthttp.Request
 	req.SetRequestURI(path)
@@ -152,7 +176,7 @@ func hitCtx(b *testing.B, path, enc string) *fasthttp.RequestCtx {
 }
 
 // checkHit checks the last response of a hit benchmark.
-func checkHit(b *testing.B, ctx *fasthttp.RequestCtx, enc string, status int) {
+func checkHit(b testing.TB, ctx *fasthttp.RequestCtx, enc string, status int) {
 	b.Helper()
 	h := &ctx.Response.Header
 	if status != 200 {

@@ -62,14 +62,3 @@ func TestCheckRejects(t *testing.T) {
 		})
 	}
 }
-
-// TestRustUnit runs the Rust crate's own unit tests (codec, JSON) on the
-// host with Debian's rustc.
-func TestRustUnit(t *testing.T) {
-	if _, err := cachedBuild(sdktest.Rust, "conformance"); errors.Is(err, sdktest.ErrToolchain) && os.Getenv("CI") == "" {
-		t.Skip(err)
-	}
-	bin := filepath.Join(t.TempDir(), "kiln-test")
-	runIn(t, sdkPath(t, "rust"), "/usr/bin/rustc", "--edition", "2021", "--test", "src/lib.rs", "-o", bin)
-	runIn(t, t.TempDir(), bin)
-}

@@ -100,6 +100,15 @@ func DecodePaths(b []byte) ([]string, error) {
 	return paths, d.done()
 }
 
+// EncodePaths encodes a kiln_paths answer (sdk/ABI.md §5.4).
+func EncodePaths(paths []string) []byte {
+	b := binary.LittleEndian.AppendUint32(nil, uint32(len(paths)))
+	for _, p := range paths {
+		b = appendStr(b, p)
+	}
+	return b
+}
+
 // EncodeList encodes one page of a listing (sdk/ABI.md §5.5).
 func EncodeList(items []Item, next string) []byte {
 	b := binary.LittleEndian.AppendUint32(nil, uint32(len(items)))

@@ -11,6 +11,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
 )
 
 // Item is one key/value pair of a listing.
@@ -180,4 +181,19 @@ type call struct {
 	pending []byte
 	hasPend bool
 	res     Result
+}
+
+// RunCommand runs a WASI command module (tests compiled to wasm) and
+// returns its stdout; a non-zero exit status is an error.
+func RunCommand(ctx context.Context, wasm []byte) (string, error) {
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	var out bytes.Buffer
+	_, err := rt.InstantiateWithConfig(ctx, wasm, wazero.NewModuleConfig().WithStdout(&out).WithStderr(&out))
+	var exit *sys.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 0 {
+		err = nil
+	}
+	return out.String(), err
 }

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kilnhq/kiln/engine/internal/store"
 )
 
 // kilnProcess runs this test binary as the real kiln command (testscript
@@ -158,6 +160,14 @@ func TestKill9DuringRegenerationBurst(t *testing.T) {
 				break
 			}
 			if time.Now().After(deadline) {
+				k.kill()
+				if info, err := inspectPage(mustOpen(t, filepath.Join(dir, "store")), fmt.Sprintf("/p/%d", i)); err == nil {
+					t.Logf("on disk: generated %s, history %+v", info.Generated, info.History)
+				}
+				if keep := os.Getenv("KILN_TEST_LOG"); keep != "" {
+					b, _ := os.ReadFile(filepath.Join(dir, "kiln.log"))
+					os.WriteFile(keep, b, 0o644)
+				}
 				t.Fatalf("/p/%d never got the last edit: %.200q\n%s", i, body, notable(filepath.Join(dir, "kiln.log")))
 			}
 			time.Sleep(20 * time.Millisecond)
@@ -189,4 +199,13 @@ func notable(file string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+func mustOpen(t *testing.T, dir string) store.Store {
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }

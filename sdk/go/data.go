@@ -110,4 +110,3 @@ func Log(level Level, msg string) { host.Log(int32(level), msg) }
 
 // Logf is Log with fmt.Sprintf formatting.
 func Logf(level Level, format string, args ...any) { Log(level, fmt.Sprintf(format, args...)) }
-

@@ -39,9 +39,9 @@ type Param struct {
 // Request is the page to render.
 type Request struct {
 	Mode          Mode
-	Route         string  // the route pattern, e.g. "/posts/:slug"
-	Path          string  // the request path, e.g. "/posts/hello-world"
-	Params        []Param // route parameters in pattern order
+	Route         string    // the route pattern, e.g. "/posts/:slug"
+	Path          string    // the request path, e.g. "/posts/hello-world"
+	Params        []Param   // route parameters in pattern order
 	PrevGenerated time.Time // generation time of the stored page; zero if none
 }
 

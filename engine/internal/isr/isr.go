@@ -81,8 +81,8 @@ type Engine struct {
 	ctx      context.Context // cancelled by Close once in-flight renders are done
 	cancel   context.CancelFunc
 	stopping chan struct{} // closed when Close starts: pending retries give up
-	wg     sync.WaitGroup
-	sem    chan struct{} // bounds background regenerations
+	wg       sync.WaitGroup
+	sem      chan struct{} // bounds background regenerations
 
 	mu       sync.Mutex
 	flights  map[string]*flight
@@ -237,23 +237,44 @@ func (e *Engine) spawn(path, reason string) {
 		defer e.gauge(-1)
 		e.sem <- struct{}{}
 		defer func() { <-e.sem }()
-		var err error
-		for {
-			var page *store.Page
-			page, err = e.generate(e.ctx, path, render.ModeBackground, reason)
-			if !e.landOrAgain(path, f, page, err) {
-				break
-			}
-			reason = "coalesced"
-		}
+		e.regenerate(path, reason, f)
+	}()
+}
+
+// regenerate renders a queued path until no change arrived meanwhile,
+// then removes its job. The job is removed before the flight lands, and
+// put back if a change slipped in, so a crash never loses a change.
+func (e *Engine) regenerate(path, reason string, f *flight) {
+	for {
+		page, err := e.generate(e.ctx, path, render.ModeBackground, reason)
 		if err != nil && !errors.Is(err, ErrNoRoute) {
+			e.landOrAgain(path, f, page, err)
 			e.retryLater(path, reason)
 			return // the job stays queued, so a restart retries it too
 		}
-		if err := e.store.Dequeue(path); err != nil {
-			e.log.Error("dequeue regeneration", "path", path, "err", err)
+		reason = "coalesced"
+		if e.takeAgain(f) {
+			continue
 		}
-	}()
+		if derr := e.store.Dequeue(path); derr != nil {
+			e.log.Error("dequeue regeneration", "path", path, "err", derr)
+		}
+		if !e.landOrAgain(path, f, page, err) {
+			return
+		}
+		if qerr := e.store.Enqueue(store.Job{Path: path, Reason: reason, Queued: e.now()}); qerr != nil {
+			e.log.Error("enqueue regeneration", "path", path, "err", qerr)
+		}
+	}
+}
+
+// takeAgain reports and clears a flight's again mark.
+func (e *Engine) takeAgain(f *flight) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	again := f.again
+	f.again = false
+	return again
 }
 
 // retryLater runs a failed background regeneration again once its
@@ -321,7 +342,7 @@ func (e *Engine) land(path string, f *flight, page *store.Page, err error) {
 // number of changes into one extra render). Waiters get the first result.
 func (e *Engine) landOrAgain(path string, f *flight, page *store.Page, err error) bool {
 	e.mu.Lock()
-	if f.again && err == nil && !e.closed {
+	if f.again && err == nil {
 		f.again = false
 		e.mu.Unlock()
 		return true

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -122,6 +121,9 @@ func TestConformance(t *testing.T) {
 			rt := newTestRuntime(t, slog.New(rec))
 			data := &switchData{}
 			r := load(t, rt, Config{Name: "conformance-" + lang, WasmPath: wasm, Pool: 1, Data: data})
+			if !r.guarded {
+				t.Errorf("the %s module was not instrumented", lang)
+			}
 			for _, v := range vectors {
 				t.Run(v.Name, func(t *testing.T) {
 					data.cur = &memData{items: v.Data, down: v.DataUnavailable}
@@ -231,5 +233,3 @@ func needSources(t *testing.T, root string, paths ...string) {
 		}
 	}
 }
-
-var _ = exec.LookPath

@@ -1,20 +1,24 @@
 package render
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 )
 
-// The mutable i32 globals instrument adds. Setting the guard to a non-zero
-// value and the fuel to 0 makes the running guest trap at its next loop
-// iteration.
+// The import instrument adds, and how often loops call it.
 const (
-	guardExport = "kiln_guard"
-	fuelExport  = "kiln_fuel"
-	// fuelPerExit is how many loop iterations run between two exits to Go.
-	fuelPerExit = 1 << 16
+	guardModule = "kiln_guard"
+	guardFunc   = "check"
+	// checkEvery is how many loop iterations of one function invocation
+	// run between two checks; a power of two.
+	checkEvery = 1 << 12
 )
 
 // errUninstrumentable means the module uses an instruction instrument does
@@ -22,69 +26,428 @@ const (
 // runs with wazero's own, slower, termination checks.
 var errUninstrumentable = errors.New("cannot instrument")
 
+// errInterrupted is the trap of a guarded render stopped by its context.
+var errInterrupted = errors.New("interrupted")
+
 // Section ids of the binary format.
 const (
-	secCustom = 0
-	secImport = 2
-	secGlobal = 6
-	secExport = 7
-	secCode   = 10
+	secCustom   = 0
+	secType     = 1
+	secImport   = 2
+	secFunction = 3
+	secGlobal   = 6
+	secExport   = 7
+	secStart    = 8
+	secElement  = 9
+	secCode     = 10
 )
 
+// guardHostModule builds the module instrumented guests import: its one
+// function traps when the render's context is done or past its deadline.
+// It reads the deadline itself rather than waiting for a timer, as no P
+// may be free to run one.
+func guardHostModule(r wazero.Runtime) wazero.HostModuleBuilder {
+	check := api.GoModuleFunc(func(ctx context.Context, _ api.Module, _ []uint64) {
+		if err := ctx.Err(); err != nil {
+			panic(fmt.Errorf("%w: %w", errInterrupted, err))
+		}
+		if d, ok := ctx.Deadline(); ok && time.Now().After(d) {
+			panic(fmt.Errorf("%w: %w", errInterrupted, context.DeadlineExceeded))
+		}
+	})
+	return r.NewHostModuleBuilder(guardModule).NewFunctionBuilder().
+		WithGoModuleFunction(check, nil, nil).Export(guardFunc)
+}
+
 // instrument rewrites a module so a timeout can stop it cheaply. It adds
-// two exported mutable globals, the guard (0) and the fuel (fuelPerExit),
-// and begins every loop with
+// an import kiln_guard.check and a counter local to every function, and
+// begins every loop with
 //
-//	if fuel == 0 {
-//		memory.grow(0)              // leaves native code: Go may preempt here
-//		if guard != 0 { unreachable }
-//		fuel = fuelPerExit
-//	}
-//	fuel--
+//	counter++
+//	if counter % checkEvery == 0 { kiln_guard.check() }
 //
-// A few loads and stores per iteration cost far less than wazero's
+// A few register operations per iteration cost far less than wazero's
 // WithCloseOnContextDone, which leaves native code at every loop header
-// (see BenchmarkTimeout). The periodic exit matters as much as the guard:
-// Go cannot preempt a goroutine running native code, so without it a
-// guest spinning on every P would starve the timer meant to stop it.
-// DWARF sections are dropped, as their code offsets no longer hold.
+// (see BenchmarkTimeout). A runaway render always spins in some loop of
+// one invocation (or recurses until the stack overflows), so a counter
+// per invocation is enough. The call into Go matters as much as the check:
+// Go cannot preempt a goroutine running native code, so a guest spinning
+// on every P would otherwise starve the scheduler, and the Go function's
+// prologue is where a preemption request lands.
+//
+// The import shifts the index of every defined function by one, so calls,
+// ref.func, exports, the start function, element segments and function
+// names are renumbered. DWARF sections are dropped.
 func instrument(bin []byte) ([]byte, error) {
 	secs, err := sections(bin)
 	if err != nil {
 		return nil, err
 	}
-	guard, err := guardIndex(secs)
+	m, err := scan(secs)
 	if err != nil {
 		return nil, err
 	}
 	out := append([]byte(nil), bin[:8]...)
-	addedGlobal := false
-	for _, s := range secs {
+	for _, s := range m.withNew(secs) {
 		if s.id == secCustom && strings.HasPrefix(customName(s.body), ".debug") {
 			continue
 		}
-		if !addedGlobal && s.id != secCustom && sectionOrder(s.id) > sectionOrder(secGlobal) {
-			out = appendSection(out, secGlobal, addGlobal(nil))
-			addedGlobal = true
-		}
-		body := s.body
-		switch s.id {
-		case secGlobal:
-			body, addedGlobal = addGlobal(body), true
-		case secExport:
-			body, err = addExport(body, guard)
-		case secCode:
-			body, err = guardCode(body, guard)
-		}
+		body, err := m.rewrite(s)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%w: section %d: %w", errUninstrumentable, s.id, err)
 		}
 		out = appendSection(out, s.id, body)
 	}
-	if !addedGlobal {
-		return nil, fmt.Errorf("%w: no place for the guard global", errUninstrumentable)
-	}
 	return out, nil
+}
+
+// modInfo is what instrument needs to know before rewriting.
+type modInfo struct {
+	types, funcImports uint32   // counts before instrumenting
+	params             []uint32 // parameter count of each type
+	funcTypes          []uint32 // type of each defined function
+	next               int      // the next code entry rewrite sees
+}
+
+// fn maps an old function index to the new one.
+func (m *modInfo) fn(i uint32) uint32 {
+	if i >= m.funcImports {
+		return i + 1
+	}
+	return i
+}
+
+func scan(secs []section) (*modInfo, error) {
+	m := &modInfo{}
+	for _, s := range secs {
+		r := &wreader{b: s.body}
+		switch s.id {
+		case secType:
+			m.scanTypes(r)
+		case secFunction:
+			for n := r.u32(); n > 0 && r.err == nil; n-- {
+				m.funcTypes = append(m.funcTypes, r.u32())
+			}
+		case secImport:
+			if err := m.scanImports(s.body); err != nil {
+				return nil, err
+			}
+		}
+		if r.err != nil {
+			return nil, fmt.Errorf("%w: section %d: %w", errUninstrumentable, s.id, r.err)
+		}
+	}
+	return m, nil
+}
+
+func (m *modInfo) scanTypes(r *wreader) {
+	m.types = r.u32()
+	for range m.types {
+		if r.byte() != 0x60 {
+			r.fail("not a function type")
+			return
+		}
+		params := r.u32()
+		r.bytes(int(params))
+		r.bytes(int(r.u32()))
+		m.params = append(m.params, params)
+	}
+}
+
+func (m *modInfo) scanImports(body []byte) error {
+	r := &wreader{b: body}
+	for range r.u32() {
+		mod := string(r.bytes(int(r.u32())))
+		r.bytes(int(r.u32()))
+		if mod == guardModule {
+			return fmt.Errorf("%w: already imports %s", errUninstrumentable, guardModule)
+		}
+		switch r.byte() {
+		case 0: // func: type index
+			r.u32()
+			m.funcImports++
+		case 1: // table: reftype, limits
+			r.byte()
+			r.limits()
+		case 2: // memory: limits
+			r.limits()
+		case 3: // global: valtype, mutability
+			r.byte()
+			r.byte()
+		default:
+			r.fail("import kind")
+		}
+	}
+	if r.err != nil {
+		return fmt.Errorf("%w: import section: %w", errUninstrumentable, r.err)
+	}
+	return nil
+}
+
+// withNew adds empty type, import and global sections where the module
+// has none, so rewrite can extend them.
+func (m *modInfo) withNew(secs []section) []section {
+	has := map[byte]bool{}
+	for _, s := range secs {
+		has[s.id] = true
+	}
+	for _, id := range []byte{secType, secImport} {
+		if !has[id] {
+			secs = insertSection(secs, section{id: id, body: []byte{0}})
+		}
+	}
+	return secs
+}
+
+func insertSection(secs []section, s section) []section {
+	for i, t := range secs {
+		if t.id != secCustom && sectionOrder(t.id) > sectionOrder(s.id) {
+			return append(secs[:i:i], append([]section{s}, secs[i:]...)...)
+		}
+	}
+	return append(secs, s)
+}
+
+// rewrite returns the instrumented body of one section.
+func (m *modInfo) rewrite(s section) ([]byte, error) {
+	r := &wreader{b: s.body}
+	var out []byte
+	switch s.id {
+	case secType: // add func() -> ()
+		out = vecAppend(r, 1, func(o []byte) []byte { return append(o, 0x60, 0, 0) })
+	case secImport: // add kiln_guard.check as the last function import
+		out = m.rewriteImports(r)
+	case secGlobal: // rewrite ref.func in initializers
+		out = m.rewriteVec(r, 0, func(o []byte) []byte {
+			o = append(o, r.byte(), r.byte())
+			return m.expr(r, o)
+		}, nil)
+	case secExport:
+		out = m.rewriteVec(r, 0, func(o []byte) []byte {
+			o = append(o, r.bytesWithLen()...)
+			kind := r.byte()
+			idx := r.u32()
+			if kind == 0 {
+				idx = m.fn(idx)
+			}
+			return binary.AppendUvarint(append(o, kind), uint64(idx))
+		}, nil)
+	case secStart:
+		out = binary.AppendUvarint(nil, uint64(m.fn(r.u32())))
+	case secElement:
+		out = m.rewriteVec(r, 0, func(o []byte) []byte { return m.element(r, o) }, nil)
+	case secCode:
+		out = m.rewriteVec(r, 0, func(o []byte) []byte {
+			fn := m.function(r.bytes(int(r.u32())), r)
+			m.next++
+			return append(binary.AppendUvarint(o, uint64(len(fn))), fn...)
+		}, nil)
+	case secCustom:
+		if customName(s.body) == "name" {
+			return m.names(s.body), nil
+		}
+		return s.body, nil
+	default:
+		return s.body, nil
+	}
+	return out, r.err
+}
+
+func (m *modInfo) rewriteImports(r *wreader) []byte {
+	n := r.u32()
+	out := binary.AppendUvarint(nil, uint64(n+1))
+	var funcs uint32
+	for range n {
+		start := r.i
+		r.bytes(int(r.u32()))
+		r.bytes(int(r.u32()))
+		switch r.byte() {
+		case 0:
+			r.u32()
+			funcs++
+		case 1:
+			r.byte()
+			r.limits()
+		case 2:
+			r.limits()
+		case 3:
+			r.byte()
+			r.byte()
+		}
+		out = append(out, r.b[start:r.i]...)
+		if funcs == m.funcImports && r.err == nil {
+			funcs++ // add ours right after the last function import
+			out = m.appendGuardImport(out)
+		}
+	}
+	if m.funcImports == 0 {
+		out = m.appendGuardImport(out)
+	}
+	return out
+}
+
+func (m *modInfo) appendGuardImport(out []byte) []byte {
+	out = binary.AppendUvarint(out, uint64(len(guardModule)))
+	out = append(out, guardModule...)
+	out = binary.AppendUvarint(out, uint64(len(guardFunc)))
+	out = append(append(out, guardFunc...), 0)
+	return binary.AppendUvarint(out, uint64(m.types))
+}
+
+// rewriteVec copies a vector, rewriting each element with each and
+// appending added (when not nil) as one more element.
+func (m *modInfo) rewriteVec(r *wreader, extra uint32, each, added func([]byte) []byte) []byte {
+	n := r.u32()
+	out := binary.AppendUvarint(nil, uint64(n+extra))
+	for range n {
+		if r.err != nil {
+			break
+		}
+		out = each(out)
+	}
+	if added != nil {
+		out = added(out)
+	}
+	return out
+}
+
+// vecAppend copies a vector whose elements stay as they are, adding extra
+// elements written by add.
+func vecAppend(r *wreader, extra uint32, add func([]byte) []byte) []byte {
+	n := r.u32()
+	out := binary.AppendUvarint(nil, uint64(n+extra))
+	return add(append(out, r.b[r.i:]...))
+}
+
+// element rewrites one element segment (all eight encodings).
+func (m *modInfo) element(r *wreader, o []byte) []byte {
+	flags := r.u32()
+	o = binary.AppendUvarint(o, uint64(flags))
+	if flags > 7 {
+		r.fail("element flags %d", flags)
+		return o
+	}
+	if flags&2 != 0 && flags&1 == 0 { // explicit table index
+		o = binary.AppendUvarint(o, uint64(r.u32()))
+	}
+	if flags&1 == 0 { // active: offset expression
+		o = m.expr(r, o)
+	}
+	if flags&3 != 0 { // elemkind or reftype
+		o = append(o, r.byte())
+	}
+	n := r.u32()
+	o = binary.AppendUvarint(o, uint64(n))
+	for range n {
+		if flags&4 != 0 {
+			o = m.expr(r, o)
+		} else {
+			o = binary.AppendUvarint(o, uint64(m.fn(r.u32())))
+		}
+	}
+	return o
+}
+
+// expr copies a constant expression up to and including its end.
+func (m *modInfo) expr(r *wreader, o []byte) []byte {
+	for r.err == nil {
+		op := r.byte()
+		if op == 0x0b {
+			return append(o, op)
+		}
+		o = m.instr(r, op, r.i-1, o)
+	}
+	return o
+}
+
+// function rewrites one function body: a counter local, renumbered
+// calls, checked loops.
+func (m *modInfo) function(body []byte, outer *wreader) []byte {
+	if m.next >= len(m.funcTypes) || m.funcTypes[m.next] >= uint32(len(m.params)) {
+		outer.fail("code without a function")
+		return nil
+	}
+	r := &wreader{b: body}
+	decls := r.u32()
+	counter := uint64(m.params[m.funcTypes[m.next]])
+	out := binary.AppendUvarint(make([]byte, 0, len(body)+len(body)/8), uint64(decls+1))
+	start := r.i
+	for range decls {
+		counter += uint64(r.u32())
+		r.byte()
+	}
+	if counter >= 50000 {
+		r.fail("too many locals")
+	}
+	out = append(append(out, body[start:r.i]...), 0x01, 0x7f) // one more i32
+	check := loopCheck(m.funcImports, uint32(counter))
+	for r.i < len(body) && r.err == nil {
+		start := r.i
+		op := r.byte()
+		out = m.instr(r, op, start, out)
+		if op == 0x03 {
+			out = append(out, check...)
+		}
+	}
+	if r.err != nil && outer.err == nil {
+		outer.err = r.err
+	}
+	return out
+}
+
+// instr copies one instruction that started at start, renumbering call
+// and ref.func.
+func (m *modInfo) instr(r *wreader, op byte, start int, o []byte) []byte {
+	if op == 0x10 || op == 0xd2 {
+		return binary.AppendUvarint(append(o, op), uint64(m.fn(r.u32())))
+	}
+	r.immediates(op)
+	return append(o, r.b[start:r.i]...)
+}
+
+// names renumbers the function names of a name section and drops its
+// other subsections.
+func (m *modInfo) names(body []byte) []byte {
+	r := &wreader{b: body}
+	out := append([]byte(nil), r.bytesWithLen()...)
+	for r.i < len(r.b) && r.err == nil {
+		id := r.byte()
+		sub := r.bytes(int(r.u32()))
+		if id != 1 {
+			continue
+		}
+		sr := &wreader{b: sub}
+		names := m.rewriteVec(sr, 0, func(o []byte) []byte {
+			o = binary.AppendUvarint(o, uint64(m.fn(sr.u32())))
+			return append(o, sr.bytesWithLen()...)
+		}, nil)
+		if sr.err == nil {
+			out = append(binary.AppendUvarint(append(out, 1), uint64(len(names))), names...)
+		}
+	}
+	return out
+}
+
+// loopCheck is the code put at the start of every loop; check is the
+// function index of kiln_guard.check, counter the local index.
+func loopCheck(check, counter uint32) []byte {
+	idx := func(op byte, i uint32) []byte { return binary.AppendUvarint([]byte{op}, uint64(i)) }
+	var c []byte
+	c = append(c, idx(0x20, counter)...)                        // local.get counter
+	c = append(c, 0x41, 0x01, 0x6a)                             // i32.const 1; i32.add
+	c = append(c, idx(0x22, counter)...)                        // local.tee counter
+	c = append(appendSLEB(append(c, 0x41), checkEvery-1), 0x71) // i32.const checkEvery-1; i32.and
+	c = append(c, 0x45, 0x04, 0x40)                             // i32.eqz; if
+	return append(append(c, idx(0x10, check)...), 0x0b)         // call check; end
+}
+
+// appendSLEB appends a non-negative v as a signed LEB128.
+func appendSLEB(b []byte, v uint32) []byte {
+	for v >= 0x40 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
 }
 
 type section struct {
@@ -124,295 +487,6 @@ func sectionOrder(id byte) int {
 func customName(body []byte) string {
 	r := &wreader{b: body}
 	return string(r.bytes(int(r.u32())))
-}
-
-// guardIndex is the index the new global gets: after imported and defined
-// globals. It also rejects a module that exports guardExport itself.
-func guardIndex(secs []section) (uint32, error) {
-	var n uint32
-	for _, s := range secs {
-		switch s.id {
-		case secImport:
-			imported, err := importedGlobals(s.body)
-			if err != nil {
-				return 0, err
-			}
-			n += imported
-		case secGlobal:
-			n += (&wreader{b: s.body}).u32()
-		case secExport:
-			if strings.Contains(string(s.body), "kiln_guard") || strings.Contains(string(s.body), "kiln_fuel") {
-				return 0, fmt.Errorf("%w: exports kiln_guard or kiln_fuel", errUninstrumentable)
-			}
-		}
-	}
-	return n, nil
-}
-
-func importedGlobals(body []byte) (uint32, error) {
-	r := &wreader{b: body}
-	var globals uint32
-	for range r.u32() {
-		r.bytes(int(r.u32())) // module
-		r.bytes(int(r.u32())) // name
-		switch r.byte() {
-		case 0: // func: type index
-			r.u32()
-		case 1: // table: reftype, limits
-			r.byte()
-			r.limits()
-		case 2: // memory: limits
-			r.limits()
-		case 3: // global: valtype, mutability
-			r.byte()
-			r.byte()
-			globals++
-		default:
-			r.err = errUninstrumentable
-		}
-	}
-	if r.err != nil {
-		return 0, fmt.Errorf("%w: import section", errUninstrumentable)
-	}
-	return globals, nil
-}
-
-// addGlobal appends the guard and the fuel to a global section body.
-func addGlobal(body []byte) []byte {
-	r := &wreader{b: body}
-	n := uint32(0)
-	if len(body) > 0 {
-		n = r.u32()
-	}
-	out := binary.AppendUvarint(nil, uint64(n+2))
-	out = append(out, body[r.i:]...)
-	out = append(out, 0x7f, 0x01, 0x41, 0x00, 0x0b)   // (mut i32) i32.const 0
-	out = append(out, 0x7f, 0x01, 0x41)               // (mut i32) i32.const
-	return append(appendSLEB(out, fuelPerExit), 0x0b) // fuelPerExit
-}
-
-// appendSLEB appends a non-negative v as a signed LEB128.
-func appendSLEB(b []byte, v uint32) []byte {
-	for v >= 0x40 {
-		b = append(b, byte(v)|0x80)
-		v >>= 7
-	}
-	return append(b, byte(v))
-}
-
-// loopCheck is the code instrument puts at the start of every loop.
-func loopCheck(guard uint32) []byte {
-	g := func(op byte, idx uint32) []byte { return binary.AppendUvarint([]byte{op}, uint64(idx)) }
-	fuel := guard + 1
-	var c []byte
-	c = append(c, g(0x23, fuel)...)               // global.get fuel
-	c = append(c, 0x45, 0x04, 0x40)               // i32.eqz; if
-	c = append(c, 0x41, 0x00, 0x40, 0x00, 0x1a)   // i32.const 0; memory.grow 0; drop
-	c = append(c, g(0x23, guard)...)              // global.get guard
-	c = append(c, 0x04, 0x40, 0x00, 0x0b)         // if; unreachable; end
-	c = appendSLEB(append(c, 0x41), fuelPerExit)  // i32.const fuelPerExit
-	c = append(append(c, g(0x24, fuel)...), 0x0b) // global.set fuel; end
-	c = append(c, g(0x23, fuel)...)               // global.get fuel
-	c = append(c, 0x41, 0x01, 0x6b)               // i32.const 1; i32.sub
-	return append(c, g(0x24, fuel)...)            // global.set fuel
-}
-
-func addExport(body []byte, guard uint32) ([]byte, error) {
-	r := &wreader{b: body}
-	n := r.u32()
-	if r.err != nil {
-		return nil, fmt.Errorf("%w: export section", errUninstrumentable)
-	}
-	out := binary.AppendUvarint(nil, uint64(n+2))
-	out = append(out, body[r.i:]...)
-	for i, name := range []string{guardExport, fuelExport} {
-		out = binary.AppendUvarint(out, uint64(len(name)))
-		out = append(append(out, name...), 0x03)
-		out = binary.AppendUvarint(out, uint64(guard)+uint64(i))
-	}
-	return out, nil
-}
-
-func guardCode(body []byte, guard uint32) ([]byte, error) {
-	r := &wreader{b: body}
-	n := r.u32()
-	out := binary.AppendUvarint(nil, uint64(n))
-	check := loopCheck(guard)
-	for range n {
-		size := r.u32()
-		fn, err := guardFunc(r.bytes(int(size)), check)
-		if err != nil || r.err != nil {
-			return nil, errors.Join(errUninstrumentable, err, r.err)
-		}
-		out = binary.AppendUvarint(out, uint64(len(fn)))
-		out = append(out, fn...)
-	}
-	return out, nil
-}
-
-// guardFunc inserts check after the block type of every loop of one
-// function body.
-func guardFunc(body, check []byte) ([]byte, error) {
-	r := &wreader{b: body}
-	for range r.u32() { // local declarations
-		r.u32()
-		r.byte()
-	}
-	out := make([]byte, 0, len(body)+len(body)/16)
-	out = append(out, body[:r.i]...)
-	for r.i < len(body) && r.err == nil {
-		start := r.i
-		op := r.byte()
-		r.immediates(op)
-		out = append(out, body[start:r.i]...)
-		if op == 0x03 {
-			out = append(out, check...)
-		}
-	}
-	return out, r.err
-}
-
-// wreader reads the binary format; the first error sticks.
-type wreader struct {
-	b   []byte
-	i   int
-	err error
-}
-
-func (r *wreader) fail(format string, args ...any) {
-	if r.err == nil {
-		r.err = fmt.Errorf(format, args...)
-	}
-	r.i = len(r.b)
-}
-
-func (r *wreader) byte() byte {
-	if r.i >= len(r.b) {
-		r.fail("unexpected end")
-		return 0
-	}
-	r.i++
-	return r.b[r.i-1]
-}
-
-func (r *wreader) bytes(n int) []byte {
-	if n < 0 || n > len(r.b)-r.i {
-		r.fail("unexpected end")
-		return nil
-	}
-	r.i += n
-	return r.b[r.i-n : r.i]
-}
-
-func (r *wreader) u32() uint32 {
-	v, n := binary.Uvarint(r.b[min(r.i, len(r.b)):])
-	if n <= 0 || v > 1<<32-1 {
-		r.fail("bad integer")
-		return 0
-	}
-	r.i += n
-	return uint32(v)
-}
-
-// skipLEB skips a signed or unsigned LEB128 number.
-func (r *wreader) skipLEB() {
-	for r.byte()&0x80 != 0 && r.err == nil {
-	}
-}
-
-func (r *wreader) limits() {
-	flags := r.byte()
-	if flags > 3 {
-		r.fail("limits flags %#x", flags)
-	}
-	r.u32()
-	if flags&1 != 0 {
-		r.u32()
-	}
-}
-
-func (r *wreader) blockType() {
-	switch b := r.b[min(r.i, len(r.b)-1)]; b {
-	case 0x40, 0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f:
-		r.byte()
-	default:
-		r.skipLEB() // s33 type index
-	}
-}
-
-func (r *wreader) memarg() {
-	if align := r.u32(); align&0x40 != 0 {
-		r.fail("multi-memory")
-	}
-	r.u32()
-}
-
-// immediates skips the immediates of opcode op.
-func (r *wreader) immediates(op byte) {
-	switch {
-	case op == 0x02 || op == 0x03 || op == 0x04: // block, loop, if
-		r.blockType()
-	case op <= 0x01 || op == 0x05 || op == 0x0b || op == 0x0f || op == 0x1a || op == 0x1b || op == 0xd1 ||
-		op >= 0x45 && op <= 0xc4:
-	case op == 0x0c || op == 0x0d || op == 0x10 || op >= 0x20 && op <= 0x26 || op == 0xd2:
-		r.u32()
-	case op == 0x0e: // br_table
-		for range r.u32() + 1 {
-			r.u32()
-		}
-	case op == 0x11: // call_indirect
-		r.u32()
-		r.u32()
-	case op == 0x1c: // select t*
-		r.bytes(int(r.u32()))
-	case op >= 0x28 && op <= 0x3e:
-		r.memarg()
-	case op == 0x3f || op == 0x40:
-		r.u32()
-	case op == 0x41 || op == 0x42:
-		r.skipLEB()
-	case op == 0x43:
-		r.bytes(4)
-	case op == 0x44:
-		r.bytes(8)
-	case op == 0xd0:
-		r.byte()
-	case op == 0xfc:
-		r.miscImmediates(r.u32())
-	case op == 0xfd:
-		r.simdImmediates(r.u32())
-	default: // tail calls, exceptions, threads, unknown
-		r.fail("opcode %#x", op)
-	}
-}
-
-func (r *wreader) miscImmediates(sub uint32) {
-	switch {
-	case sub <= 7: // saturating truncations
-	case sub == 9 || sub == 11 || sub == 13 || sub >= 15 && sub <= 17:
-		r.u32()
-	case sub == 8 || sub == 10 || sub == 12 || sub == 14:
-		r.u32()
-		r.u32()
-	default:
-		r.fail("opcode 0xfc %d", sub)
-	}
-}
-
-func (r *wreader) simdImmediates(sub uint32) {
-	switch {
-	case sub <= 11 || sub == 92 || sub == 93:
-		r.memarg()
-	case sub == 12 || sub == 13:
-		r.bytes(16)
-	case sub >= 21 && sub <= 34:
-		r.byte()
-	case sub >= 84 && sub <= 91:
-		r.memarg()
-		r.byte()
-	case sub > 255:
-		r.fail("opcode 0xfd %d", sub)
-	}
 }
 
 func appendSection(out []byte, id byte, body []byte) []byte {

@@ -58,8 +58,6 @@ func checkHammer(path, want string, resp *Response, err error) error {
 	return nil
 }
 
-
-
 // TestCloseWhileRendering closes a renderer under load: every render
 // either succeeds or fails with ErrClosed, and nothing hangs.
 func TestCloseWhileRendering(t *testing.T) {

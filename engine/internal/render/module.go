@@ -116,6 +116,10 @@ func checkImports(imports []api.FunctionDefinition, wasi map[string]api.Function
 			if err := checkSig(mod+"."+name, def, want.params, want.results); err != nil {
 				return err
 			}
+		case mod == guardModule && name == guardFunc:
+			if err := checkSig(mod+"."+name, def, nil, nil); err != nil {
+				return err
+			}
 		case mod == "wasi_snapshot_preview1" && wasi[name] != nil:
 			w := wasi[name]
 			if err := checkSig(mod+"."+name, def, w.ParamTypes(), w.ResultTypes()); err != nil {

@@ -35,22 +35,8 @@ var _ Renderer = (*wasmRenderer)(nil)
 // instance is one instantiated module; it serves one call at a time.
 type instance struct {
 	mod            api.Module
-	guard, fuel    api.MutableGlobal // nil unless the module is guarded
 	fns            map[string]api.Function
 	stdout, stderr *lineWriter
-}
-
-// interruptOn makes the instance trap at its next loop iteration once ctx
-// is done, when it is guarded (without a guard, wazero's own checks watch
-// the context). stop reports false when the interruption fired.
-func (i *instance) interruptOn(ctx context.Context) (stop func() bool) {
-	if i.guard == nil {
-		return func() bool { return true }
-	}
-	return context.AfterFunc(ctx, func() {
-		i.guard.Set(1)
-		i.fuel.Set(0)
-	})
 }
 
 func (i *instance) close() {
@@ -75,19 +61,10 @@ func (r *wasmRenderer) newInstance(ctx context.Context) (*instance, error) {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
 	inst.mod = mod
-	if r.guarded {
-		inst.guard = mod.ExportedGlobal(guardExport).(api.MutableGlobal)
-		inst.fuel = mod.ExportedGlobal(fuelExport).(api.MutableGlobal)
-	}
 	if r.exports.initialize {
 		ictx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 		defer cancel()
-		stop := inst.interruptOn(ictx)
-		_, err := mod.ExportedFunction("_initialize").Call(ictx)
-		if !stop() && err == nil {
-			err = ictx.Err()
-		}
-		if err != nil {
+		if _, err := mod.ExportedFunction("_initialize").Call(ictx); err != nil {
 			inst.close()
 			return nil, fmt.Errorf("_initialize: %w", err)
 		}
@@ -203,19 +180,16 @@ func (r *wasmRenderer) run(ctx context.Context, inst *instance, export string, s
 	cctx, cancel := context.WithTimeout(context.WithValue(ctx, stateKey{}, st), r.cfg.Timeout)
 	defer cancel()
 	st.ctx = cctx
-	stop := inst.interruptOn(cctx)
 	res, err := inst.fns[export].Call(cctx, uint64(len(st.req)))
-	interrupted := !stop()
 	if err == nil {
-		// An interruption that came too late leaves the guard set.
-		return int32(res[0]), interrupted, nil
+		return int32(res[0]), false, nil
 	}
 	var exit *sys.ExitError
 	switch {
-	case errors.Is(cctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
-		return 0, true, fmt.Errorf("%w after %s", ErrTimeout, r.cfg.Timeout)
 	case ctx.Err() != nil:
 		return 0, true, ctx.Err()
+	case errors.Is(err, errInterrupted) || errors.Is(cctx.Err(), context.DeadlineExceeded):
+		return 0, true, fmt.Errorf("%w after %s", ErrTimeout, r.cfg.Timeout)
 	case errors.As(err, &exit):
 		return 0, true, fmt.Errorf("renderer exited with code %d", exit.ExitCode())
 	}

@@ -171,6 +171,9 @@ func (rt *Runtime) engine(ctx context.Context, key engineKey) (*engine, error) {
 	if err == nil {
 		_, err = hostModule(r).Instantiate(ctx)
 	}
+	if err == nil {
+		_, err = guardHostModule(r).Instantiate(ctx)
+	}
 	if err != nil {
 		r.Close(ctx)
 		return nil, fmt.Errorf("render: host modules: %w", err)

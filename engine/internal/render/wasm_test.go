@@ -97,7 +97,7 @@ func TestMisbehavingGo(t *testing.T) {
 	rt := newTestRuntime(t, slog.New(rec))
 	data := &memData{down: true}
 	r := load(t, rt, Config{Name: "misbehave", WasmPath: buildGoGuest(t, "testdata/misbehave"), Pool: 1,
-		Timeout: 300 * time.Millisecond, MaxMemory: 64 << 20, HighWater: 40 << 20, Data: data})
+		Timeout: time.Second, MaxMemory: 64 << 20, HighWater: 40 << 20, Data: data})
 	tests := []struct {
 		path     string
 		want     string // error substring; "" for success

@@ -39,7 +39,7 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx, raw []byte) {
 		ctx.SetBodyString("ok\n")
 		return
 	case p == "/_kiln/dev/events" && s.opts.Dev != nil:
-		s.opts.Dev.events(ctx)
+		s.opts.Dev.events(ctx, s.ctx.Done())
 		return
 	}
 	if !s.authorized(ctx) {

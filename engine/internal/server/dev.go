@@ -48,8 +48,9 @@ func (d *Dev) state() (int, string, chan struct{}) {
 const reloadScript = `<script>(function(){var es=new EventSource("/_kiln/dev/events");` +
 	`es.addEventListener("reload",function(){location.reload()});})();</script>`
 
-// events streams "reload" events until the client goes away.
-func (d *Dev) events(ctx *fasthttp.RequestCtx) {
+// events streams "reload" events until the client goes away or done is
+// closed (the server shuts down: fasthttp waits for open streams).
+func (d *Dev) events(ctx *fasthttp.RequestCtx, done <-chan struct{}) {
 	ctx.SetContentType("text/event-stream")
 	ctx.Response.Header.Set("Cache-Control", "no-store")
 	_, _, changed := d.state()
@@ -67,6 +68,8 @@ func (d *Dev) events(ctx *fasthttp.RequestCtx) {
 				fmt.Fprintf(w, "event: reload\ndata: {}\n\n")
 			case <-tick.C:
 				fmt.Fprintf(w, ": ping\n\n")
+			case <-done:
+				return
 			}
 			if w.Flush() != nil {
 				return

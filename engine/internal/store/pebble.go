@@ -162,6 +162,10 @@ func (s *pebbleStore) Get(path string) (*Page, error) {
 		return nil, err
 	}
 	defer s.leave()
+	// The caller's string may alias a request buffer (the server's hit
+	// path does that to stay allocation-free); what the cache keeps must
+	// not.
+	path = strings.Clone(path)
 	p, err := s.read(path)
 	if err != nil {
 		return nil, err

@@ -83,7 +83,7 @@ type Store interface {
 	// It is served from the hot cache when possible and must not allocate
 	// on a hot-cache hit beyond what the caller already holds. The page
 	// may be shared with other callers: treat it as read-only.
-	Get(path string) (*Page, error)
+	Get(path string) (*Page, error) // path may alias a reused buffer: Get must not retain it
 	// Put stores p atomically together with its key/prefix/tag index
 	// entries, replacing the old record and its index entries. If the
 	// stored page was generated after p.Generated, Put keeps it and

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )
@@ -27,14 +28,15 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "`address` to listen on")
 	from := flag.String("from", "", "`URL` whose response is replayed")
 	enc := flag.String("accept-encoding", "", "Accept-Encoding sent when fetching -from")
+	kilnSettings := flag.Bool("kiln-settings", false, "use the timeouts and buffer sizes of Kiln's fasthttp.Server")
 	flag.Parse()
-	if err := run(*listen, *from, *enc); err != nil {
+	if err := run(*listen, *from, *enc, *kilnSettings); err != nil {
 		fmt.Fprintln(os.Stderr, "bare:", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, from, enc string) error {
+func run(listen, from, enc string, kilnSettings bool) error {
 	if from == "" {
 		return errors.New("-from is required")
 	}
@@ -47,6 +49,13 @@ func run(listen, from, enc string) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &fasthttp.Server{Handler: r.serve, Name: "kiln", NoDefaultContentType: true}
+	if kilnSettings {
+		// As engine/internal/server.New: every request then sets read and
+		// write deadlines on its connection.
+		srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout = 30*time.Second, 60*time.Second, 120*time.Second
+		srv.MaxRequestBodySize, srv.ReadBufferSize = 64<<20, 16<<10
+		srv.DisablePreParseMultipartForm = true
+	}
 	fmt.Printf("bare: replaying %d bytes of %s on http://%s\n", len(r.body), from, ln.Addr())
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)

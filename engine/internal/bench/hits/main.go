@@ -39,6 +39,7 @@ type options struct {
 	encoding   string
 	size       int
 	keep       bool
+	bareKiln   bool
 }
 
 func main() {
@@ -55,6 +56,7 @@ func main() {
 	flag.StringVar(&o.encoding, "accept-encoding", "", "Accept-Encoding to send (\"\", gzip, br)")
 	flag.IntVar(&o.size, "size", 200, "test site page size, in repetitions of \"lorem ipsum \"")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
+	flag.BoolVar(&o.bareKiln, "bare-kiln-settings", false, "give bare the timeouts and buffer sizes of Kiln's server")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, o)

@@ -81,7 +81,8 @@ func (l *lab) startBare(ctx context.Context, from string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	args := []string{l.bare, "-listen", addr, "-from", from, "-accept-encoding", l.o.encoding}
+	args := []string{l.bare, "-listen", addr, "-from", from, "-accept-encoding", l.o.encoding,
+		"-kiln-settings=" + strconv.FormatBool(l.o.bareKiln)}
 	p, err := l.start(ctx, "bare", args)
 	if err != nil {
 		return "", err

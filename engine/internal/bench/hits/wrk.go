@@ -99,6 +99,9 @@ func (l *lab) wrk(ctx context.Context, t target, d time.Duration) (result, error
 	}
 	args = pinned(l.wrkCPU, append(args, t.url))
 	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
+	if ctx.Err() != nil {
+		return result{}, ctx.Err()
+	}
 	if err != nil {
 		return result{}, fmt.Errorf("wrk %s: %w\n%s", t.name, err, out)
 	}

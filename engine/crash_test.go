@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -28,17 +29,33 @@ type kilnProcess struct {
 	log  *os.File
 }
 
+// kilnBinary builds the real kiln binary once per test run. It is built
+// without -race even under `go test -race`: the race detector makes wazero
+// compile renderers ten times slower, and these tests are about processes.
 func kilnBinary(t *testing.T) string {
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kiln-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "kiln")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
 	}
-	link := filepath.Join(t.TempDir(), "kiln")
-	if err := os.Symlink(self, link); err != nil {
-		t.Fatal(err)
-	}
-	return link
+	return binPath
 }
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
 
 func startKiln(t *testing.T, bin, dir string, args ...string) *kilnProcess {
 	t.Helper()

@@ -31,7 +31,7 @@ func runDev(args []string) error {
 		if err != nil {
 			return err
 		}
-		err = serve(cfg, &devMode{})
+		err = serve(cfg, &devMode{restart: make(chan struct{}, 1)})
 		if !errors.Is(err, errRestart) {
 			return err
 		}
@@ -43,7 +43,9 @@ func runDev(args []string) error {
 var errRestart = errors.New("restart")
 
 // devMode watches sources and reloads renderers and browser tabs.
-type devMode struct{}
+type devMode struct {
+	restart chan struct{} // a valid new site.hcl: serve returns errRestart
+}
 
 // watch starts watching renderer sources, site.hcl and static files.
 func (d *devMode) watch(ctx context.Context, s *site.Site, dev *server.Dev, log *slog.Logger) error {
@@ -98,7 +100,11 @@ func (d *devMode) apply(ctx context.Context, pending map[string]bool, s *site.Si
 			dev.Reload(err.Error())
 			return
 		}
-		log.Info("site.hcl changed: restart kiln dev to apply it")
+		select { // open tabs reload when they reconnect to the new server
+		case d.restart <- struct{}{}:
+		default:
+		}
+		return
 	}
 	var errs []string
 	for name := range pending {

@@ -21,7 +21,11 @@ import (
 // a site.hcl, its data and the kiln commands with their expected output.
 // The test binary doubles as the kiln binary.
 func TestMain(m *testing.M) {
-	os.Exit(testscript.RunMain(m, map[string]func() int{"kiln": kilnMain}))
+	code := testscript.RunMain(m, map[string]func() int{"kiln": kilnMain})
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
 }
 
 func kilnMain() int { return exitCode(run(os.Args[1:])) }

@@ -82,10 +82,17 @@ func serve(cfg *config.Site, dev *devMode) error {
 	if opts.AdminSecret == "" {
 		fmt.Fprintf(out, "  admin API off: set %s to enable /_kiln/revalidate\n", cfg.AdminSecretEnv)
 	}
+	var restart <-chan struct{}
+	if dev != nil {
+		restart = dev.restart
+	}
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
 		return err
+	case <-restart:
+		srv.Shutdown()
+		return errRestart
 	}
 	fmt.Fprintf(out, "kiln: shutting down\n")
 	return srv.Shutdown()

@@ -45,8 +45,11 @@ func (d *Dev) state() (int, string, chan struct{}) {
 }
 
 // reloadScript listens for changes and reloads the tab.
-const reloadScript = `<script>(function(){var es=new EventSource("/_kiln/dev/events");` +
-	`es.addEventListener("reload",function(){location.reload()});})();</script>`
+// It also reloads when the server comes back after a restart (kiln dev
+// restarts itself when site.hcl changes).
+const reloadScript = `<script>(function(){var es=new EventSource("/_kiln/dev/events"),down=false;` +
+	`es.addEventListener("reload",function(){location.reload()});` +
+	`es.onerror=function(){down=true};es.onopen=function(){if(down)location.reload()};})();</script>`
 
 // events streams "reload" events until the client goes away or done is
 // closed (the server shuts down: fasthttp waits for open streams).

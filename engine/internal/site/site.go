@@ -153,12 +153,27 @@ func (s *Site) loadRenderers(ctx context.Context, opts Options) error {
 		return err
 	}
 	start := time.Now()
-	for _, rc := range s.Config.Renderers {
-		r, err := rt.Load(ctx, s.renderConfig(rc, opts))
-		if err != nil {
-			return fmt.Errorf("load renderer %q: %w", rc.Name, err)
+	loaded := make([]render.Renderer, len(s.Config.Renderers))
+	errs := make([]error, len(s.Config.Renderers))
+	var wg sync.WaitGroup
+	for i, rc := range s.Config.Renderers {
+		wg.Add(1)
+		go func() { // compile (or load from the cache) and warm up in parallel
+			defer wg.Done()
+			loaded[i], errs[i] = rt.Load(ctx, s.renderConfig(rc, opts))
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("load renderer %q: %w", rc.Name, errs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	for i, rc := range s.Config.Renderers {
+		if loaded[i] != nil {
+			s.Renderers[rc.Name] = newLive(loaded[i])
 		}
-		s.Renderers[rc.Name] = newLive(r)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	fmt.Fprintf(s.out, "  loaded %d renderer(s) in %s\n", len(s.Config.Renderers), round(time.Since(start)))
 	return nil

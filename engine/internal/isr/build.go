@@ -114,8 +114,8 @@ func (e *Engine) buildOne(ctx context.Context, path string, onlyMissing bool, su
 }
 
 // BuildPaths lists every route's build-time paths: the route's `paths`
-// from HCL, else its renderer's paths export, else the pattern itself
-// for a route without parameters.
+// from HCL; else the pattern itself for a route without parameters; else
+// its renderer's paths export (getStaticPaths is for dynamic routes).
 func (e *Engine) BuildPaths(ctx context.Context) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
@@ -142,16 +142,13 @@ func (e *Engine) routePaths(ctx context.Context, route *config.Route) ([]string,
 	if route.HasPaths {
 		return route.Paths, nil
 	}
-	r := e.renderers[route.Renderer]
-	paths, ok, err := r.Paths(ctx, render.Request{Route: route.Pattern, Mode: render.ModeBuild})
-	if err != nil {
-		return nil, fmt.Errorf("route %s: paths from renderer %s: %w", route.Pattern, route.Renderer, err)
-	}
-	if ok {
-		return paths, nil
-	}
 	if !strings.ContainsAny(route.Pattern, ":*") {
 		return []string{route.Pattern}, nil
 	}
-	return nil, nil
+	r := e.renderers[route.Renderer]
+	paths, _, err := r.Paths(ctx, render.Request{Route: route.Pattern, Mode: render.ModeBuild})
+	if err != nil {
+		return nil, fmt.Errorf("route %s: paths from renderer %s: %w", route.Pattern, route.Renderer, err)
+	}
+	return paths, nil
 }

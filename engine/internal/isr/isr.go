@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -183,7 +184,8 @@ func (e *Engine) Render(ctx context.Context, path, reason string) (*store.Page, 
 
 // Trigger schedules a background regeneration of path, unless one is
 // already running or the path is backing off after a failure. It records
-// the job durably first, so a crash does not lose it.
+// the job durably first, so a crash does not lose it. path may alias a
+// reused buffer: Trigger copies it only when it starts a render.
 func (e *Engine) Trigger(path, reason string) {
 	e.mu.Lock()
 	if f := e.flights[path]; f != nil || e.closed {
@@ -195,6 +197,7 @@ func (e *Engine) Trigger(path, reason string) {
 		return
 	}
 	e.mu.Unlock()
+	path = strings.Clone(path) // the caller's string may alias a request buffer
 	if err := e.store.Enqueue(store.Job{Path: path, Reason: reason, Queued: e.now()}); err != nil {
 		e.log.Error("enqueue regeneration", "path", path, "err", err)
 	}

@@ -139,7 +139,7 @@ func (s *Server) servePage(ctx *fasthttp.RequestCtx, path string) {
 			s.writePage(ctx, page, metrics.Hit)
 			return
 		case isr.Stale:
-			s.eng.Trigger(clone(path), "stale")
+			s.eng.Trigger(path, "stale") // copies path only if it starts a render
 			s.writePage(ctx, page, metrics.Stale)
 			return
 		}

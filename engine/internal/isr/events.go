@@ -18,13 +18,20 @@ type Change struct {
 }
 
 // Batching of change bursts: a batch closes after quiet without a new
-// change, or after maxBatchWait in all. A lone edit waits quiet; an
-// import of thousands of keys becomes one or two batches, so a page that
-// reads all of them (the home page) regenerates once or twice.
+// change (the stream settled), or after maxBatchWait or maxBatch changes
+// while changes keep coming. A lone edit waits quiet.
+//
+// Batches closed while changes keep coming make a burst (an import, a bulk
+// UPDATE). A page is regenerated at its first change in a burst; later
+// changes to it wait until the burst settles, or until maxDefer has passed
+// since the last time they were let through, so a page that reads many of
+// the keys (the home page) regenerates once or twice per import, not once
+// per batch, and not more than once per maxDefer while the stream goes on.
 const (
 	quiet        = 20 * time.Millisecond
 	maxBatchWait = 2 * time.Second
 	maxBatch     = 10000
+	maxDefer     = 10 * time.Second
 )
 
 // Consume turns data changes into regenerations until ctx is done or ch
@@ -32,11 +39,14 @@ const (
 // calls commit with the last revision of each source (so a crash after
 // commit loses nothing), then regenerates. A page with a render already
 // running gets exactly one more render, however many changes arrive.
+// Paths deferred in a burst are neither queued nor committed until they
+// run, so a crash mid-burst makes the source deliver their changes again.
 func (e *Engine) Consume(ctx context.Context, ch <-chan Change, commit func(source string, revision uint64) error) {
+	var b burst
 	for {
-		batch, ok := nextBatch(ctx, ch)
-		if len(batch) > 0 {
-			e.apply(batch, commit)
+		batch, ok, settled := nextBatch(ctx, ch, !b.active())
+		if len(batch) > 0 || b.active() {
+			e.apply(batch, &b, settled || !ok, commit)
 		}
 		if !ok {
 			return
@@ -44,17 +54,20 @@ func (e *Engine) Consume(ctx context.Context, ch <-chan Change, commit func(sour
 	}
 }
 
-// nextBatch waits for one change, then gathers the burst behind it.
-func nextBatch(ctx context.Context, ch <-chan Change) ([]Change, bool) {
-	var batch []Change
-	select {
-	case c, ok := <-ch:
-		if !ok {
-			return nil, false
+// nextBatch gathers one batch: it waits for a first change (when
+// waitFirst), then for the burst behind it. settled says the batch closed
+// after quiet, not on maxBatchWait or maxBatch.
+func nextBatch(ctx context.Context, ch <-chan Change, waitFirst bool) (batch []Change, ok, settled bool) {
+	if waitFirst {
+		select {
+		case c, ok := <-ch:
+			if !ok {
+				return nil, false, true
+			}
+			batch = append(batch, c)
+		case <-ctx.Done():
+			return nil, false, true
 		}
-		batch = append(batch, c)
-	case <-ctx.Done():
-		return nil, false
 	}
 	deadline := time.NewTimer(maxBatchWait)
 	defer deadline.Stop()
@@ -64,34 +77,77 @@ func nextBatch(ctx context.Context, ch <-chan Change) ([]Change, bool) {
 		select {
 		case c, ok := <-ch:
 			if !ok {
-				return batch, false
+				return batch, false, true
 			}
 			batch = append(batch, c)
 			idle.Reset(quiet)
 		case <-idle.C:
-			return batch, true
+			return batch, true, true
 		case <-deadline.C:
-			return batch, true
+			return batch, true, false
 		case <-ctx.Done():
-			return batch, false
+			return batch, false, true
 		}
 	}
-	return batch, true
+	return batch, true, false
 }
 
-// apply handles one batch of changes.
-func (e *Engine) apply(batch []Change, commit func(string, uint64) error) {
+// burst is what Consume remembers across the batches of a burst.
+type burst struct {
+	since    time.Time         // when deferred paths last ran; zero: no burst
+	done     map[string]bool   // paths regenerated during the burst
+	deferred map[string]string // paths changed again since, with reasons
+	revs     map[string]uint64 // revisions not committed yet
+}
+
+func (b *burst) active() bool { return !b.since.IsZero() }
+
+// schedule splits a batch's eager paths into those to regenerate now and
+// those to defer, and reports whether the revisions can be committed.
+func (b *burst) schedule(eager map[string]string, revs map[string]uint64, settled bool, now time.Time) (map[string]string, bool) {
+	if b.done == nil {
+		b.done, b.deferred, b.revs = map[string]bool{}, map[string]string{}, map[string]uint64{}
+	}
+	if !settled && !b.active() {
+		b.since = now
+	}
+	for src, rev := range revs {
+		b.revs[src] = max(b.revs[src], rev)
+	}
+	flush := settled || now.Sub(b.since) >= maxDefer
+	run := map[string]string{}
+	for p, reason := range eager {
+		if b.done[p] && !flush {
+			b.deferred[p] = reason
+		} else {
+			run[p] = reason
+		}
+	}
+	if flush {
+		for p, reason := range b.deferred {
+			run[p] = reason
+		}
+		clear(b.deferred)
+		b.since = now
+	}
+	for p := range run {
+		b.done[p] = true
+	}
+	return run, len(b.deferred) == 0
+}
+
+// apply handles one batch of changes; last says the burst is over.
+func (e *Engine) apply(batch []Change, b *burst, last bool, commit func(string, uint64) error) {
 	eager, lazy := map[string]string{}, map[string]bool{}
 	revs := map[string]uint64{}
 	for _, c := range batch {
-		if c.Revision > revs[c.Source] {
-			revs[c.Source] = c.Revision
-		}
+		revs[c.Source] = max(revs[c.Source], c.Revision)
 		e.affected(c, eager, lazy)
 	}
-	jobs := make([]store.Job, 0, len(eager))
+	run, committable := b.schedule(eager, revs, last, e.now())
+	jobs := make([]store.Job, 0, len(run))
 	now := e.now()
-	for p, reason := range eager {
+	for p, reason := range run {
 		jobs = append(jobs, store.Job{Path: p, Reason: reason, Queued: now})
 	}
 	if err := e.store.Enqueue(jobs...); err != nil {
@@ -104,15 +160,26 @@ func (e *Engine) apply(batch []Change, commit func(string, uint64) error) {
 			return
 		}
 	}
+	if committable {
+		e.commit(b.revs, commit)
+	}
+	if last {
+		*b = burst{}
+	}
+	for _, j := range jobs {
+		e.spawn(j.Path, j.Reason)
+	}
+	e.log.Info("data changed", "changes", len(batch), "regenerate", len(jobs), "deferred", len(b.deferred), "mark_stale", len(lazy))
+}
+
+// commit commits and forgets the revisions in revs.
+func (e *Engine) commit(revs map[string]uint64, commit func(string, uint64) error) {
 	for src, rev := range revs {
 		if err := commit(src, rev); err != nil {
 			e.log.Error("commit revision", "source", src, "revision", rev, "err", err)
 		}
 	}
-	for _, j := range jobs {
-		e.spawn(j.Path, j.Reason)
-	}
-	e.log.Info("data changed", "changes", len(batch), "regenerate", len(jobs), "mark_stale", len(lazy))
+	clear(revs)
 }
 
 // affected adds the paths a change touches: every stored page that read

@@ -487,3 +487,27 @@ func TestDataChangeRegeneratesDependents(t *testing.T) {
 		t.Errorf("the edited page was regenerated %d times, want 1", got)
 	}
 }
+
+func TestMetrics(t *testing.T) {
+	e := start(t, `route "/p/:slug" {
+  renderer = "page"
+  fallback = "blocking"
+}`, map[string]any{"page:/p/a": page("A", "build", true), "page:/p/b": page("B")})
+	e.get("/p/a")
+	e.get("/p/b")
+	r := e.get("/metrics")
+	for _, want := range []string{
+		`kiln_requests_total{cache="HIT"} 1`,
+		`kiln_requests_total{cache="MISS"} 1`,
+		`kiln_render_seconds_count{mode="blocking",renderer="page"} 1`,
+		`kiln_regeneration_seconds_count{outcome="regenerated",reason="first-request"} 1`,
+		"kiln_regeneration_queue_depth 0",
+		"kiln_store_pages 2",
+		"kiln_hot_cache_bytes ",
+		"kiln_hot_cache_hit_ratio ",
+	} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}

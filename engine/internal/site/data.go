@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/kilnhq/kiln/engine/internal/datasource"
 	"github.com/kilnhq/kiln/engine/internal/server"
@@ -46,7 +49,13 @@ func (d DataAdmin) Delete(source, key string) (uint64, error) {
 	return w.Delete(ctx, key)
 }
 
-// Import writes every item.
+// importWorkers is how many Puts Import keeps in flight: the round trips
+// to the plugin overlap, and a store with group commit (kv) shares their
+// fsyncs. One at a time, 20,000 keys took a minute; 64 at once, seconds.
+const importWorkers = 64
+
+// Import writes every item, importWorkers at a time. On an error it stops
+// and reports how many items were written.
 func (d DataAdmin) Import(source string, items map[string]json.RawMessage) (int, error) {
 	w, ok := d.Plugins.Writer(source)
 	if !ok {
@@ -54,14 +63,20 @@ func (d DataAdmin) Import(source string, items map[string]json.RawMessage) (int,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	n := 0
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(importWorkers)
+	var n atomic.Int64
 	for k, v := range items {
-		if _, err := w.Put(ctx, k, v); err != nil {
-			return n, fmt.Errorf("put %s: %w", k, err)
-		}
-		n++
+		g.Go(func() error {
+			if _, err := w.Put(ctx, k, v); err != nil {
+				return fmt.Errorf("put %s: %w", k, err)
+			}
+			n.Add(1)
+			return nil
+		})
 	}
-	return n, nil
+	err := g.Wait()
+	return int(n.Load()), err
 }
 
 // Export reads every item, paging through the whole key space.

@@ -1,29 +1,22 @@
 package datatest
 
 import (
-	"context"
+	"bufio"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus/testutil"
-
-	"github.com/kilnhq/kiln/engine/internal/config"
-	"github.com/kilnhq/kiln/engine/internal/isr"
-	"github.com/kilnhq/kiln/engine/internal/render"
-	"github.com/kilnhq/kiln/engine/internal/server"
-	"github.com/kilnhq/kiln/engine/internal/site"
 )
 
 // repo is the module root, three levels up from this package.
@@ -35,16 +28,17 @@ var repo = func() string {
 	return p
 }()
 
-// renderers are the blog's Go renderers, built to wasm once per run.
+// renderers are the blog's Go renderers.
 var renderers = []string{"home", "post", "notfound", "shell"}
 
 // fx holds what TestMain builds: the kiln binary (its `kiln plugin NAME`
-// runs the data sources), the renderers' modules and the wasm compile
-// cache shared by every test's site.
+// runs the data sources), and the renderers' modules (build/) and their
+// wasm compile cache (wazero/), which every test's store links to, so the
+// renderers are built and compiled once (and kept in the user cache dir).
 var fx struct {
 	bin   string
+	build string
 	cache string
-	wasm  map[string]string
 }
 
 const adminSecret = "datatest-secret"
@@ -77,19 +71,48 @@ func buildFixtures(dir string) error {
 	if err != nil {
 		cache = dir
 	}
-	cache = filepath.Join(cache, "kiln-test")
-	fx.cache = filepath.Join(dir, "wazero")
-	fx.wasm = map[string]string{}
-	for _, name := range renderers {
-		out := filepath.Join(cache, "blog-"+name+".wasm")
-		if err := os.MkdirAll(cache, 0o755); err != nil {
+	fx.build = filepath.Join(cache, "kiln-test", "datatest-build")
+	fx.cache = filepath.Join(cache, "kiln-test", "datatest-wazero")
+	return warmUp(filepath.Join(dir, "warm"))
+}
+
+// warmUp runs `kiln build` on a copy of the blog whose store links to the
+// shared build/ and wazero/ dirs: the renderers are built and compiled.
+func warmUp(dir string) error {
+	if err := os.MkdirAll(filepath.Join(dir, "store"), 0o755); err != nil {
+		return err
+	}
+	if err := linkCaches(filepath.Join(dir, "store")); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(filepath.Join(repo, "sites", "blog", "data.json"))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "data.json"), data, 0o644); err != nil {
+		return err
+	}
+	cfg, err := rewriteConfig(dir, "site.hcl", jsonfileData)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(fx.bin, "build", "--config", cfg)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("kiln build (warm-up): %v\n%s", err, out)
+	}
+	return nil
+}
+
+// linkCaches links store/build and store/wazero to the shared dirs.
+func linkCaches(store string) error {
+	for link, target := range map[string]string{"build": fx.build, "wazero": fx.cache} {
+		if err := os.MkdirAll(target, 0o755); err != nil {
 			return err
 		}
-		src := filepath.Join(repo, "sites", "blog", "renderers", name)
-		if _, err := render.BuildGo(context.Background(), src, out); err != nil {
+		if err := os.Symlink(target, filepath.Join(store, link)); err != nil {
 			return err
 		}
-		fx.wasm[name] = out
 	}
 	return nil
 }
@@ -117,13 +140,14 @@ func genpostsBinary(t testing.TB) string {
 	return genposts.bin
 }
 
-// blog is one running copy of the example blog.
+// blog is one running copy of the example blog: `kiln serve` as a
+// process of its own, with its plugins as its child processes.
 type blog struct {
 	t      testing.TB
 	dir    string
 	cfg    string
-	site   *site.Site
-	srv    *server.Server
+	cmd    *exec.Cmd
+	log    *os.File
 	base   string
 	client *http.Client
 }
@@ -135,46 +159,60 @@ type rewrite struct {
 }
 
 // commonRewrites point a blog config (the root site.hcl or a variant) at
-// the prebuilt renderers, a store and static files the test owns, and keep
-// pages fresh for the whole test so only data changes regenerate them.
+// the renderer sources and static files in the repo and at a store the
+// test owns, and keep pages fresh for the whole test, so that only data
+// changes regenerate them.
 func commonRewrites() []rewrite {
+	blogDir := filepath.Join(repo, "sites", "blog")
 	rw := []rewrite{
 		{`store\s*=\s*"[^"]*"`, `store = "store"`},
 		{`revalidate\s*=\s*"10s"`, `revalidate = "1h"`},
-		{`dir\s*=\s*"[^"]*public"`, fmt.Sprintf("dir = %q", filepath.Join(repo, "sites", "blog", "public"))},
+		{`dir\s*=\s*"[^"]*public"`, fmt.Sprintf("dir = %q", filepath.Join(blogDir, "public"))},
 	}
 	for _, name := range renderers {
-		rw = append(rw, rewrite{`source\s*=\s*"[^"]*renderers/` + name + `"`, fmt.Sprintf("wasm = %q", fx.wasm[name])})
+		rw = append(rw, rewrite{`source\s*=\s*"[^"]*renderers/` + name + `"`,
+			fmt.Sprintf("source = %q", filepath.Join(blogDir, "renderers", name))})
 	}
 	return rw
 }
 
-// writeConfig copies the blog config file (relative to the repo) into dir,
-// applying the common rewrites and extra ones. Each must match, so a
-// change to the real config fails here rather than testing something else.
-func writeConfig(t testing.TB, dir, file string, extra ...rewrite) string {
-	t.Helper()
+// jsonfileData points the root site.hcl's data source at dir/data.json.
+var jsonfileData = rewrite{`path\s*=\s*"sites/blog/data.json"`, `path = "data.json"`}
+
+// rewriteConfig copies a blog config file (relative to the repo) into
+// dir as site.hcl, applying the common rewrites and extra ones. Each must
+// match, so a change to the real config fails here rather than silently
+// testing something else.
+func rewriteConfig(dir, file string, extra ...rewrite) (string, error) {
 	b, err := os.ReadFile(filepath.Join(repo, file))
 	if err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	s := string(b)
 	for _, rw := range append(commonRewrites(), extra...) {
 		re := regexp.MustCompile(rw.re)
 		if !re.MatchString(s) {
-			t.Fatalf("%s: no match for %s", file, rw.re)
+			return "", fmt.Errorf("%s: no match for %s", file, rw.re)
 		}
 		s = re.ReplaceAllLiteralString(s, rw.repl)
 	}
 	cfg := filepath.Join(dir, "site.hcl")
-	if err := os.WriteFile(cfg, []byte(s), 0o644); err != nil {
+	return cfg, os.WriteFile(cfg, []byte(s), 0o644)
+}
+
+// writeConfig is rewriteConfig for a test.
+func writeConfig(t testing.TB, dir, file string, extra ...rewrite) string {
+	t.Helper()
+	cfg, err := rewriteConfig(dir, file, extra...)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return cfg
 }
 
-// openBlog starts the site in cfg: plugins, renderers, the ISR engine and
-// an HTTP server on loopback; build-time paths are prerendered.
+// openBlog serves the site in cfg with `kiln serve` on a loopback port;
+// build-time paths are prerendered before it answers. The store's wasm
+// compile cache is shared by every test of the run.
 func openBlog(t testing.TB, cfg string) *blog {
 	t.Helper()
 	b := &blog{t: t, dir: filepath.Dir(cfg), cfg: cfg, client: &http.Client{
@@ -182,49 +220,90 @@ func openBlog(t testing.TB, cfg string) *blog {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       2 * time.Minute,
 	}}
-	b.open()
+	store := filepath.Join(b.dir, "store")
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := linkCaches(store); err != nil {
+		t.Fatal(err)
+	}
+	b.start()
 	t.Cleanup(b.stop)
 	return b
 }
 
-func (b *blog) open() {
+var readyLine = regexp.MustCompile(`kiln: ready in \S+ on (http://\S+)`)
+
+func (b *blog) start() {
 	t := b.t
 	t.Helper()
-	c, err := config.Load(b.cfg)
-	if err != nil {
-		t.Fatalf("load config: %v", err)
-	}
-	var w io.Writer = io.Discard
-	if testing.Verbose() && os.Getenv("KILN_DATATEST_LOG") != "" {
-		w = os.Stderr
-	}
-	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	s, err := site.Open(context.Background(), c, site.Options{Logger: log, Out: w, Executable: fx.bin, CacheDir: fx.cache})
-	if err != nil {
-		t.Fatalf("open site: %v", err)
-	}
-	b.site = s
-	if _, err := s.Engine.Build(context.Background(), isr.BuildOptions{OnlyMissing: true}); err != nil {
-		t.Fatalf("build: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	log, err := os.Create(filepath.Join(b.dir, "kiln.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.srv = server.New(server.Options{
-		Site: c, Engine: s.Engine, Metrics: s.Metrics, Assets: s.Assets, Logger: log,
-		AdminSecret: adminSecret, Data: site.DataAdmin{Plugins: s.Plugins},
-	})
-	go b.srv.Serve(ln)
-	b.base = "http://" + ln.Addr().String()
+	b.log = log
+	b.cmd = exec.Command(fx.bin, "serve", "--config", b.cfg, "--listen", "127.0.0.1:0")
+	b.cmd.Dir = b.dir
+	b.cmd.Env = append(os.Environ(), "KILN_ADMIN_SECRET="+adminSecret, "KILN_LOG=info")
+	b.cmd.Stderr = log
+	out, err := b.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	go scanReady(out, log, ready)
+	select {
+	case b.base = <-ready:
+	case <-time.After(2 * time.Minute):
+	}
+	if b.base == "" {
+		b.stop()
+		t.Fatalf("kiln serve did not start:\n%s", b.logTail())
+	}
 }
 
-func (b *blog) stop() {
-	if b.srv != nil {
-		b.srv.Shutdown()
-		b.site.Close()
-		b.srv, b.site = nil, nil
+// scanReady copies the engine's stdout to log and sends its URL once ready.
+func scanReady(r io.Reader, log io.Writer, ready chan<- string) {
+	defer close(ready)
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		fmt.Fprintln(log, sc.Text())
+		if m := readyLine.FindStringSubmatch(sc.Text()); m != nil {
+			ready <- m[1]
+		}
 	}
+}
+
+// stop sends SIGTERM and waits for the engine to exit.
+func (b *blog) stop() {
+	if b.cmd == nil {
+		return
+	}
+	b.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { b.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		b.cmd.Process.Kill()
+		<-done
+	}
+	if b.t.Failed() {
+		b.t.Logf("engine log:\n%s", b.logTail())
+	}
+	b.log.Close()
+	b.cmd = nil
+}
+
+func (b *blog) logTail() string {
+	data, _ := os.ReadFile(filepath.Join(b.dir, "kiln.log"))
+	if len(data) > 8000 {
+		data = data[len(data)-8000:]
+	}
+	return string(data)
 }
 
 type response struct {
@@ -312,27 +391,40 @@ func (b *blog) stored(path, want string) {
 	})
 }
 
+var queueDepth = regexp.MustCompile(`(?m)^kiln_regeneration_queue_depth (\S+)$`)
+
 // idle waits until no regeneration is queued or running.
 func (b *blog) idle() {
 	b.t.Helper()
 	b.eventually("the engine to be idle", func() bool {
-		jobs, err := b.site.Store.Pending()
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		return len(jobs) == 0 && testutil.ToFloat64(b.site.Metrics.QueueDepth) == 0
+		m := queueDepth.FindStringSubmatch(b.get("/metrics").body)
+		return m != nil && m[1] == "0"
 	})
+}
+
+// history is a stored page's regeneration history, from /_kiln/inspect.
+type history []struct {
+	At      time.Time
+	Reason  string
+	Outcome string
 }
 
 // renders counts the renders of path recorded at or after since.
 func (b *blog) renders(path string, since time.Time) int {
 	b.t.Helper()
-	h, err := b.site.Store.History(path)
+	r, err := b.do("GET", "/_kiln/inspect?path="+url.QueryEscape(path), nil)
 	if err != nil {
 		b.t.Fatal(err)
 	}
+	if r.status == http.StatusNotFound {
+		return 0 // not stored
+	}
+	var info struct{ History history }
+	if err := json.Unmarshal([]byte(r.body), &info); err != nil {
+		b.t.Fatalf("inspect %s: %v: %s", path, err, r.body)
+	}
 	n := 0
-	for _, ev := range h {
+	for _, ev := range info.History {
 		if !ev.At.Before(since) {
 			n++
 		}
@@ -349,7 +441,7 @@ func (b *blog) counts(paths []string, since time.Time) map[string]int {
 	return got
 }
 
-// requireCI fails instead of skipping when the CI env var is set.
+// skipOrFail skips, or fails when the CI env var is set.
 func skipOrFail(t testing.TB, format string, args ...any) {
 	t.Helper()
 	if os.Getenv("CI") != "" {

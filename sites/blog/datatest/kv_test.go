@@ -1,0 +1,91 @@
+package datatest
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// openKVBlog serves the blog of sites/blog/kv.hcl with the sample data
+// imported through the admin API.
+func openKVBlog(t testing.TB) *blog {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, "sites/blog/kv.hcl", rewrite{`dir\s*=\s*"\.kiln/kv-data"`, `dir = "kv-data"`})
+	b := openBlog(t, cfg)
+	sample, err := os.ReadFile(filepath.Join(repo, "sites", "blog", "data.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.admin("POST", "/_kiln/data/blog/import", bytes.NewReader(sample))
+	b.served("/", 200, "Hello World")
+	b.idle()
+	return b
+}
+
+// generatePosts writes n posts newer than the sample ones, with their
+// index keys, as `kiln data import` input, using cmd/genposts.
+func generatePosts(t testing.TB, n int) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "posts.json")
+	cmd := exec.Command(genpostsBinary(t), "-n", fmt.Sprint(n), "-format", "kv-import",
+		"-newest", "2027-01-01T00:00:00Z", "-o", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("genposts: %v\n%s", err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// importResult is what one big import cost.
+type importResult struct {
+	took         time.Duration // the import request, until it answered
+	fresh        time.Duration // until the home page showed the newest post
+	homeRenders  int           // regenerations of / it caused
+	postsRenders int           // regenerations of a post page it did not touch
+}
+
+// importPosts imports data through the admin API and waits until the home
+// page shows generated-000000 and the engine is idle.
+func importPosts(b *blog, data []byte) importResult {
+	b.t.Helper()
+	mark := time.Now()
+	b.admin("POST", "/_kiln/data/blog/import", bytes.NewReader(data))
+	r := importResult{took: time.Since(mark)}
+	b.served("/", 200, `href="/posts/generated-000000"`)
+	r.fresh = time.Since(mark)
+	b.idle()
+	r.homeRenders = b.renders("/", mark)
+	r.postsRenders = b.renders("/posts/hello-world", mark)
+	return r
+}
+
+// TestImport10000 imports 10,000 generated posts (20,000 keys with the
+// date index) into the kv source through the running engine: the home
+// page, which lists the index, regenerates at most twice.
+func TestImport10000(t *testing.T) {
+	if testing.Short() {
+		t.Skip("imports 10,000 posts")
+	}
+	data := generatePosts(t, 10000)
+	b := openKVBlog(t)
+	r := importPosts(b, data)
+	t.Logf("import of 10,000 posts: %s, home fresh after %s, home regenerated %d time(s)", r.took, r.fresh, r.homeRenders)
+	if r.homeRenders < 1 || r.homeRenders > 2 {
+		t.Errorf("home regenerated %d times, want 1 or 2", r.homeRenders)
+	}
+	if r.postsRenders != 0 {
+		t.Errorf("an untouched post regenerated %d times", r.postsRenders)
+	}
+	if body := b.get("/posts/generated-009999").body; !strings.Contains(body, "</html>") {
+		t.Errorf("the oldest imported post is not served")
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/kilnhq/kiln/engine/internal/logline"
 )
 
 // maxLogLine bounds a buffered stderr line; longer lines are cut.
@@ -19,28 +21,14 @@ const maxLogLine = 64 << 10
 type stderrLog struct {
 	log *slog.Logger
 
-	mu      sync.Mutex
-	buf     []byte
-	inPanic bool
+	once    sync.Once
+	lines   logline.Writer
+	inPanic bool // guarded by lines' lock, which holds while line runs
 }
 
 func (w *stderrLog) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf = append(w.buf, p...)
-	for {
-		i := bytes.IndexByte(w.buf, '\n')
-		if i < 0 {
-			break
-		}
-		w.line(w.buf[:i])
-		w.buf = w.buf[i+1:]
-	}
-	if len(w.buf) > maxLogLine {
-		w.line(w.buf)
-		w.buf = nil
-	}
-	return len(p), nil
+	w.once.Do(func() { w.lines = logline.Writer{Max: maxLogLine, Emit: w.line} })
+	return w.lines.Write(p)
 }
 
 func (w *stderrLog) line(b []byte) {

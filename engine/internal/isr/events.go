@@ -2,6 +2,7 @@ package isr
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/kilnhq/kiln/engine/internal/config"
@@ -220,6 +221,9 @@ func (e *Engine) applyRule(rule *config.OnChange, c Change, add func(string, con
 			e.log.Error("on_change rule", "rule", rule.Name, "expr", t.Source, "key", c.Key, "err", err)
 			continue
 		}
+		if e.generatedOnRequest(p) {
+			continue
+		}
 		add(p, rule.Policy)
 	}
 	for _, t := range rule.Tags {
@@ -236,6 +240,21 @@ func (e *Engine) applyRule(rule *config.OnChange, c Change, add func(string, con
 			add(p, rule.Policy)
 		}
 	}
+}
+
+// generatedOnRequest reports whether a rule's path is not stored and its
+// route generates it on the first request anyway (fallback "true" or
+// "blocking"): rendering it now would be wasted work, and an import of
+// 10,000 posts would render 10,000 pages nobody asked for. A stored path,
+// or one under fallback "false" (where only a rule or a build makes a new
+// page exist), is regenerated as the rule says.
+func (e *Engine) generatedOnRequest(path string) bool {
+	r, _, ok := e.routes.Match(path)
+	if !ok || r.Fallback == config.FallbackFalse {
+		return false
+	}
+	_, err := e.store.Get(path)
+	return errors.Is(err, store.ErrNotFound)
 }
 
 // Glob reports whether key matches pattern, where `*` matches any run of

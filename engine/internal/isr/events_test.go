@@ -1,0 +1,54 @@
+package isr
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBurstSchedule walks one burst of batches: a path runs at its first
+// change, later changes wait for the burst to settle or for maxDefer, and
+// revisions are committed only when nothing waits.
+func TestBurstSchedule(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	steps := []struct {
+		name       string
+		at         time.Duration
+		paths      string // space-separated eager paths of the batch
+		settled    bool
+		wantRun    string
+		wantCommit bool
+	}{
+		{"first batch runs everything", 0, "/ /a", false, "/ /a", true},
+		{"a path seen in the burst waits", 2 * time.Second, "/ /b", false, "/b", false},
+		{"new paths still run", 4 * time.Second, "/c", false, "/c", false},
+		{"maxDefer lets waiting paths through", maxDefer, "/a", false, "/ /a", true},
+		{"then they wait again", maxDefer + time.Second, "/", false, "", false},
+		{"the burst settles", maxDefer + 2*time.Second, "", true, "/", true},
+	}
+	var b burst
+	for i, s := range steps {
+		eager := map[string]string{}
+		for _, p := range strings.Fields(s.paths) {
+			eager[p] = "event"
+		}
+		run, commit := b.schedule(eager, map[string]uint64{"src": uint64(i + 1)}, s.settled, t0.Add(s.at))
+		if got := strings.Join(slices.Sorted(maps.Keys(run)), " "); got != s.wantRun || commit != s.wantCommit {
+			t.Errorf("%s: run %q, commit %v; want %q, %v", s.name, got, commit, s.wantRun, s.wantCommit)
+		}
+	}
+	if got, want := b.revs["src"], uint64(len(steps)); got != want {
+		t.Errorf("revision to commit = %d, want %d", got, want)
+	}
+}
+
+// TestLoneEdit checks a settled batch outside a burst runs at once.
+func TestLoneEdit(t *testing.T) {
+	var b burst
+	run, commit := b.schedule(map[string]string{"/": "event"}, nil, true, time.Now())
+	if len(run) != 1 || !commit {
+		t.Errorf("run %v, commit %v; want / and true", run, commit)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -39,23 +40,28 @@ func serve(cfg *config.Site, dev *devMode) error {
 	out := os.Stdout
 	fmt.Fprintf(out, "kiln: starting %s\n", cfg.File)
 	log := newLogger(os.Stderr)
-	s, err := site.Open(ctx, cfg, site.Options{Logger: log, Out: out, Executable: executable()})
+	s, err := site.Open(ctx, cfg, site.Options{Logger: log, Out: out, Executable: executable(), Background: true})
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 	if dev == nil {
-		sum, err := s.Engine.Build(ctx, isr.BuildOptions{OnlyMissing: true})
-		if err != nil {
-			return err
+		// A store with pages serves them at once, while the renderers load
+		// and the missing build-time pages render behind it; an empty store
+		// (the first start) is prerendered before the server listens.
+		if s.Store.Stats().Pages == 0 {
+			if err := prerender(ctx, s, out); err != nil {
+				return err
+			}
+		} else {
+			go func() {
+				if err := prerender(ctx, s, out); err != nil {
+					log.Error("prerender", "err", err)
+				}
+			}()
 		}
-		if sum.Pages > 0 || sum.Failed > 0 {
-			fmt.Fprintf(out, "  prerendered %d page(s) (%d already stored, %d failed) in %s\n",
-				sum.Pages, sum.Skipped, sum.Failed, sum.Elapsed.Round(time.Millisecond))
-		}
-		for _, e := range sum.Errors {
-			fmt.Fprintf(out, "  build error: %v\n", e)
-		}
+	} else if err := s.RenderersLoaded(); err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -107,4 +113,23 @@ func displayURL(a net.Addr) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// prerender renders the build-time paths that are not stored yet.
+func prerender(ctx context.Context, s *site.Site, out io.Writer) error {
+	if err := s.RenderersLoaded(); err != nil {
+		return err
+	}
+	sum, err := s.Engine.Build(ctx, isr.BuildOptions{OnlyMissing: true})
+	if err != nil {
+		return err
+	}
+	if sum.Pages > 0 || sum.Failed > 0 {
+		fmt.Fprintf(out, "  prerendered %d page(s) (%d already stored, %d failed) in %s\n",
+			sum.Pages, sum.Skipped, sum.Failed, sum.Elapsed.Round(time.Millisecond))
+	}
+	for _, e := range sum.Errors {
+		fmt.Fprintf(out, "  build error: %v\n", e)
+	}
+	return nil
 }

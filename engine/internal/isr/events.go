@@ -3,6 +3,7 @@ package isr
 import (
 	"context"
 	"errors"
+	"maps"
 	"time"
 
 	"github.com/kilnhq/kiln/engine/internal/config"
@@ -23,13 +24,16 @@ type Change struct {
 // while changes keep coming. A lone edit waits quiet.
 //
 // Batches closed while changes keep coming make a burst (an import, a bulk
-// UPDATE). A page is regenerated at its first change in a burst; later
-// changes to it wait until the burst settles, or until maxDefer has passed
-// since the last time they were let through, so a page that reads many of
-// the keys (the home page) regenerates once or twice per import, not once
-// per batch, and not more than once per maxDefer while the stream goes on.
+// UPDATE). In a burst, a path that was regenerated for a change less than
+// maxDefer ago waits until the burst settles (or until maxDefer has
+// passed), so a page that reads many of the keys (the home page)
+// regenerates once or twice per import, not once per batch, and at most
+// about once per maxDefer while a stream goes on. A burst settles after
+// burstQuiet, longer than quiet, so that a pause in the stream (a GC, an
+// fsync) does not end it. A settled batch always regenerates at once.
 const (
 	quiet        = 20 * time.Millisecond
+	burstQuiet   = 250 * time.Millisecond
 	maxBatchWait = 2 * time.Second
 	maxBatch     = 10000
 	maxDefer     = 10 * time.Second
@@ -40,12 +44,12 @@ const (
 // calls commit with the last revision of each source (so a crash after
 // commit loses nothing), then regenerates. A page with a render already
 // running gets exactly one more render, however many changes arrive.
-// Paths deferred in a burst are neither queued nor committed until they
-// run, so a crash mid-burst makes the source deliver their changes again.
+// While paths are deferred in a burst, no revision is committed, so a
+// crash mid-burst makes the source deliver their changes again.
 func (e *Engine) Consume(ctx context.Context, ch <-chan Change, commit func(source string, revision uint64) error) {
 	var b burst
 	for {
-		batch, ok, settled := nextBatch(ctx, ch, !b.active())
+		batch, ok, settled := nextBatch(ctx, ch, b.active())
 		if len(batch) > 0 || b.active() {
 			e.apply(batch, &b, settled || !ok, commit)
 		}
@@ -55,11 +59,15 @@ func (e *Engine) Consume(ctx context.Context, ch <-chan Change, commit func(sour
 	}
 }
 
-// nextBatch gathers one batch: it waits for a first change (when
-// waitFirst), then for the burst behind it. settled says the batch closed
-// after quiet, not on maxBatchWait or maxBatch.
-func nextBatch(ctx context.Context, ch <-chan Change, waitFirst bool) (batch []Change, ok, settled bool) {
-	if waitFirst {
+// nextBatch gathers one batch. Outside a burst it waits for a first
+// change, then for the changes behind it; in a burst it returns an empty
+// settled batch when burstQuiet passes without one. settled says the batch
+// closed on a quiet period, not on maxBatchWait or maxBatch.
+func nextBatch(ctx context.Context, ch <-chan Change, inBurst bool) (batch []Change, ok, settled bool) {
+	wait := quiet
+	if inBurst {
+		wait = burstQuiet
+	} else {
 		select {
 		case c, ok := <-ch:
 			if !ok {
@@ -72,7 +80,7 @@ func nextBatch(ctx context.Context, ch <-chan Change, waitFirst bool) (batch []C
 	}
 	deadline := time.NewTimer(maxBatchWait)
 	defer deadline.Stop()
-	idle := time.NewTimer(quiet)
+	idle := time.NewTimer(wait)
 	defer idle.Stop()
 	for len(batch) < maxBatch {
 		select {
@@ -81,7 +89,7 @@ func nextBatch(ctx context.Context, ch <-chan Change, waitFirst bool) (batch []C
 				return batch, false, true
 			}
 			batch = append(batch, c)
-			idle.Reset(quiet)
+			idle.Reset(wait)
 		case <-idle.C:
 			return batch, true, true
 		case <-deadline.C:
@@ -93,59 +101,50 @@ func nextBatch(ctx context.Context, ch <-chan Change, waitFirst bool) (batch []C
 	return batch, true, false
 }
 
-// burst is what Consume remembers across the batches of a burst.
+// burst is what Consume remembers from batch to batch.
 type burst struct {
-	since    time.Time         // when deferred paths last ran; zero: no burst
-	done     map[string]bool   // paths regenerated during the burst
-	deferred map[string]string // paths changed again since, with reasons
-	revs     map[string]uint64 // revisions not committed yet
+	inBurst  bool                 // the last batch closed with changes still coming
+	ran      map[string]time.Time // when paths last regenerated for a change (within maxDefer)
+	deferred map[string]string    // paths waiting for the burst to settle, with reasons
+	revs     map[string]uint64    // revisions not committed yet
 }
 
-func (b *burst) active() bool { return !b.since.IsZero() }
+func (b *burst) active() bool { return b.inBurst }
 
-// schedule splits a batch's eager paths into those to regenerate now and
-// those to defer, and reports whether the revisions can be committed.
+// schedule picks the paths of a batch to regenerate now, deferring the
+// rest, and reports whether the revisions seen so far can be committed.
 func (b *burst) schedule(eager map[string]string, revs map[string]uint64, settled bool, now time.Time) (map[string]string, bool) {
-	if b.done == nil {
-		b.done, b.deferred, b.revs = map[string]bool{}, map[string]string{}, map[string]uint64{}
-	}
-	if !settled && !b.active() {
-		b.since = now
+	if b.ran == nil {
+		b.ran, b.deferred, b.revs = map[string]time.Time{}, map[string]string{}, map[string]uint64{}
 	}
 	for src, rev := range revs {
 		b.revs[src] = max(b.revs[src], rev)
 	}
-	flush := settled || now.Sub(b.since) >= maxDefer
+	maps.Copy(b.deferred, eager)
 	run := map[string]string{}
-	for p, reason := range eager {
-		if b.done[p] && !flush {
-			b.deferred[p] = reason
-		} else {
+	for p, reason := range b.deferred {
+		if at, ok := b.ran[p]; settled || !ok || now.Sub(at) >= maxDefer {
 			run[p] = reason
+			b.ran[p] = now
+			delete(b.deferred, p)
 		}
 	}
-	if flush {
-		for p, reason := range b.deferred {
-			run[p] = reason
-		}
-		clear(b.deferred)
-		b.since = now
-	}
-	for p := range run {
-		b.done[p] = true
+	b.inBurst = !settled
+	if settled {
+		maps.DeleteFunc(b.ran, func(_ string, at time.Time) bool { return now.Sub(at) >= maxDefer })
 	}
 	return run, len(b.deferred) == 0
 }
 
-// apply handles one batch of changes; last says the burst is over.
-func (e *Engine) apply(batch []Change, b *burst, last bool, commit func(string, uint64) error) {
+// apply handles one batch of changes; settled says the stream paused.
+func (e *Engine) apply(batch []Change, b *burst, settled bool, commit func(string, uint64) error) {
 	eager, lazy := map[string]string{}, map[string]bool{}
 	revs := map[string]uint64{}
 	for _, c := range batch {
 		revs[c.Source] = max(revs[c.Source], c.Revision)
 		e.affected(c, eager, lazy)
 	}
-	run, committable := b.schedule(eager, revs, last, e.now())
+	run, committable := b.schedule(eager, revs, settled, e.now())
 	jobs := make([]store.Job, 0, len(run))
 	now := e.now()
 	for p, reason := range run {
@@ -163,9 +162,6 @@ func (e *Engine) apply(batch []Change, b *burst, last bool, commit func(string, 
 	}
 	if committable {
 		e.commit(b.revs, commit)
-	}
-	if last {
-		*b = burst{}
 	}
 	for _, j := range jobs {
 		e.spawn(j.Path, j.Reason)

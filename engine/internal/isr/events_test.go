@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// TestBurstSchedule walks one burst of batches: a path runs at its first
-// change, later changes wait for the burst to settle or for maxDefer, and
-// revisions are committed only when nothing waits.
+// TestBurstSchedule walks batches of a change stream: a path runs at its
+// first change, later changes in a burst wait for it to settle or for
+// maxDefer, and revisions are committed only when nothing waits.
 func TestBurstSchedule(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	steps := []struct {
@@ -27,6 +27,8 @@ func TestBurstSchedule(t *testing.T) {
 		{"maxDefer lets waiting paths through", maxDefer, "/a", false, "/ /a", true},
 		{"then they wait again", maxDefer + time.Second, "/", false, "", false},
 		{"the burst settles", maxDefer + 2*time.Second, "", true, "/", true},
+		{"a burst right after waits for a path that just ran", maxDefer + 3*time.Second, "/ /d", false, "/d", false},
+		{"a settled batch runs at once", maxDefer + 4*time.Second, "/", true, "/", true},
 	}
 	var b burst
 	for i, s := range steps {

@@ -32,14 +32,20 @@ func newPool(size int, create func(context.Context) (*instance, error), logger *
 		done: make(chan struct{}), ctx: ctx, cancel: cancel}
 }
 
-// fill creates the initial instances, failing on the first error.
+// fill creates the first instance, which proves the module starts, and
+// the rest in the background, so start-up waits for one instantiation per
+// renderer, not pool-size many.
 func (p *pool) fill(ctx context.Context) error {
-	for range p.size {
-		inst, err := p.create(ctx)
-		if err != nil {
-			return err
-		}
-		p.put(inst)
+	inst, err := p.create(ctx)
+	if err != nil {
+		return err
+	}
+	p.put(inst)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for range p.size - 1 {
+		p.wg.Add(1)
+		go p.replace()
 	}
 	return nil
 }

@@ -8,38 +8,79 @@ import (
 	"github.com/kilnhq/kiln/engine/internal/render"
 )
 
-// live is a renderer that `kiln dev` can swap for a rebuilt one while
-// requests are running.
+// live stands for a renderer from the moment the site opens: renders wait
+// until its module is loaded (so serving stored pages need not wait for
+// any module), and `kiln dev` can swap in a rebuilt module while requests
+// are running.
 type live struct {
-	name string
-	cur  atomic.Pointer[render.Renderer]
+	name  string
+	ready chan struct{} // closed once loaded or failed
+	err   error         // the load error, set before ready closes
+	cur   atomic.Pointer[render.Renderer]
 }
 
 var _ render.Renderer = (*live)(nil)
 
-func newLive(r render.Renderer) *live {
-	l := &live{name: r.Name()}
-	l.cur.Store(&r)
-	return l
+func newLive(name string) *live { return &live{name: name, ready: make(chan struct{})} }
+
+// loaded records the outcome of loading the module.
+func (l *live) loaded(r render.Renderer, err error) {
+	if err == nil {
+		l.cur.Store(&r)
+	}
+	l.err = err
+	close(l.ready)
 }
 
-func (l *live) get() render.Renderer { return *l.cur.Load() }
+// get waits for the module.
+func (l *live) get(ctx context.Context) (render.Renderer, error) {
+	select {
+	case <-l.ready:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if l.err != nil {
+		return nil, l.err
+	}
+	return *l.cur.Load(), nil
+}
 
 func (l *live) Name() string { return l.name }
 
 func (l *live) Render(ctx context.Context, req render.Request) (*render.Response, error) {
-	return l.get().Render(ctx, req)
+	r, err := l.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Render(ctx, req)
 }
 
 func (l *live) Paths(ctx context.Context, req render.Request) ([]string, bool, error) {
-	return l.get().Paths(ctx, req)
+	r, err := l.get(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	return r.Paths(ctx, req)
 }
 
 func (l *live) Fallback(ctx context.Context, req render.Request) (*render.Response, bool, error) {
-	return l.get().Fallback(ctx, req)
+	r, err := l.get(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	return r.Fallback(ctx, req)
 }
 
-func (l *live) Close(ctx context.Context) error { return l.get().Close(ctx) }
+func (l *live) Close(ctx context.Context) error {
+	select {
+	case <-l.ready:
+		if p := l.cur.Load(); p != nil {
+			return (*p).Close(ctx)
+		}
+	default:
+	}
+	return nil
+}
 
 // Reload rebuilds one renderer and swaps it in. Renders already running
 // finish on the old module.
@@ -56,8 +97,12 @@ func (s *Site) Reload(ctx context.Context, name string, opts Options) error {
 			return err
 		}
 		l := s.Renderers[name].(*live)
-		old := l.cur.Swap(&r)
-		return (*old).Close(ctx)
+		<-l.ready
+		if old := l.cur.Swap(&r); old != nil {
+			return (*old).Close(ctx)
+		}
+		l.err = nil
+		return nil
 	}
 	return fmt.Errorf("no renderer %q", name)
 }

@@ -32,8 +32,12 @@ type Options struct {
 	Out        io.Writer // progress messages for people; default io.Discard
 	Executable string    // the kiln binary, re-run as `kiln plugin NAME`
 	OnData     func()    // called after each batch of data changes (kiln dev)
-	CacheDir   string    // wasm compilation cache; default <store>/wazero
-	NoPlugins  bool      // open without data sources (kiln inspect)
+	// Background loads the renderers after Open returns: stored pages are
+	// served at once, and renders wait for their module (kiln serve on a
+	// store that already has pages).
+	Background bool
+	CacheDir   string // wasm compilation cache; default <store>/wazero
+	NoPlugins  bool   // open without data sources (kiln inspect)
 }
 
 // Site is an open site.
@@ -48,11 +52,12 @@ type Site struct {
 	Engine    *isr.Engine
 	Metrics   *metrics.Metrics
 
-	log     *slog.Logger
-	out     io.Writer
-	closers []func() error
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	log         *slog.Logger
+	out         io.Writer
+	rendererErr chan error // the renderers' load result, once known
+	closers     []func() error
+	cancel      context.CancelFunc
+	wg          sync.WaitGroup
 }
 
 // Open starts everything a site needs to serve or build.
@@ -149,29 +154,60 @@ func (s *Site) loadRenderers(ctx context.Context, opts Options) error {
 	}
 	s.Runtime = rt
 	s.onClose(func() error { return rt.Close(context.Background()) })
+	for _, rc := range s.Config.Renderers {
+		s.Renderers[rc.Name] = newLive(rc.Name)
+	}
+	s.rendererErr = make(chan error, 1)
+	load := func(ctx context.Context) error {
+		err := s.buildAndLoad(ctx, opts)
+		s.rendererErr <- err
+		return err
+	}
+	if !opts.Background {
+		return load(ctx)
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := load(context.Background()); err != nil {
+			s.log.Error("renderers failed to load; pages that need them answer 500", "err", err)
+		}
+	}()
+	return nil
+}
+
+// RenderersLoaded waits until the renderers are loaded and returns the
+// error loading them, if any.
+func (s *Site) RenderersLoaded() error {
+	err := <-s.rendererErr
+	s.rendererErr <- err
+	return err
+}
+
+// buildAndLoad builds stale renderers and loads every module, in parallel.
+func (s *Site) buildAndLoad(ctx context.Context, opts Options) error {
 	if err := s.BuildRenderers(ctx); err != nil {
+		for _, r := range s.Renderers {
+			r.(*live).loaded(nil, err)
+		}
 		return err
 	}
 	start := time.Now()
-	loaded := make([]render.Renderer, len(s.Config.Renderers))
 	errs := make([]error, len(s.Config.Renderers))
 	var wg sync.WaitGroup
 	for i, rc := range s.Config.Renderers {
 		wg.Add(1)
 		go func() { // compile (or load from the cache) and warm up in parallel
 			defer wg.Done()
-			loaded[i], errs[i] = rt.Load(ctx, s.renderConfig(rc, opts))
-			if errs[i] != nil {
-				errs[i] = fmt.Errorf("load renderer %q: %w", rc.Name, errs[i])
+			r, err := s.Runtime.Load(ctx, s.renderConfig(rc, opts))
+			if err != nil {
+				err = fmt.Errorf("load renderer %q: %w", rc.Name, err)
 			}
+			errs[i] = err
+			s.Renderers[rc.Name].(*live).loaded(r, err)
 		}()
 	}
 	wg.Wait()
-	for i, rc := range s.Config.Renderers {
-		if loaded[i] != nil {
-			s.Renderers[rc.Name] = newLive(loaded[i])
-		}
-	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package jsonfile
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/kilnhq/kiln/sdk/plugin"
+	"github.com/kilnhq/kiln/plugins/internal/plugintest"
 )
 
 // newSource configures a source over dir/data.json (written first when
@@ -39,33 +40,6 @@ func edit(t *testing.T, s *source, content string) {
 	s.reload()
 }
 
-// changes collects what Watch(from) sends up to and including revision
-// upto.
-func changes(t *testing.T, s *source, from, upto uint64) []string {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var got []string
-	err := s.Watch(ctx, from, func(ev plugin.Event) error {
-		switch {
-		case ev.Bookmark:
-			got = append(got, "bookmark@"+strconv.FormatUint(ev.Revision, 10))
-		case ev.Deleted:
-			got = append(got, ev.Key+"-@"+strconv.FormatUint(ev.Revision, 10))
-		default:
-			got = append(got, ev.Key+"="+string(ev.Value)+"@"+strconv.FormatUint(ev.Revision, 10))
-		}
-		if ev.Revision >= upto {
-			cancel()
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
-}
-
 func TestParseData(t *testing.T) {
 	tests := []struct {
 		name, in, want, err string
@@ -92,74 +66,13 @@ func TestParseData(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []string
-			for _, k := range sortedKeys(data) {
+			for _, k := range slices.Sorted(maps.Keys(data)) {
 				got = append(got, k+"="+string(data[k]))
 			}
 			if g := strings.Join(got, " "); g != tt.want {
 				t.Errorf("got %s, want %s", g, tt.want)
 			}
 		})
-	}
-}
-
-func TestList(t *testing.T) {
-	s := newSource(t, t.TempDir(), `{"": 0, "a/1": 1, "a/2": 2, "a/3": 3, "b": 4}`)
-	tests := []struct {
-		name    string
-		prefix  string
-		limit   int
-		reverse bool
-		want    string // pages separated by "|"
-	}{
-		{"all", "", 10, false, ",a/1,a/2,a/3,b"},
-		{"empty key paged", "", 1, false, "|a/1|a/2|a/3|b"},
-		{"reverse paged", "", 2, true, "b,a/3|a/2,a/1|"},
-		{"prefix", "a/", 2, false, "a/1,a/2|a/3"},
-		{"prefix reverse", "a/", 2, true, "a/3,a/2|a/1"},
-		{"prefix exact page", "a/", 3, false, "a/1,a/2,a/3"},
-		{"no match", "c", 3, false, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var pages []string
-			req := plugin.ListRequest{Prefix: tt.prefix, Limit: tt.limit, Reverse: tt.reverse}
-			for {
-				p, err := s.List(context.Background(), req)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var keys []string
-				for _, it := range p.Items {
-					keys = append(keys, it.Key)
-				}
-				pages = append(pages, strings.Join(keys, ","))
-				if p.Next == "" {
-					break
-				}
-				req.Cursor = p.Next
-			}
-			if got := strings.Join(pages, "|"); got != tt.want {
-				t.Errorf("pages %q, want %q", got, tt.want)
-			}
-		})
-	}
-	if _, err := s.List(context.Background(), plugin.ListRequest{Cursor: "bogus", Limit: 1}); err != errCursor {
-		t.Errorf("bad cursor: err = %v, want errCursor", err)
-	}
-}
-
-func TestWatchAfterEdits(t *testing.T) {
-	s := newSource(t, t.TempDir(), `{"a": 1, "b": 2}`) // a@1 b@2
-	edit(t, s, `{"a": 1, "b": 3, "c": 4}`)             // b@3 c@4
-	edit(t, s, `{"a":1,"b":3}`)                        // c-@5; reformatting a and b is no change
-	edit(t, s, `{"a": 1, "b": 3, "c": 6}`)             // c@6
-	got := changes(t, s, 2, 6)
-	want := []string{"b=3@3", "c=6@6"}
-	if !slices.Equal(got, want) {
-		t.Errorf("Watch(2) = %q, want %q", got, want)
-	}
-	if got, want := changes(t, s, 0, 6), []string{"bookmark@6"}; !slices.Equal(got, want) {
-		t.Errorf("Watch(0) = %q, want %q", got, want)
 	}
 }
 
@@ -172,28 +85,13 @@ func TestOfflineEdits(t *testing.T) {
 		t.Fatal(err)
 	}
 	s2 := newSource(t, dir, "")
-	got := changes(t, s2, 3, 6)
+	got := plugintest.Changes(t, s2, 3, 6)
 	want := []string{"b=20@4", "d=4@5", "c-@6"}
 	if !slices.Equal(got, want) {
 		t.Errorf("Watch(3) after restart = %q, want %q", got, want)
 	}
 	if it, _, _ := s2.Get(context.Background(), "a"); it.Revision != 1 {
 		t.Errorf("unchanged key a moved to revision %d", it.Revision)
-	}
-}
-
-// TestStateLost: when the host is ahead of the plugin (its state file was
-// deleted), every key is sent again above the host's revision.
-func TestStateLost(t *testing.T) {
-	dir := t.TempDir()
-	s1 := newSource(t, dir, `{"a": 1, "b": 2}`)
-	if err := os.Remove(s1.statePath); err != nil {
-		t.Fatal(err)
-	}
-	s2 := newSource(t, dir, "")
-	got := changes(t, s2, 40, 42)
-	if want := []string{"a=1@41", "b=2@42"}; !slices.Equal(got, want) {
-		t.Errorf("Watch(40) = %q, want %q", got, want)
 	}
 }
 
@@ -243,7 +141,7 @@ func TestPutDelete(t *testing.T) {
 		t.Errorf("data file = %s, want only b", b)
 	}
 	s.reload() // the watcher seeing our own write changes nothing
-	if got := changes(t, s, 1, 3); !slices.Equal(got, []string{`b={"x":[1]}@2`, "a-@3"}) {
+	if got := plugintest.Changes(t, s, 1, 3); !slices.Equal(got, []string{`b={"x":[1]}@2`, "a-@3"}) {
 		t.Errorf("Watch(1) = %q", got)
 	}
 }
@@ -280,38 +178,6 @@ func FuzzParseData(f *testing.F) {
 			if !json.Valid(v) {
 				t.Fatalf("value of %q is not valid JSON: %q", k, v)
 			}
-		}
-	})
-}
-
-func FuzzParseState(f *testing.F) {
-	f.Add([]byte(`{"revision": 3, "keys": {"a": {"rev": 1, "hash": "ab"}, "b": {"rev": 3, "deleted": true}}}`))
-	f.Add([]byte(`{"revision": 1, "keys": {"a": {"rev": 2, "hash": "ab"}}}`))
-	f.Add([]byte(`{}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		st, err := parseState(b)
-		if err != nil {
-			return
-		}
-		for k, e := range st.entries() {
-			if e.rev == 0 || e.rev > st.Revision || e.deleted == (e.hash != "") {
-				t.Fatalf("accepted bad entry %q: %+v", k, e)
-			}
-		}
-	})
-}
-
-func FuzzCursor(f *testing.F) {
-	for _, s := range []string{"", "a", "k", "kk", "posts/\x00"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, key string) {
-		got, err := decodeCursor(encodeCursor(key))
-		if err != nil || got != key {
-			t.Fatalf("round trip of %q = %q, %v", key, got, err)
-		}
-		if k, err := decodeCursor(key); err == nil && encodeCursor(k) != key {
-			t.Fatalf("decodeCursor(%q) = %q does not re-encode", key, k)
 		}
 	})
 }

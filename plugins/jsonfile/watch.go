@@ -1,82 +1,59 @@
 package jsonfile
 
 import (
-	"cmp"
-	"context"
-	"slices"
+	"path/filepath"
 
-	"github.com/kilnhq/kiln/sdk/plugin"
+	"github.com/fsnotify/fsnotify"
 )
 
-// Watch sends, in revision order, the current state of every key that
-// changed after from, then every later change. Several changes to one key
-// while nobody watched collapse into its latest one.
-func (s *source) Watch(ctx context.Context, from uint64, send func(plugin.Event) error) error {
-	last, err := s.watchStart(from)
+// watchFile reloads the data file whenever it changes. It watches the
+// directory, so an editor's write-to-temp-and-rename is seen too.
+func (s *source) watchFile() error {
+	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return err
 	}
-	if from == 0 {
-		if err := send(plugin.Event{Revision: last, Bookmark: true}); err != nil {
-			return err
-		}
+	if err := w.Add(filepath.Dir(s.path)); err != nil {
+		w.Close()
+		return err
 	}
-	for {
-		evs, changed := s.since(last)
-		for _, ev := range evs {
-			if err := send(ev); err != nil {
-				return err
+	go func() {
+		for {
+			select {
+			case ev, ok := <-w.Events:
+				if !ok {
+					return
+				}
+				if filepath.Clean(ev.Name) == s.path && !ev.Has(fsnotify.Chmod) {
+					s.reload()
+				}
+			case err, ok := <-w.Errors:
+				if !ok {
+					return
+				}
+				s.log.Error("file watch failed", "path", s.path, "error", err)
 			}
-			last = ev.Revision
 		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-changed:
-		}
-	}
+	}()
+	return nil
 }
 
-// watchStart resolves from: 0 means "now". A from beyond the last revision
-// means the state file was lost; every key is then announced again with
-// revisions above from, so the host misses nothing.
-func (s *source) watchStart(from uint64) (uint64, error) {
+// reload re-reads the data file. A missing, half-written or invalid file
+// keeps the last good data and logs one error until the file is good again.
+func (s *source) reload() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.path == "" {
-		return 0, errNotConfigured
-	}
-	switch {
-	case from == 0:
-		return s.rev, nil
-	case from > s.rev:
-		s.log.Warn("host is ahead of the revision state; resending every key", "host_revision", from, "revision", s.rev)
-		s.restamp(from)
-	}
-	return from, nil
-}
-
-// restamp gives every entry a new revision above from. Callers hold mu.
-func (s *source) restamp(from uint64) {
-	s.rev = from
-	for _, k := range sortedKeys(s.entries) {
-		s.rev++
-		s.entries[k].rev = s.rev
-	}
-	s.commit()
-}
-
-// since returns the changes after rev in revision order, and a channel
-// closed at the next change.
-func (s *source) since(rev uint64) ([]plugin.Event, <-chan struct{}) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var evs []plugin.Event
-	for k, e := range s.entries {
-		if e.rev > rev {
-			evs = append(evs, plugin.Event{Revision: e.rev, Key: k, Value: e.value, Deleted: e.deleted})
+	data, err := readData(s.path) // under mu, so it cannot undo a concurrent Put
+	if err != nil {
+		if msg := err.Error(); msg != s.lastErr {
+			s.lastErr = msg
+			s.log.Error("keeping last good data", "error", msg)
 		}
+		return
 	}
-	slices.SortFunc(evs, func(a, b plugin.Event) int { return cmp.Compare(a.Revision, b.Revision) })
-	return evs, s.changed
+	if s.lastErr != "" {
+		s.lastErr = ""
+		s.log.Info("data file is valid again", "path", s.path)
+	}
+	s.Update(values(data), nil)
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/kilnhq/kiln/plugins/internal/plugintest"
 )
 
 func diskStore(b *testing.B) *Store {
@@ -20,7 +22,7 @@ func diskStore(b *testing.B) *Store {
 // BenchmarkPutEvent measures a durable Put until its Watch event arrives.
 func BenchmarkPutEvent(b *testing.B) {
 	s := diskStore(b)
-	w := startWatch(b, s, s.Revision())
+	w := plugintest.Watch(b, s, s.Revision())
 	value := []byte(`{"slug":"hello-world","title":"Hello World"}`)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -28,7 +30,7 @@ func BenchmarkPutEvent(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for ev := w.next(b, 1)[0]; ev.Revision < rev; ev = w.next(b, 1)[0] {
+		for ev := w.Next(b); ev.Revision < rev; ev = w.Next(b) {
 		}
 	}
 }
@@ -78,7 +80,7 @@ func importDoc(n int) string {
 func BenchmarkImport10kProcess(b *testing.B) {
 	doc := importDoc(10000)
 	for i := 0; i < b.N; i++ {
-		c := startProcess(b, fmt.Sprintf(`{"dir":%q}`, b.TempDir()))
+		c := plugintest.Start(b, fmt.Sprintf(`{"dir":%q}`, b.TempDir()))
 		if _, err := Import(context.Background(), c, strings.NewReader(doc)); err != nil {
 			b.Fatal(err)
 		}

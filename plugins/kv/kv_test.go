@@ -6,12 +6,15 @@ import (
 	"reflect"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/cockroachdb/pebble/vfs"
 
+	"github.com/kilnhq/kiln/plugins/internal/plugintest"
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
+
+// TestMain lets TestProcess run this test binary as the plugin.
+func TestMain(m *testing.M) { plugintest.Main(m, New) }
 
 func memStore(t testing.TB) *Store {
 	t.Helper()
@@ -103,35 +106,11 @@ func TestList(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := listPages(t, s, tt.prefix, tt.limit, tt.reverse); !reflect.DeepEqual(got, tt.want) {
+			if got := plugintest.ListPages(t, s, tt.prefix, tt.limit, tt.reverse); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("pages = %q, want %q", got, tt.want)
 			}
 		})
 	}
-}
-
-// listPages follows cursors until the end and returns the keys of each page.
-func listPages(t *testing.T, src plugin.Source, prefix string, limit int, reverse bool) [][]string {
-	t.Helper()
-	req := plugin.ListRequest{Prefix: prefix, Limit: limit, Reverse: reverse}
-	var pages [][]string
-	for i := 0; i < 100; i++ {
-		page, err := src.List(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var keys []string
-		for _, it := range page.Items {
-			keys = append(keys, it.Key)
-		}
-		pages = append(pages, keys)
-		if page.Next == "" {
-			return pages
-		}
-		req.Cursor = page.Next
-	}
-	t.Fatal("cursor never ended")
-	return nil
 }
 
 func TestListBadCursor(t *testing.T) {
@@ -141,50 +120,22 @@ func TestListBadCursor(t *testing.T) {
 	}
 }
 
-// watcher collects events from a running Watch.
-type watcher struct {
-	events chan plugin.Event
-	done   chan error
-	cancel context.CancelFunc
-}
-
-func startWatch(t testing.TB, src plugin.Source, from uint64) *watcher {
+// next waits for n events.
+func next(t testing.TB, w *plugintest.Watcher, n int) []plugin.Event {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &watcher{events: make(chan plugin.Event, 1024), done: make(chan error, 1), cancel: cancel}
-	go func() {
-		w.done <- src.Watch(ctx, from, func(ev plugin.Event) error {
-			w.events <- ev
-			return nil
-		})
-	}()
-	t.Cleanup(cancel)
-	return w
-}
-
-// next waits for n events; the timeout only guards against a hang.
-func (w *watcher) next(t testing.TB, n int) []plugin.Event {
-	t.Helper()
-	var got []plugin.Event
-	for len(got) < n {
-		select {
-		case ev := <-w.events:
-			got = append(got, ev)
-		case err := <-w.done:
-			t.Fatalf("watch ended after %d events: %v", len(got), err)
-		case <-time.After(20 * time.Second):
-			t.Fatalf("no event after %d of %d", len(got), n)
-		}
+	got := make([]plugin.Event, n)
+	for i := range got {
+		got[i] = w.Next(t)
 	}
 	return got
 }
 
 // until collects events until one has at least revision rev.
-func (w *watcher) until(t testing.TB, rev uint64) []plugin.Event {
+func until(t testing.TB, w *plugintest.Watcher, rev uint64) []plugin.Event {
 	t.Helper()
 	var got []plugin.Event
 	for len(got) == 0 || got[len(got)-1].Revision < rev {
-		got = append(got, w.next(t, 1)...)
+		got = append(got, w.Next(t))
 	}
 	return got
 }
@@ -217,25 +168,25 @@ func TestWatchFrom(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := startWatch(t, s, tt.from)
-			if got := w.next(t, len(tt.want)); !reflect.DeepEqual(got, tt.want) {
+			w := plugintest.Watch(t, s, tt.from)
+			if got := next(t, w, len(tt.want)); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("events = %+v, want %+v", got, tt.want)
 			}
 		})
 	}
 	t.Run("live only", func(t *testing.T) {
-		w := startWatch(t, s, 0)
-		if got, want := w.next(t, 1)[0], (plugin.Event{Revision: 7, Bookmark: true}); !reflect.DeepEqual(got, want) {
+		w := plugintest.Watch(t, s, 0)
+		if got, want := next(t, w, 1)[0], (plugin.Event{Revision: 7, Bookmark: true}); !reflect.DeepEqual(got, want) {
 			t.Fatalf("first event = %+v, want %+v", got, want)
 		}
 		rev := mustPut(t, s, "live", `1`)
-		if got, want := w.next(t, 1)[0], put(rev, "live", `1`); !reflect.DeepEqual(got, want) {
+		if got, want := next(t, w, 1)[0], put(rev, "live", `1`); !reflect.DeepEqual(got, want) {
 			t.Errorf("event = %+v, want %+v", got, want)
 		}
 	})
 	t.Run("host ahead replays everything", func(t *testing.T) {
-		w := startWatch(t, s, 100)
-		got := w.next(t, 4)
+		w := plugintest.Watch(t, s, 100)
+		got := next(t, w, 4)
 		if want := []plugin.Event{put(3, "a", `2`), del(4, "b"), put(5, "c", `1`), del(7, "gone")}; !reflect.DeepEqual(got, want) {
 			t.Errorf("events = %+v, want %+v", got, want)
 		}
@@ -245,12 +196,12 @@ func TestWatchFrom(t *testing.T) {
 func TestWatchLive(t *testing.T) {
 	s := memStore(t)
 	mustPut(t, s, "old", `0`)
-	w := startWatch(t, s, s.Revision())
+	w := plugintest.Watch(t, s, s.Revision())
 	want := []plugin.Event{put(2, "k", `1`), put(3, "k", `2`), del(4, "k")}
 	mustPut(t, s, "k", `1`)
 	mustPut(t, s, "k", `2`)
 	mustDelete(t, s, "k")
-	got := w.until(t, 4)
+	got := until(t, w, 4)
 	// A watcher that fell behind sees only the latest change of k; one
 	// that kept up sees all three. Either way: a subsequence of want
 	// ending on the delete.
@@ -296,9 +247,9 @@ func TestRestartResume(t *testing.T) {
 	if got, want := mustPut(t, s, "post:c", `"c1"`), uint64(4); got != want {
 		t.Errorf("next revision = %d, want %d", got, want)
 	}
-	w := startWatch(t, s, 1)
+	w := plugintest.Watch(t, s, 1)
 	want := []plugin.Event{put(2, "post:b", `"b1"`), del(3, "post:a"), put(4, "post:c", `"c1"`)}
-	if got := w.next(t, 3); !reflect.DeepEqual(got, want) {
+	if got := next(t, w, 3); !reflect.DeepEqual(got, want) {
 		t.Errorf("events = %+v, want %+v", got, want)
 	}
 }
@@ -344,7 +295,7 @@ func TestConfigure(t *testing.T) {
 // strictly increasing and the watcher must end with every key's final value.
 func TestHammer(t *testing.T) {
 	s := memStore(t)
-	w := startWatch(t, s, s.Revision())
+	w := plugintest.Watch(t, s, s.Revision())
 	const writers, perWriter = 8, 50
 	var wg sync.WaitGroup
 	for i := 0; i < writers; i++ {
@@ -361,7 +312,7 @@ func TestHammer(t *testing.T) {
 	state := map[string]string{}
 	var last uint64
 	for last < final {
-		ev := w.next(t, 1)[0]
+		ev := next(t, w, 1)[0]
 		if ev.Bookmark { // the store starts empty, so this watch started "now"
 			continue
 		}
@@ -394,8 +345,8 @@ func TestPutMany(t *testing.T) {
 	if got, want := rev, uint64(4); got != want {
 		t.Errorf("revision = %d, want %d", got, want)
 	}
-	w := startWatch(t, s, 1)
-	if got, want := w.next(t, 2), []plugin.Event{put(3, "b", `1`), put(4, "a", `2`)}; !reflect.DeepEqual(got, want) {
+	w := plugintest.Watch(t, s, 1)
+	if got, want := next(t, w, 2), []plugin.Event{put(3, "b", `1`), put(4, "a", `2`)}; !reflect.DeepEqual(got, want) {
 		t.Errorf("events = %+v, want %+v", got, want)
 	}
 	if _, err := s.PutMany(context.Background(), []plugin.Item{{Key: "ok"}, {Key: ""}}); err == nil {

@@ -10,13 +10,13 @@
 // value and the revision it last changed at, deleted keys kept as
 // tombstones. Edits made while the plugin was down are found at start by
 // comparing hashes and get new revisions, so a host resuming Watch from its
-// last revision misses nothing.
+// last revision misses nothing. The revisions, Get, List and Watch come
+// from plugins/internal/snapshot; this package parses the folder.
 package markdown
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -25,6 +25,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/kilnhq/kiln/plugins/internal/snapshot"
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
 
@@ -34,40 +35,26 @@ const DefaultPrefix = "post:"
 // StateFile is the state file's name inside the folder by default.
 const StateFile = ".kiln-state.json"
 
-var errNotConfigured = errors.New("markdown: not configured")
-
 var _ plugin.Source = (*source)(nil)
 
+// source is the snapshot of the folder; the snapshot serves Get, List and
+// Watch.
 type source struct {
+	*snapshot.Snapshot
 	log hclog.Logger
 
-	mu        sync.Mutex
-	dir       string            // absolute folder path; "" until configured
-	prefix    string            // key prefix
-	statePath string            // revision state file
-	entries   map[string]*entry // live entries and tombstones
-	keys      []string          // sorted live keys
-	rev       uint64            // last revision handed out
-	changed   chan struct{}     // closed and replaced on every change
-	fileErrs  map[string]string // file name -> last logged error
-	watcher   *fsnotify.Watcher
-}
+	dir    string // absolute folder path; set once by Configure
+	prefix string // key prefix
 
-// entry is one key's current post, or a tombstone. A live entry with a nil
-// value is known from the state file but its file is invalid since the
-// plugin started: it is not served until the file is fixed.
-type entry struct {
-	value   []byte
-	hash    string
-	rev     uint64
-	deleted bool
-	held    bool   // no value since start: its file was invalid
-	file    string // file name the post came from
+	mu       sync.Mutex        // serialises scans
+	fileErrs map[string]string // file name -> last logged error
+	watcher  *fsnotify.Watcher
 }
 
 // New returns an unconfigured markdown source.
 func New() plugin.Source {
-	return &source{log: plugin.Logger().Named("markdown"), changed: make(chan struct{})}
+	log := plugin.Logger().Named("markdown")
+	return &source{Snapshot: snapshot.New("markdown", log), log: log, fileErrs: map[string]string{}}
 }
 
 func (s *source) Capabilities() plugin.Capabilities {
@@ -82,52 +69,54 @@ func (s *source) Schema() plugin.Schema {
 	}}
 }
 
-// settings is the decoded config block.
+// settings is the decoded config block, paths made absolute.
 type settings struct {
-	Dir    string  `json:"dir"`
-	Prefix *string `json:"prefix"`
-	State  string  `json:"state"`
+	Dir    string `json:"dir"`
+	Prefix string `json:"prefix"`
+	State  string `json:"state"`
 }
 
 func parseSettings(config []byte) (settings, plugin.Diagnostics) {
-	var st settings
+	st := settings{Prefix: DefaultPrefix}
 	if err := json.Unmarshal(config, &st); err != nil {
 		return st, diag("", "invalid config", err.Error())
 	}
-	if st.Dir == "" {
-		return st, diag("dir", "missing required attribute", `"dir" names the folder of Markdown files`)
+	dir, ds := folder(st.Dir)
+	if ds != nil {
+		return st, ds
 	}
-	if st.Prefix == nil {
-		p := DefaultPrefix
-		st.Prefix = &p
+	st.State, ds = snapshot.StatePath(st.State, filepath.Join(dir, StateFile))
+	st.Dir = dir
+	return st, ds
+}
+
+// folder checks the dir attribute and makes it absolute.
+func folder(dir string) (string, plugin.Diagnostics) {
+	if dir == "" {
+		return "", diag("dir", "missing required attribute", `"dir" names the folder of Markdown files`)
 	}
-	if st.State == "" {
-		st.State = filepath.Join(st.Dir, StateFile)
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", diag("dir", "invalid path", err.Error())
 	}
-	return st, nil
+	if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+		return "", diag("dir", "not a folder", fmt.Sprintf("%s: %v", abs, err))
+	}
+	return abs, nil
 }
 
 func diag(attr, summary, detail string) plugin.Diagnostics {
 	return plugin.Diagnostics{{Severity: plugin.SeverityError, Summary: summary, Detail: detail, Attribute: attr}}
 }
 
+// Configure scans the folder and starts watching it. Invalid files are
+// warnings: they are logged, and skipped until fixed.
 func (s *source) Configure(_ context.Context, config []byte) plugin.Diagnostics {
 	st, ds := parseSettings(config)
 	if ds != nil {
 		return ds
 	}
-	dir, err := filepath.Abs(st.Dir)
-	if err != nil {
-		return diag("dir", "invalid path", err.Error())
-	}
-	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return diag("dir", "not a folder", fmt.Sprintf("%s: %v", dir, err))
-	}
-	state, err := filepath.Abs(st.State)
-	if err != nil {
-		return diag("state", "invalid path", err.Error())
-	}
-	ds = s.open(dir, *st.Prefix, state)
+	ds = s.open(st.Dir, st.Prefix, st.State)
 	if ds.HasErrors() {
 		return ds
 	}
@@ -137,29 +126,21 @@ func (s *source) Configure(_ context.Context, config []byte) plugin.Diagnostics 
 	return ds
 }
 
-// open loads the state file, scans the folder and records the changes made
-// since the state was written. Invalid files come back as warnings.
+// open scans the folder and opens the snapshot over it, which records the
+// changes made since the state file was written. Invalid files come back
+// as warnings.
 func (s *source) open(dir, prefix, statePath string) plugin.Diagnostics {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.dir != "" {
-		return diag("", "already configured", "")
-	}
-	st, err := readState(statePath)
-	if err != nil {
-		s.log.Warn("revision state unreadable; starting over", "state", statePath, "error", err)
-		st = state{}
-	}
-	s.dir, s.prefix, s.statePath = dir, prefix, statePath
-	s.rev, s.entries, s.fileErrs = st.Revision, st.entries(), map[string]string{}
 	posts, errs, err := scanDir(dir, prefix)
 	if err != nil {
 		return diag("dir", "cannot read folder", err.Error())
 	}
-	s.apply(posts, errs)
-	if err := s.saveState(); err != nil {
-		return diag("state", "cannot write revision state", err.Error())
+	s.logErrors(errs)
+	if ds := s.Open(snapshot.StateFile{Path: statePath, Indent: true}, posts, errs); ds != nil {
+		return ds
 	}
+	s.dir, s.prefix = dir, prefix
 	return warnings(errs)
 }
 
@@ -181,17 +162,4 @@ func (s *source) Close() error {
 	err := s.watcher.Close()
 	s.watcher = nil
 	return err
-}
-
-func (s *source) Get(_ context.Context, key string) (plugin.Item, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.dir == "" {
-		return plugin.Item{}, false, errNotConfigured
-	}
-	e := s.entries[key]
-	if e == nil || e.deleted || e.value == nil {
-		return plugin.Item{}, false, nil
-	}
-	return plugin.Item{Key: key, Value: e.value, Revision: e.rev}, true, nil
 }

@@ -3,6 +3,7 @@ package markdown
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,12 +11,16 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/kilnhq/kiln/plugins/internal/plugintest"
+	"github.com/kilnhq/kiln/plugins/internal/snapshot"
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
+
+// TestMain lets TestProcess run this test binary as the plugin.
+func TestMain(m *testing.M) { plugintest.Main(m, New) }
 
 // blogDir copies testdata/blog into a temp folder.
 func blogDir(t *testing.T) string {
@@ -49,12 +54,7 @@ func writeFile(t *testing.T, dir, name, content string) {
 
 func configure(t *testing.T, config string) *source {
 	t.Helper()
-	s := New().(*source)
-	if ds := s.Configure(context.Background(), []byte(config)); ds.HasErrors() {
-		t.Fatal(ds)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return plugintest.Configure(t, New().(*source), config)
 }
 
 func dirConfig(dir string) string { return fmt.Sprintf(`{"dir":%q}`, dir) }
@@ -84,93 +84,6 @@ func TestListGolden(t *testing.T) {
 	}
 }
 
-func TestListPaging(t *testing.T) {
-	dir := t.TempDir()
-	for _, slug := range []string{"a", "b1", "b2", "b3", "c"} {
-		writeFile(t, dir, slug+".md", "---\ntitle: "+slug+"\n---\n")
-	}
-	s := configure(t, fmt.Sprintf(`{"dir":%q,"prefix":""}`, dir))
-	tests := []struct {
-		name    string
-		prefix  string
-		limit   int
-		reverse bool
-		want    [][]string
-	}{
-		{"all", "", 10, false, [][]string{{"a", "b1", "b2", "b3", "c"}}},
-		{"prefix pages", "b", 2, false, [][]string{{"b1", "b2"}, {"b3"}}},
-		{"reverse pages", "b", 2, true, [][]string{{"b3", "b2"}, {"b1"}}},
-		{"reverse all", "", 3, true, [][]string{{"c", "b3", "b2"}, {"b1", "a"}}},
-		{"no match", "z", 3, false, [][]string{nil}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := listPages(t, s, tt.prefix, tt.limit, tt.reverse); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("pages = %q, want %q", got, tt.want)
-			}
-		})
-	}
-	if _, err := s.List(context.Background(), plugin.ListRequest{Cursor: "x"}); err == nil {
-		t.Error("invalid cursor accepted")
-	}
-}
-
-func listPages(t *testing.T, src plugin.Source, prefix string, limit int, reverse bool) [][]string {
-	t.Helper()
-	req := plugin.ListRequest{Prefix: prefix, Limit: limit, Reverse: reverse}
-	var pages [][]string
-	for i := 0; i < 100; i++ {
-		page, err := src.List(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var keys []string
-		for _, it := range page.Items {
-			keys = append(keys, it.Key)
-		}
-		pages = append(pages, keys)
-		if page.Next == "" {
-			return pages
-		}
-		req.Cursor = page.Next
-	}
-	t.Fatal("cursor never ended")
-	return nil
-}
-
-type watcher struct {
-	events chan plugin.Event
-	done   chan error
-}
-
-func startWatch(t *testing.T, src plugin.Source, from uint64) *watcher {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &watcher{events: make(chan plugin.Event, 100), done: make(chan error, 1)}
-	go func() {
-		w.done <- src.Watch(ctx, from, func(ev plugin.Event) error {
-			w.events <- ev
-			return nil
-		})
-	}()
-	t.Cleanup(cancel)
-	return w
-}
-
-// next waits for one event; the timeout only guards against a hang.
-func (w *watcher) next(t *testing.T) plugin.Event {
-	t.Helper()
-	select {
-	case ev := <-w.events:
-		return ev
-	case err := <-w.done:
-		t.Fatalf("watch ended: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("no event")
-	}
-	return plugin.Event{}
-}
-
 // summary is an event without its value, plus the post title.
 type summary struct {
 	Rev     uint64
@@ -195,8 +108,8 @@ func summarize(t *testing.T, ev plugin.Event) summary {
 func TestWatchEdits(t *testing.T) {
 	dir := blogDir(t)
 	s := configure(t, dirConfig(dir))
-	w := startWatch(t, s, 0)
-	if got, want := w.next(t), (plugin.Event{Revision: 3, Bookmark: true}); !reflect.DeepEqual(got, want) {
+	w := plugintest.Watch(t, s, 0)
+	if got, want := w.Next(t), (plugin.Event{Revision: 3, Bookmark: true}); !reflect.DeepEqual(got, want) {
 		t.Fatalf("first event = %+v, want %+v", got, want)
 	}
 	// Each step changes the folder and expects the next event. Steps that
@@ -226,7 +139,7 @@ func TestWatchEdits(t *testing.T) {
 	}
 	for _, st := range steps {
 		st.do()
-		if got := summarize(t, w.next(t)); got != st.want {
+		if got := summarize(t, w.Next(t)); got != st.want {
 			t.Fatalf("%s: event = %+v, want %+v", st.name, got, st.want)
 		}
 		if st.name == "invalid file keeps last good, then an edit elsewhere" {
@@ -254,14 +167,14 @@ func TestRestartResume(t *testing.T) {
 	if after.Revision != before.Revision {
 		t.Errorf("unchanged post revision %d -> %d", before.Revision, after.Revision)
 	}
-	w := startWatch(t, s, 3)
+	w := plugintest.Watch(t, s, 3)
 	want := []summary{
 		{4, "post:added", "Added offline", false},
 		{5, "post:hello-world", "Edited offline", false},
 		{6, "post:dynamic-routing", "", true},
 	}
 	for i, sw := range want {
-		if got := summarize(t, w.next(t)); got != sw {
+		if got := summarize(t, w.Next(t)); got != sw {
 			t.Errorf("event %d = %+v, want %+v", i, got, sw)
 		}
 	}
@@ -285,9 +198,9 @@ func TestInvalidAtStart(t *testing.T) {
 	if _, found, _ := s.Get(context.Background(), "post:preview"); found {
 		t.Error("post of an invalid file served after restart")
 	}
-	w := startWatch(t, s, 3) // the post is held back, not deleted
+	w := plugintest.Watch(t, s, 3) // the post is held back, not deleted
 	writeFile(t, dir, "preview.md", "---\ntitle: Preview Mode for Static Generation\n---\n")
-	if got, want := summarize(t, w.next(t)), (summary{4, "post:preview", "Preview Mode for Static Generation", false}); got != want {
+	if got, want := summarize(t, w.Next(t)), (summary{4, "post:preview", "Preview Mode for Static Generation", false}); got != want {
 		t.Errorf("event = %+v, want %+v", got, want)
 	}
 }
@@ -304,16 +217,6 @@ func TestDuplicateSlug(t *testing.T) {
 	it, _, _ := s.Get(context.Background(), "post:hello-world")
 	if !strings.Contains(string(it.Value), `"title":"Hello World"`) {
 		t.Errorf("hello-world = %s, want the first file's post", it.Value)
-	}
-}
-
-func TestHostAhead(t *testing.T) {
-	s := configure(t, dirConfig(blogDir(t)))
-	w := startWatch(t, s, 10)
-	for i, want := range []uint64{11, 12, 13} {
-		if got := w.next(t).Revision; got != want {
-			t.Errorf("event %d revision = %d, want %d", i, got, want)
-		}
 	}
 }
 
@@ -339,35 +242,9 @@ func TestConfigure(t *testing.T) {
 		})
 	}
 	s := New().(*source)
-	if _, _, err := s.Get(context.Background(), "x"); err != errNotConfigured {
+	if _, _, err := s.Get(context.Background(), "x"); !errors.Is(err, snapshot.ErrNotOpen) || err.Error() != "markdown: not configured" {
 		t.Errorf("get before configure: %v", err)
 	}
-}
-
-func FuzzCursor(f *testing.F) {
-	f.Add("post:a")
-	f.Add("")
-	f.Fuzz(func(t *testing.T, key string) {
-		if got, err := decodeCursor(encodeCursor(key)); err != nil || got != key {
-			t.Errorf("decode(encode(%q)) = %q, %v", key, got, err)
-		}
-		_, _ = decodeCursor(key)
-	})
-}
-
-func FuzzParseState(f *testing.F) {
-	f.Add(`{"revision":3,"keys":{"post:a":{"rev":2,"hash":"ab"},"post:b":{"rev":3,"deleted":true}}}`)
-	f.Fuzz(func(t *testing.T, in string) {
-		st, err := parseState([]byte(in))
-		if err != nil {
-			return
-		}
-		for k, e := range st.entries() {
-			if e.rev > st.Revision {
-				t.Errorf("entry %q revision %d above %d", k, e.rev, st.Revision)
-			}
-		}
-	})
 }
 
 // syncBuffer is a log destination safe for the watcher goroutine.
@@ -399,12 +276,12 @@ func TestInvalidLoggedOnce(t *testing.T) {
 		t.Fatal(ds)
 	}
 	defer s.Close()
-	w := startWatch(t, s, 3)
+	w := plugintest.Watch(t, s, 3)
 	for i, bad := range []string{"no front matter", "still none", "---\nunterminated\n"} {
 		writeFile(t, dir, "preview.md", bad)
 		// A valid edit after the bad write: its event proves the rescan ran.
 		writeFile(t, dir, "hello-world.md", fmt.Sprintf("---\ntitle: edit %d\n---\n", i))
-		if got, want := summarize(t, w.next(t)).Title, fmt.Sprintf("edit %d", i); got != want {
+		if got, want := summarize(t, w.Next(t)).Title, fmt.Sprintf("edit %d", i); got != want {
 			t.Fatalf("event title = %q, want %q", got, want)
 		}
 	}

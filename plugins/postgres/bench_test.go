@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"testing"
+
+	"github.com/kilnhq/kiln/plugins/internal/plugintest"
 )
 
 // BenchmarkUpdateEvent measures an UPDATE (trigger, log row, NOTIFY) until
@@ -12,15 +14,15 @@ func BenchmarkUpdateEvent(b *testing.B) {
 	db := newTestDB(b)
 	s := configure(b, db.config(`,"value_column":"title"`))
 	db.insert(b, "a")
-	w := startWatch(b, s, 0)
-	w.next(b) // bookmark
+	w := plugintest.Watch(b, s, 0)
+	w.Next(b) // bookmark
 	sql := `UPDATE ` + db.schema + `.posts SET title = $1 WHERE slug = 'a'`
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := db.admin.Exec(context.Background(), sql, fmt.Sprint(i)); err != nil {
 			b.Fatal(err)
 		}
-		w.next(b)
+		w.Next(b)
 	}
 }
 

@@ -15,8 +15,12 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/kilnhq/kiln/plugins/internal/plugintest"
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
+
+// TestMain lets TestProcess run this test binary as the plugin.
+func TestMain(m *testing.M) { plugintest.Main(m, New) }
 
 const testDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
@@ -65,12 +69,7 @@ func (db *testDB) config(extra string) string {
 
 func configure(t testing.TB, config string) *source {
 	t.Helper()
-	s := New().(*source)
-	if ds := s.Configure(context.Background(), []byte(config)); ds.HasErrors() {
-		t.Fatal(ds)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return plugintest.Configure(t, New().(*source), config)
 }
 
 func (db *testDB) insert(t testing.TB, slugs ...string) {
@@ -116,7 +115,7 @@ func TestGetList(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := listPages(t, s, tt.prefix, tt.limit, tt.reverse); !reflect.DeepEqual(got, tt.want) {
+			if got := plugintest.ListPages(t, s, tt.prefix, tt.limit, tt.reverse); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("pages = %q, want %q", got, tt.want)
 			}
 		})
@@ -144,62 +143,6 @@ func TestWholeRow(t *testing.T) {
 	}
 }
 
-func listPages(t testing.TB, src plugin.Source, prefix string, limit int, reverse bool) [][]string {
-	t.Helper()
-	req := plugin.ListRequest{Prefix: prefix, Limit: limit, Reverse: reverse}
-	var pages [][]string
-	for i := 0; i < 100; i++ {
-		page, err := src.List(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var keys []string
-		for _, it := range page.Items {
-			keys = append(keys, it.Key)
-		}
-		pages = append(pages, keys)
-		if page.Next == "" {
-			return pages
-		}
-		req.Cursor = page.Next
-	}
-	t.Fatal("cursor never ended")
-	return nil
-}
-
-type watcher struct {
-	events chan plugin.Event
-	done   chan error
-}
-
-func startWatch(t testing.TB, src plugin.Source, from uint64) *watcher {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &watcher{events: make(chan plugin.Event, 1000), done: make(chan error, 1)}
-	go func() {
-		w.done <- src.Watch(ctx, from, func(ev plugin.Event) error {
-			w.events <- ev
-			return nil
-		})
-	}()
-	t.Cleanup(func() { cancel(); <-w.done })
-	return w
-}
-
-// next waits for one event; the timeout only guards against a hang.
-func (w *watcher) next(t testing.TB) plugin.Event {
-	t.Helper()
-	select {
-	case ev := <-w.events:
-		return ev
-	case err := <-w.done:
-		t.Fatalf("watch ended: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("no event")
-	}
-	return plugin.Event{}
-}
-
 // change is an event with its value as a string, for comparisons.
 type change struct {
 	Rev     uint64
@@ -208,9 +151,10 @@ type change struct {
 	Deleted bool
 }
 
-func (w *watcher) nextChange(t testing.TB) change {
+// nextChange waits for the next event.
+func nextChange(t testing.TB, w *plugintest.Watcher) change {
 	t.Helper()
-	ev := w.next(t)
+	ev := w.Next(t)
 	return change{ev.Revision, ev.Key, string(ev.Value), ev.Deleted}
 }
 
@@ -218,8 +162,8 @@ func TestWatchChanges(t *testing.T) {
 	db := newTestDB(t)
 	s := configure(t, db.config(`,"value_column":"title","key_prefix":"post:"`))
 	db.insert(t, "a", "b") // revs 1, 2
-	w := startWatch(t, s, 0)
-	if got, want := w.next(t), (plugin.Event{Revision: 2, Bookmark: true}); !reflect.DeepEqual(got, want) {
+	w := plugintest.Watch(t, s, 0)
+	if got, want := w.Next(t), (plugin.Event{Revision: 2, Bookmark: true}); !reflect.DeepEqual(got, want) {
 		t.Fatalf("first event = %+v, want %+v", got, want)
 	}
 	posts := db.schema + ".posts"
@@ -239,7 +183,7 @@ func TestWatchChanges(t *testing.T) {
 	for _, st := range steps {
 		db.exec(t, st.sql)
 		for _, want := range st.want {
-			if got := w.nextChange(t); got != want {
+			if got := nextChange(t, w); got != want {
 				t.Fatalf("%s: event = %+v, want %+v", st.name, got, want)
 			}
 		}
@@ -260,9 +204,9 @@ func TestWatchResume(t *testing.T) {
 	db.exec(t, `DELETE FROM `+posts+` WHERE slug = 'c'`)             // 6
 
 	s = configure(t, cfg)
-	w := startWatch(t, s, 1)
+	w := plugintest.Watch(t, s, 1)
 	for _, want := range []change{{2, "b", "T b", false}, {5, "a", "a2", false}, {6, "c", "", true}} {
-		if got := w.nextChange(t); got != want {
+		if got := nextChange(t, w); got != want {
 			t.Errorf("event = %+v, want %+v", got, want)
 		}
 	}
@@ -270,8 +214,8 @@ func TestWatchResume(t *testing.T) {
 	if got, want := it.Revision, uint64(5); got != want {
 		t.Errorf("item revision = %d, want %d", got, want)
 	}
-	w2 := startWatch(t, s, 100) // the host saw a change log that is gone
-	if got, want := w2.nextChange(t), (change{2, "b", "T b", false}); got != want {
+	w2 := plugintest.Watch(t, s, 100) // the host saw a change log that is gone
+	if got, want := nextChange(t, w2), (change{2, "b", "T b", false}); got != want {
 		t.Errorf("host ahead: first event = %+v, want %+v", got, want)
 	}
 }
@@ -282,8 +226,8 @@ func TestReconnect(t *testing.T) {
 	db := newTestDB(t)
 	s := configure(t, db.config(`,"value_column":"title"`))
 	db.insert(t, "a")
-	w := startWatch(t, s, 0)
-	if ev := w.next(t); !ev.Bookmark {
+	w := plugintest.Watch(t, s, 0)
+	if ev := w.Next(t); !ev.Bookmark {
 		t.Fatalf("first event = %+v, want a bookmark", ev)
 	}
 	posts := db.schema + ".posts"
@@ -296,7 +240,7 @@ func TestReconnect(t *testing.T) {
 		}
 		title := fmt.Sprintf("after drop %d", i)
 		db.exec(t, `UPDATE `+posts+` SET title = $1 WHERE slug = 'a'`, title)
-		if got, want := w.nextChange(t), (change{uint64(2 + i), "a", title, false}); got != want {
+		if got, want := nextChange(t, w), (change{uint64(2 + i), "a", title, false}); got != want {
 			t.Fatalf("round %d: event = %+v, want %+v", i, got, want)
 		}
 		if it, found, err := s.Get(context.Background(), "a"); err != nil || !found || string(it.Value) != title {
@@ -314,8 +258,8 @@ func TestHammer(t *testing.T) {
 	}
 	db := newTestDB(t)
 	s := configure(t, db.config(`,"value_column":"title"`))
-	w := startWatch(t, s, 0)
-	w.next(t) // bookmark
+	w := plugintest.Watch(t, s, 0)
+	w.Next(t) // bookmark
 	const writers, perWriter = 4, 25
 	var wg sync.WaitGroup
 	for i := range writers {
@@ -343,7 +287,7 @@ func TestHammer(t *testing.T) {
 	db.admin.QueryRow(context.Background(), `SELECT max(rev) FROM `+db.schema+`.kiln_changes`).Scan(&final)
 	state := map[string]string{}
 	for last := uint64(0); last < uint64(final); {
-		c := w.nextChange(t)
+		c := nextChange(t, w)
 		if c.Rev <= last {
 			t.Fatalf("revision %d after %d", c.Rev, last)
 		}

@@ -1,16 +1,12 @@
-package jsonfile
+package snapshot
 
 import (
 	"context"
-	"errors"
 	"sort"
 	"strings"
 
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
-
-// errCursor is returned for a cursor this plugin did not hand out.
-var errCursor = errors.New("jsonfile: invalid cursor")
 
 // A cursor is "k" + the last key returned, so that the empty key still
 // makes a non-empty cursor.
@@ -18,24 +14,26 @@ func encodeCursor(key string) string { return "k" + key }
 
 func decodeCursor(c string) (key string, err error) {
 	if !strings.HasPrefix(c, "k") {
-		return "", errCursor
+		return "", ErrCursor
 	}
 	return c[1:], nil
 }
 
-func (s *source) List(_ context.Context, req plugin.ListRequest) (plugin.ListPage, error) {
+// List returns one page of the items whose keys start with req.Prefix, in
+// key order (or reverse), at most req.Limit (at least 1) of them.
+func (s *Snapshot) List(_ context.Context, req plugin.ListRequest) (plugin.ListPage, error) {
 	var after string
 	if req.Cursor != "" {
 		k, err := decodeCursor(req.Cursor)
 		if err != nil {
-			return plugin.ListPage{}, err
+			return plugin.ListPage{}, s.errorf(err)
 		}
 		after = k
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.path == "" {
-		return plugin.ListPage{}, errNotConfigured
+	if s.state.Path == "" {
+		return plugin.ListPage{}, s.errorf(ErrNotOpen)
 	}
 	lo, hi := prefixRange(s.keys, req.Prefix)
 	if req.Cursor != "" {
@@ -62,7 +60,7 @@ func cursorRange(keys []string, lo, hi int, after string, reverse bool) (int, in
 }
 
 // page returns up to limit items of keys[lo:hi] in order. Callers hold mu.
-func (s *source) page(lo, hi, limit int, reverse bool) plugin.ListPage {
+func (s *Snapshot) page(lo, hi, limit int, reverse bool) plugin.ListPage {
 	var p plugin.ListPage
 	n := min(limit, hi-lo)
 	for i := range n {

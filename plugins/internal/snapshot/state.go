@@ -1,4 +1,4 @@
-package markdown
+package snapshot
 
 import (
 	"encoding/json"
@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 )
 
-// state is the state file's content.
-type state struct {
+// stateDoc is the state file's content.
+type stateDoc struct {
 	Revision uint64                `json:"revision"`
 	Keys     map[string]stateEntry `json:"keys"`
 }
@@ -23,33 +23,33 @@ type stateEntry struct {
 }
 
 // readState reads the state file; a missing file is an empty state.
-func readState(path string) (state, error) {
+func readState(path string) (stateDoc, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return state{}, nil
+		return stateDoc{}, nil
 	}
 	if err != nil {
-		return state{}, err
+		return stateDoc{}, err
 	}
 	return parseState(b)
 }
 
 // parseState decodes and checks a state file.
-func parseState(b []byte) (state, error) {
-	var st state
+func parseState(b []byte) (stateDoc, error) {
+	var st stateDoc
 	if err := json.Unmarshal(b, &st); err != nil {
-		return state{}, fmt.Errorf("markdown: bad state: %w", err)
+		return stateDoc{}, fmt.Errorf("bad state: %w", err)
 	}
 	for k, e := range st.Keys {
 		if e.Revision == 0 || e.Revision > st.Revision || e.Deleted == (e.Hash != "") {
-			return state{}, fmt.Errorf("markdown: bad state entry %q", k)
+			return stateDoc{}, fmt.Errorf("bad state entry %q", k)
 		}
 	}
 	return st, nil
 }
 
 // entries turns the state into value-less entries; apply fills values in.
-func (st state) entries() map[string]*entry {
+func (st stateDoc) entries() map[string]*entry {
 	m := make(map[string]*entry, len(st.Keys))
 	for k, e := range st.Keys {
 		m[k] = &entry{hash: e.Hash, rev: e.Revision, deleted: e.Deleted, file: e.File}
@@ -57,22 +57,29 @@ func (st state) entries() map[string]*entry {
 	return m
 }
 
-// saveState writes the state file durably. Callers hold mu.
-func (s *source) saveState() error {
-	st := state{Revision: s.rev, Keys: make(map[string]stateEntry, len(s.entries))}
+// save writes the state file durably. Callers hold mu.
+func (s *Snapshot) save() error {
+	st := stateDoc{Revision: s.rev, Keys: make(map[string]stateEntry, len(s.entries))}
 	for k, e := range s.entries {
 		st.Keys[k] = stateEntry{Revision: e.rev, Hash: e.hash, File: e.file, Deleted: e.deleted}
 	}
-	b, err := json.MarshalIndent(st, "", "  ")
+	var b []byte
+	var err error
+	if s.state.Indent {
+		b, err = json.MarshalIndent(st, "", "  ")
+	} else {
+		b, err = json.Marshal(st)
+	}
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(s.statePath, b)
+	return WriteFile(s.state.Path, b)
 }
 
-// writeFileAtomic replaces path with data through a synced temp file and a
-// rename, so a crash leaves the old or the new state, never a mix.
-func writeFileAtomic(path string, data []byte) error {
+// WriteFile replaces path with data through a synced temp file and a
+// rename, so readers and crashes see the old or the new content, never a
+// mix. The state file is written this way; so should a source's own file.
+func WriteFile(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {

@@ -30,13 +30,16 @@ type Change struct {
 // regenerates once or twice per import, not once per batch, and at most
 // about once per maxDefer while a stream goes on. A burst settles after
 // burstQuiet, longer than quiet, so that a pause in the stream (a GC, an
-// fsync) does not end it. A settled batch always regenerates at once.
+// fsync) does not end it; a batch of burstMin changes or more starts a
+// burst even when a pause closed it. A small batch outside a burst (an
+// edit) and the end of a burst regenerate at once.
 const (
 	quiet        = 20 * time.Millisecond
 	burstQuiet   = 250 * time.Millisecond
 	maxBatchWait = 2 * time.Second
 	maxBatch     = 10000
 	maxDefer     = 10 * time.Second
+	burstMin     = 100 // a batch this large is part of a burst
 )
 
 // Consume turns data changes into regenerations until ctx is done or ch
@@ -49,9 +52,12 @@ const (
 func (e *Engine) Consume(ctx context.Context, ch <-chan Change, commit func(source string, revision uint64) error) {
 	var b burst
 	for {
-		batch, ok, settled := nextBatch(ctx, ch, b.active())
+		batch, ok, paused := nextBatch(ctx, ch, b.active())
+		// A large batch starts (or continues) a burst even when a short
+		// pause closed it: the stream behind it is choppy, not done.
+		settled := !ok || (paused && (b.active() || len(batch) < burstMin))
 		if len(batch) > 0 || b.active() {
-			e.apply(batch, &b, settled || !ok, commit)
+			e.apply(batch, &b, settled, commit)
 		}
 		if !ok {
 			return
@@ -61,9 +67,9 @@ func (e *Engine) Consume(ctx context.Context, ch <-chan Change, commit func(sour
 
 // nextBatch gathers one batch. Outside a burst it waits for a first
 // change, then for the changes behind it; in a burst it returns an empty
-// settled batch when burstQuiet passes without one. settled says the batch
-// closed on a quiet period, not on maxBatchWait or maxBatch.
-func nextBatch(ctx context.Context, ch <-chan Change, inBurst bool) (batch []Change, ok, settled bool) {
+// batch when burstQuiet passes without one. paused says the batch closed
+// on a quiet period, not on maxBatchWait or maxBatch.
+func nextBatch(ctx context.Context, ch <-chan Change, inBurst bool) (batch []Change, ok, paused bool) {
 	wait := quiet
 	if inBurst {
 		wait = burstQuiet

@@ -60,12 +60,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// raceEngine builds the kiln binary with -race (KILN_DATATEST_RACE_ENGINE=1),
+// so the engine's own goroutines (change batching, regenerations) are
+// checked too; a race makes the engine exit with an error in its log.
+var raceEngine = os.Getenv("KILN_DATATEST_RACE_ENGINE") != ""
+
 func buildFixtures(dir string) error {
-	fx.bin = filepath.Join(dir, "kiln")
-	cmd := exec.Command("go", "build", "-o", fx.bin, "github.com/kilnhq/kiln/engine")
-	cmd.Dir = repo
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build kiln: %v\n%s", err, out)
+	if bin := os.Getenv("KILN_DATATEST_BIN"); bin != "" { // a given build, e.g. to compare
+		fx.bin = bin
+	} else if err := buildKiln(dir); err != nil {
+		return err
 	}
 	cache, err := os.UserCacheDir()
 	if err != nil {
@@ -74,6 +78,20 @@ func buildFixtures(dir string) error {
 	fx.build = filepath.Join(cache, "kiln-test", "datatest-build")
 	fx.cache = filepath.Join(cache, "kiln-test", "datatest-wazero")
 	return warmUp(filepath.Join(dir, "warm"))
+}
+
+func buildKiln(dir string) error {
+	fx.bin = filepath.Join(dir, "kiln")
+	args := []string{"build", "-o", fx.bin}
+	if raceEngine {
+		args = append(args, "-race")
+	}
+	cmd := exec.Command("go", append(args, "github.com/kilnhq/kiln/engine")...)
+	cmd.Dir = repo
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build kiln: %v\n%s", err, out)
+	}
+	return nil
 }
 
 // warmUp runs `kiln build` on a copy of the blog whose store links to the
@@ -300,8 +318,8 @@ func (b *blog) stop() {
 
 func (b *blog) logTail() string {
 	data, _ := os.ReadFile(filepath.Join(b.dir, "kiln.log"))
-	if len(data) > 8000 {
-		data = data[len(data)-8000:]
+	if len(data) > 64000 {
+		data = data[len(data)-64000:]
 	}
 	return string(data)
 }

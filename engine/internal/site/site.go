@@ -157,6 +157,13 @@ func (s *Site) loadRenderers(ctx context.Context, opts Options) error {
 	for _, rc := range s.Config.Renderers {
 		s.Renderers[rc.Name] = newLive(rc.Name)
 	}
+	s.onClose(func() error { // before the runtime: pools stop their instantiations
+		var errs []error
+		for _, r := range s.Renderers {
+			errs = append(errs, r.Close(context.Background()))
+		}
+		return errors.Join(errs...)
+	})
 	s.rendererErr = make(chan error, 1)
 	load := func(ctx context.Context) error {
 		err := s.buildAndLoad(ctx, opts)

@@ -66,8 +66,10 @@ func (e *Engine) Preview(ctx context.Context, path string) (*store.Page, error) 
 
 // Shell renders the fallback shell for a never-generated path of a
 // fallback = "true" route: the route's fallback_renderer, else its
-// renderer's fallback export, else a built-in shell.
-func (e *Engine) Shell(ctx context.Context, path string) *store.Page {
+// renderer's fallback export, else a built-in shell. decorate, when not
+// nil, edits the body before it is compressed (the server adds the
+// script that completes the shell).
+func (e *Engine) Shell(ctx context.Context, path string, decorate func([]byte) []byte) *store.Page {
 	route, params, ok := e.routes.Match(path)
 	if !ok {
 		return nil
@@ -85,6 +87,9 @@ func (e *Engine) Shell(ctx context.Context, path string) *store.Page {
 		resp = &render.Response{Body: []byte(builtinShell(path))}
 	}
 	resp.Revalidate = render.RevalidateDefault
+	if decorate != nil {
+		resp.Body = decorate(resp.Body)
+	}
 	p := pageFrom(path, route.Pattern, resp, e.now(), 0, 0)
 	p.Private = true
 	return p

@@ -172,9 +172,7 @@ func (s *Server) serveMiss(ctx *fasthttp.RequestCtx, path string) {
 		s.writeNotFound(ctx)
 	case config.FallbackTrue:
 		s.eng.Trigger(path, "first-request")
-		shell := s.eng.Shell(s.ctx, path)
-		shell.Body = injectBeforeBodyEnd(shell.Body, completeScript)
-		shell.Gzip, shell.Brotli = nil, nil // compressed before the script was added
+		shell := s.eng.Shell(s.ctx, path, func(body []byte) []byte { return injectBeforeBodyEnd(body, completeScript) })
 		s.writePage(ctx, shell, metrics.Fallback)
 	default:
 		page, err := s.eng.Render(s.ctx, path, "first-request")

@@ -138,6 +138,7 @@ route "/shell/:slug" {
 		"page:/shell/a":     page("Shell A", "sleep_ms", 200),
 		"page:/shell/bot":   page("Shell Bot"),
 		"page:/shell/wait":  page("Shell Wait"),
+		"page:/shell/br":    page("Shell Br", "sleep_ms", 200),
 	})
 	t.Run("false", func(t *testing.T) {
 		if got, want := e.get("/never/built").status, 200; got != want {
@@ -166,6 +167,16 @@ route "/shell/:slug" {
 			r := e.get("/shell/a")
 			return r.cache() == "HIT" && strings.Contains(r.body, "Shell A")
 		})
+	})
+	t.Run("compressed shell completes too", func(t *testing.T) {
+		r := e.get("/shell/br", "Accept-Encoding", "br")
+		body := r.body
+		if r.header.Get("Content-Encoding") == "br" {
+			body = decode(t, "br", r.body)
+		}
+		if r.cache() != "FALLBACK" || !strings.Contains(body, "X-Kiln-Wait") {
+			t.Errorf("br shell: %s, body %.200q; want FALLBACK with the completion script", r.cache(), body)
+		}
 	})
 	t.Run("bot", func(t *testing.T) {
 		r := e.get("/shell/bot", "User-Agent", "Mozilla/5.0 (compatible; Googlebot/2.1)")

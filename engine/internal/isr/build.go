@@ -38,7 +38,7 @@ type Summary struct {
 // parallel. It never overwrites a page newer than the one it rendered.
 func (e *Engine) Build(ctx context.Context, opts BuildOptions) (Summary, error) {
 	start := time.Now()
-	paths, err := e.BuildPaths(ctx)
+	paths, err := e.buildPaths(ctx)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -113,10 +113,10 @@ func (e *Engine) buildOne(ctx context.Context, path string, onlyMissing bool, su
 	}
 }
 
-// BuildPaths lists every route's build-time paths: the route's `paths`
+// buildPaths lists every route's build-time paths: the route's `paths`
 // from HCL; else the pattern itself for a route without parameters; else
 // its renderer's paths export (getStaticPaths is for dynamic routes).
-func (e *Engine) BuildPaths(ctx context.Context) ([]string, error) {
+func (e *Engine) buildPaths(ctx context.Context) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
 	for _, route := range e.routes.Routes() {

@@ -204,16 +204,6 @@ func (e *Engine) Trigger(path, reason string) {
 	e.spawn(path, reason)
 }
 
-// Invalidate regenerates path in the background because its data changed.
-// Unlike Trigger it ignores the failure backoff, and a render already
-// running for path is followed by exactly one more.
-func (e *Engine) Invalidate(path, reason string) {
-	if err := e.store.Enqueue(store.Job{Path: path, Reason: reason, Queued: e.now()}); err != nil {
-		e.log.Error("enqueue regeneration", "path", path, "err", err)
-	}
-	e.spawn(path, reason)
-}
-
 // spawn runs a background regeneration of a queued path.
 func (e *Engine) spawn(path, reason string) {
 	e.mu.Lock()

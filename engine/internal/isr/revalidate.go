@@ -56,7 +56,7 @@ func (e *Engine) Revalidate(ctx context.Context, paths, tags []string) ([]Result
 }
 
 func (e *Engine) revalidateOne(ctx context.Context, path string) Result {
-	page, err := e.RenderFresh(ctx, path, "on-demand")
+	page, err := e.renderFresh(ctx, path, "on-demand")
 	r := Result{Path: path, Status: outcome(page, err)}
 	if err != nil {
 		r.Error = err.Error()
@@ -67,9 +67,9 @@ func (e *Engine) revalidateOne(ctx context.Context, path string) Result {
 	return r
 }
 
-// RenderFresh is Render that never reuses a render started before the
+// renderFresh is Render that never reuses a render started before the
 // call: it waits for one already running, then renders again.
-func (e *Engine) RenderFresh(ctx context.Context, path, reason string) (*store.Page, error) {
+func (e *Engine) renderFresh(ctx context.Context, path, reason string) (*store.Page, error) {
 	f, leader := e.join(path)
 	if !leader {
 		if _, err := e.wait(ctx, f); errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

@@ -185,7 +185,7 @@ func (s *Server) serveMiss(ctx *fasthttp.RequestCtx, path string) {
 }
 
 func (s *Server) servePreview(ctx *fasthttp.RequestCtx, path string) {
-	page, err := s.eng.Preview(s.ctx, path)
+	page, err := s.eng.Preview(s.ctx, clone(path))
 	if errors.Is(err, isr.ErrNoRoute) {
 		s.writeNotFound(ctx)
 		return

@@ -46,6 +46,9 @@ func Build(ctx context.Context, lang Lang, sdkDir, target, outDir string) (strin
 		return "", err
 	}
 	out := filepath.Join(outDir, fmt.Sprintf("%s-%s.wasm", lang, target))
+	if err := Toolchain(ctx, lang, sdkDir); err != nil {
+		return "", fmt.Errorf("build %s %s: %w", lang, target, err)
+	}
 	switch lang {
 	case C:
 		err = buildC(ctx, filepath.Join(sdkDir, "c"), target, out)
@@ -62,13 +65,31 @@ func Build(ctx context.Context, lang Lang, sdkDir, target, outDir string) (strin
 	return out, nil
 }
 
+// Toolchain reports, as an error wrapping ErrToolchain that says what to
+// install, whether lang's toolchain is missing. Callers check it before
+// using a cached build, so tests skip alike with or without a cache.
+func Toolchain(ctx context.Context, lang Lang, sdkDir string) error {
+	switch lang {
+	case C:
+		if _, err := exec.LookPath("clang"); err != nil {
+			return fmt.Errorf("%w: install the Debian packages clang lld wasi-libc libclang-rt-14-dev-wasm32", ErrToolchain)
+		}
+		if _, err := os.Stat("/usr/lib/wasm32-wasi/crt1-reactor.o"); err != nil {
+			return fmt.Errorf("%w: install the Debian packages wasi-libc libclang-rt-14-dev-wasm32", ErrToolchain)
+		}
+	case Rust:
+		if !hasWasmStd(ctx) {
+			return fmt.Errorf("%w: install the Debian packages rustc libstd-rust-dev-wasm32", ErrToolchain)
+		}
+	case AssemblyScript:
+		if _, err := os.Stat(filepath.Join(sdkDir, "assemblyscript", "node_modules", ".bin", "asc")); err != nil {
+			return fmt.Errorf("%w: run `npm ci` in sdk/assemblyscript (needs node and npm)", ErrToolchain)
+		}
+	}
+	return nil
+}
+
 func buildC(ctx context.Context, dir, target, out string) error {
-	if _, err := exec.LookPath("clang"); err != nil {
-		return fmt.Errorf("%w: install the Debian packages clang lld wasi-libc libclang-rt-14-dev-wasm32", ErrToolchain)
-	}
-	if _, err := os.Stat("/usr/lib/wasm32-wasi/crt1-reactor.o"); err != nil {
-		return fmt.Errorf("%w: install the Debian packages wasi-libc libclang-rt-14-dev-wasm32", ErrToolchain)
-	}
 	src := filepath.Join(dir, target, "main.c")
 	return run(ctx, dir, "clang", "--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-s",
 		"-Wall", "-Werror", "-o", out, src)
@@ -78,9 +99,6 @@ func buildC(ctx context.Context, dir, target, out string) error {
 const rustc = "/usr/bin/rustc"
 
 func buildRust(ctx context.Context, dir, target, outDir, out string) error {
-	if !hasWasmStd(ctx) {
-		return fmt.Errorf("%w: install the Debian packages rustc libstd-rust-dev-wasm32", ErrToolchain)
-	}
 	lib := filepath.Join(outDir, "libkiln.rlib")
 	err := run(ctx, dir, rustc, "--edition", "2021", "--crate-type=rlib", "--crate-name", "kiln",
 		"--target", "wasm32-wasi", "-O", "src/lib.rs", "-o", lib)
@@ -104,9 +122,6 @@ func hasWasmStd(ctx context.Context) bool {
 
 func buildAS(ctx context.Context, dir, target, out string) error {
 	asc := filepath.Join(dir, "node_modules", ".bin", "asc")
-	if _, err := os.Stat(asc); err != nil {
-		return fmt.Errorf("%w: run `npm ci` in sdk/assemblyscript (needs node and npm)", ErrToolchain)
-	}
 	return run(ctx, dir, asc, filepath.Join(target, "index.ts"), "--config", "asconfig.json",
 		"--target", "release", "-o", out)
 }

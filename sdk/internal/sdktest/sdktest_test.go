@@ -55,6 +55,9 @@ func wasm(t testing.TB, lang sdktest.Lang, target string) []byte {
 // cachedBuild builds lang's target, reusing the module of an earlier run
 // (in the user cache directory) when no source file of the SDK changed.
 func cachedBuild(lang sdktest.Lang, target string) ([]byte, error) {
+	if err := sdktest.Toolchain(context.Background(), lang, "../.."); err != nil {
+		return nil, err
+	}
 	sum, err := sdktest.SourceHash(filepath.Join("../..", string(lang)))
 	if err != nil {
 		return nil, err

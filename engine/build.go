@@ -19,10 +19,7 @@ func runBuild(args []string) error {
 		"Build the renderers, then prerender every route's build-time paths into the\nstore, in parallel. A stored page newer than the one rendered is kept.")
 	var sf siteFlags
 	sf.register(fs, false)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := sf.load()
+	cfg, err := sf.parseLoad(fs, args)
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,14 @@ func (f *siteFlags) load() (*config.Site, error) {
 	return cfg, nil
 }
 
+// parseLoad parses a command's flags, then loads the config.
+func (f *siteFlags) parseLoad(fs *flag.FlagSet, args []string) (*config.Site, error) {
+	if err := parse(fs, args); err != nil {
+		return nil, err
+	}
+	return f.load()
+}
+
 // newFlagSet makes a subcommand's flag set with a usage line.
 func newFlagSet(name, args, summary string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)

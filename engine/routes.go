@@ -14,10 +14,7 @@ func runRoutes(args []string) error {
 	fs := newFlagSet("routes", "[--config site.hcl]", "Print the route table with each route's mode.")
 	var sf siteFlags
 	sf.register(fs, false)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := sf.load()
+	cfg, err := sf.parseLoad(fs, args)
 	if err != nil {
 		return err
 	}

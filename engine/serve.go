@@ -22,10 +22,7 @@ func runServe(args []string) error {
 		"Build the renderers that are missing or stale, prerender the build-time paths\nnot yet stored, and serve the site.")
 	var sf siteFlags
 	sf.register(fs, true)
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := sf.load()
+	cfg, err := sf.parseLoad(fs, args)
 	if err != nil {
 		return err
 	}

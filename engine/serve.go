@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -51,11 +52,13 @@ func serve(cfg *config.Site, dev *devMode) error {
 				return err
 			}
 		} else {
-			go func() {
-				if err := prerender(ctx, s, out); err != nil {
+			var bg sync.WaitGroup
+			defer bg.Wait() // before s.Close: the store outlives the prerender
+			bg.Go(func() {
+				if err := prerender(ctx, s, out); err != nil && ctx.Err() == nil {
 					log.Error("prerender", "err", err)
 				}
-			}()
+			})
 		}
 	} else if err := s.RenderersLoaded(); err != nil {
 		return err

@@ -9,14 +9,8 @@ import (
 	"fmt"
 	"io"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
-
-// importWorkers is how many Puts Import keeps in flight through a plugin
-// client, so round trips overlap and the store shares their fsyncs.
-const importWorkers = 64
 
 // ErrNotObject is returned by Import when the input is not a JSON object.
 var ErrNotObject = errors.New("kv: import wants a JSON object of key to value")
@@ -32,18 +26,11 @@ func Import(ctx context.Context, w plugin.Writer, r io.Reader) (int, error) {
 	if s, ok := w.(*Store); ok {
 		return importBatches(ctx, s, items)
 	}
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(importWorkers)
-	for _, it := range items {
-		g.Go(func() error {
-			_, err := w.Put(ctx, it.Key, it.Value)
-			return err
-		})
+	n, err := plugin.PutAll(ctx, w, items)
+	if err != nil {
+		return n, fmt.Errorf("import: %w", err)
 	}
-	if err := g.Wait(); err != nil {
-		return 0, fmt.Errorf("import: %w", err)
-	}
-	return len(items), nil
+	return n, nil
 }
 
 // importBatch is how many keys one local import batch writes.

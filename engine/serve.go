@@ -68,7 +68,7 @@ func serve(cfg *config.Site, dev *devMode) error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	opts := server.Options{
-		Site: cfg, Engine: s.Engine, Metrics: s.Metrics, Assets: s.Assets, Logger: log,
+		Engine: s.Engine, Metrics: s.Metrics, Assets: s.Assets, Logger: log,
 		AdminSecret: os.Getenv(cfg.AdminSecretEnv), PreviewSecret: os.Getenv(cfg.PreviewSecretEnv),
 		Inspect: func(p string) (any, error) { return inspectPage(s.Store, p) },
 	}

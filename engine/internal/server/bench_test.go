@@ -69,7 +69,7 @@ func openBench(b testing.TB, routes string, data map[string]any) *benchSite {
 		Timeout:   30 * time.Second,
 	}}
 	bs.srv = server.New(server.Options{
-		Site: cfg, Engine: s.Engine, Metrics: s.Metrics, Assets: s.Assets, Logger: log,
+		Engine: s.Engine, Metrics: s.Metrics, Assets: s.Assets, Logger: log,
 		AdminSecret: adminSecret, PreviewSecret: "preview-token",
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

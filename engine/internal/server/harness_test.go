@@ -146,7 +146,7 @@ func (e *env) open() {
 	}
 	e.site = s
 	e.srv = server.New(server.Options{
-		Site: cfg, Engine: s.Engine, Metrics: s.Metrics, Assets: s.Assets, Logger: log,
+		Engine: s.Engine, Metrics: s.Metrics, Assets: s.Assets, Logger: log,
 		AdminSecret: e.secret, PreviewSecret: "preview-token", Data: site.DataAdmin{Plugins: s.Plugins},
 	})
 	go e.srv.Serve(ln)

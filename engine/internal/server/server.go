@@ -27,7 +27,6 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	Site          *config.Site
 	Engine        *isr.Engine
 	Metrics       *metrics.Metrics
 	Assets        *assets.Set

@@ -37,7 +37,6 @@ type Options struct {
 	// store that already has pages).
 	Background bool
 	CacheDir   string // wasm compilation cache; default <store>/wazero
-	NoPlugins  bool   // open without data sources (kiln inspect)
 }
 
 // Site is an open site.
@@ -127,7 +126,7 @@ func (s *Site) loadAssets(context.Context, Options) error {
 }
 
 func (s *Site) startPlugins(ctx context.Context, opts Options) error {
-	if opts.NoPlugins || len(s.Config.DataSources) == 0 {
+	if len(s.Config.DataSources) == 0 {
 		return nil
 	}
 	start := time.Now()

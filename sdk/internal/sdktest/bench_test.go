@@ -11,7 +11,7 @@ import (
 // (two data reads, JSON decoding, HTML escaping) per language, through the
 // sdktest host. It reports the module size as wasm-bytes.
 func BenchmarkExampleRender(b *testing.B) {
-	req, target := post("hello").Encode(), "example"
+	req, target := encode(post("hello")), "example"
 	for _, lang := range sdktest.Langs {
 		b.Run(string(lang), func(b *testing.B) {
 			m := load(b, lang, "example")
@@ -30,7 +30,7 @@ func BenchmarkExampleRender(b *testing.B) {
 // BenchmarkEmptyRender measures the fixed cost of one call: decode the
 // request, encode an empty response.
 func BenchmarkEmptyRender(b *testing.B) {
-	req, target := blocking("/empty").Encode(), "conformance"
+	req, target := encode(blocking("/empty")), "conformance"
 	for _, lang := range sdktest.Langs {
 		b.Run(string(lang), func(b *testing.B) {
 			m := load(b, lang, "conformance")

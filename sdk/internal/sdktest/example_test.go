@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kilnhq/kiln/sdk/go/abi"
 	"github.com/kilnhq/kiln/sdk/internal/sdktest"
 )
 
@@ -24,9 +25,9 @@ var exampleData = sdktest.MapData{
 	Down: "post:down",
 }
 
-func post(slug string) sdktest.Request {
-	return sdktest.Request{Mode: 2, Route: "/posts/:slug", Path: "/posts/" + slug,
-		Params: [][2]string{{"slug", slug}}}
+func post(slug string) abi.Request {
+	return abi.Request{Mode: 2, Route: "/posts/:slug", Path: "/posts/" + slug,
+		Params: []abi.Param{{Name: "slug", Value: slug}}}
 }
 
 // golden compares got with testdata/name, rewriting it under -update.
@@ -52,11 +53,11 @@ func TestExamplePost(t *testing.T) {
 		t.Run(string(lang), func(t *testing.T) {
 			m := load(t, lang, "example")
 			for _, slug := range []string{"hello", "plain"} {
-				res, err := m.Call(context.Background(), "kiln_render", post(slug).Encode(), exampleData)
+				res, err := m.Call(context.Background(), "kiln_render", encode(post(slug)), exampleData)
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err := sdktest.DecodeResponse(res.Answer)
+				got, err := abi.DecodeResponse(res.Answer)
 				if err != nil || res.RC != 0 {
 					t.Fatalf("rc %d, failure %q, decode error %v", res.RC, res.Failure, err)
 				}
@@ -66,7 +67,7 @@ func TestExamplePost(t *testing.T) {
 				if want := "post:" + slug + " kiln:asset:style.css"; strings.Join(res.Keys, " ") != want {
 					t.Errorf("keys read = %q, want %q", res.Keys, want)
 				}
-				golden(t, "example-"+slug+".html", got.Body)
+				golden(t, "example-"+slug+".html", string(got.Body))
 			}
 		})
 	}
@@ -79,7 +80,7 @@ func TestExampleErrors(t *testing.T) {
 		wantFail string // failure message, when wantRC
 		wantFlag uint32 // response flags, when !wantRC
 	}{
-		{slug: "missing", wantFlag: sdktest.FlagNotFound},
+		{slug: "missing", wantFlag: abi.FlagNotFound},
 		{slug: "broken", wantRC: true, wantFail: "post: want a JSON object with string title and body"},
 		{slug: "untitled", wantRC: true, wantFail: "post: want a JSON object with string title and body"},
 		{slug: "down", wantRC: true},
@@ -88,7 +89,7 @@ func TestExampleErrors(t *testing.T) {
 		t.Run(string(lang), func(t *testing.T) {
 			m := load(t, lang, "example")
 			for _, tc := range tests {
-				res, err := m.Call(context.Background(), "kiln_render", post(tc.slug).Encode(), exampleData)
+				res, err := m.Call(context.Background(), "kiln_render", encode(post(tc.slug)), exampleData)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -102,7 +103,7 @@ func TestExampleErrors(t *testing.T) {
 					}
 					continue
 				}
-				if got, err := sdktest.DecodeResponse(res.Answer); err != nil || got.Flags != tc.wantFlag {
+				if got, err := abi.DecodeResponse(res.Answer); err != nil || got.Flags != tc.wantFlag {
 					t.Errorf("%s: flags = %d (err %v), want %d", tc.slug, got.Flags, err, tc.wantFlag)
 				}
 			}
@@ -115,16 +116,16 @@ func TestExamplePathsAndFallback(t *testing.T) {
 		t.Run(string(lang), func(t *testing.T) {
 			m := load(t, lang, "example")
 			ctx := context.Background()
-			res, err := m.Call(ctx, "kiln_paths", sdktest.Request{Route: "/posts/:slug"}.Encode(), exampleData)
+			res, err := m.Call(ctx, "kiln_paths", encode(abi.Request{Route: "/posts/:slug"}), exampleData)
 			if err != nil {
 				t.Fatal(err)
 			}
-			paths, err := sdktest.DecodePaths(res.Answer)
+			paths, err := abi.DecodePaths(res.Answer)
 			want := "/posts/broken /posts/hello /posts/plain /posts/untitled"
 			if got := strings.Join(paths, " "); err != nil || got != want {
 				t.Errorf("paths = %q (err %v), want %q", got, err, want)
 			}
-			res, err = m.Call(ctx, "kiln_fallback", post("x").Encode(), exampleData)
+			res, err = m.Call(ctx, "kiln_fallback", encode(post("x")), exampleData)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/kilnhq/kiln/sdk/go/abi"
 	"github.com/kilnhq/kiln/sdk/internal/sdktest"
 )
 
@@ -26,10 +27,10 @@ func loadAll(f *testing.F, target string) map[sdktest.Lang]*sdktest.Module {
 	return mods
 }
 
-func validStrings(r sdktest.Request) bool {
+func validStrings(r abi.Request) bool {
 	ok := utf8.ValidString(r.Route) && utf8.ValidString(r.Path)
 	for _, p := range r.Params {
-		ok = ok && utf8.ValidString(p[0]) && utf8.ValidString(p[1])
+		ok = ok && utf8.ValidString(p.Name) && utf8.ValidString(p.Value)
 	}
 	return ok
 }
@@ -40,13 +41,13 @@ func validStrings(r sdktest.Request) bool {
 // must never be called malformed.
 func FuzzRequestDecode(f *testing.F) {
 	for _, tc := range conformanceCases {
-		f.Add(tc.req.Encode())
+		f.Add(encode(tc.req))
 	}
 	f.Add([]byte{})
 	f.Add([]byte{2, 0, 0, 0, 1, 0, 0, 0})
 	mods := loadAll(f, "conformance")
 	f.Fuzz(func(t *testing.T, req []byte) {
-		decoded, err := sdktest.DecodeRequest(req)
+		decoded, err := abi.DecodeRequest(req)
 		for lang, m := range mods {
 			res, callErr := m.Call(context.Background(), "kiln_render", req, conformanceData)
 			if callErr != nil {
@@ -83,7 +84,7 @@ func FuzzExampleJSON(f *testing.F) {
 			if !ok {
 				continue
 			}
-			res, err := m.Call(context.Background(), "kiln_render", post("p").Encode(), data)
+			res, err := m.Call(context.Background(), "kiln_render", encode(post("p")), data)
 			if err != nil {
 				t.Fatalf("%s: %v", lang, err)
 			}

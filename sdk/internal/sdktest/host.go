@@ -8,22 +8,17 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/kilnhq/kiln/sdk/go/abi"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 )
 
-// Item is one key/value pair of a listing.
-type Item struct {
-	Key   string
-	Value []byte
-}
-
 // Data answers a renderer's data imports. An error means "unavailable".
 type Data interface {
 	Get(key string) (value []byte, found bool, err error)
-	List(prefix, cursor string, limit int, reverse bool) (items []Item, next string, err error)
+	List(prefix, cursor string, limit int, reverse bool) (items []abi.Item, next string, err error)
 }
 
 // ErrDown is what MapData answers for keys and prefixes under its Down prefix.
@@ -49,7 +44,7 @@ func (m MapData) Get(key string) ([]byte, bool, error) {
 
 // List implements Data: items after cursor in key order (or reverse), the
 // cursor being the last key of the previous page.
-func (m MapData) List(prefix, cursor string, limit int, reverse bool) ([]Item, string, error) {
+func (m MapData) List(prefix, cursor string, limit int, reverse bool) ([]abi.Item, string, error) {
 	if m.down(prefix) {
 		return nil, "", ErrDown
 	}
@@ -57,9 +52,9 @@ func (m MapData) List(prefix, cursor string, limit int, reverse bool) ([]Item, s
 	if limit <= 0 {
 		limit = 100
 	}
-	var items []Item
+	var items []abi.Item
 	for _, k := range keys[:min(limit, len(keys))] {
-		items = append(items, Item{Key: k, Value: []byte(m.Values[k])})
+		items = append(items, abi.Item{Key: k, Value: []byte(m.Values[k])})
 	}
 	if len(keys) <= limit {
 		return items, "", nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/kilnhq/kiln/sdk/go/abi"
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 )
@@ -125,5 +126,5 @@ func hostDataList(c *call, m api.Module, s []uint64) {
 		s[0] = unavailable
 		return
 	}
-	s[0] = c.setPending(EncodeList(items, next))
+	s[0] = c.setPending(abi.AppendListPage(nil, &abi.ListPage{Items: items, Next: next}))
 }

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/kilnhq/kiln/sdk/go/abi"
 	"github.com/kilnhq/kiln/sdk/internal/sdktest"
 )
 
@@ -102,9 +103,9 @@ func TestReadmeExamples(t *testing.T) {
 			defer h.Close(ctx)
 			m, err := h.Load(ctx, string(lang)+"-readme", code)
 			must(t, err)
-			res, err := m.Call(ctx, "kiln_render", post("plain").Encode(), exampleData)
+			res, err := m.Call(ctx, "kiln_render", encode(post("plain")), exampleData)
 			must(t, err)
-			got, err := sdktest.DecodeResponse(res.Answer)
+			got, err := abi.DecodeResponse(res.Answer)
 			if err != nil || res.RC != 0 || len(got.Tags) == 0 || got.Tags[0] != "post:plain" {
 				t.Errorf("rc %d failure %q, response %+v (err %v); want tag post:plain", res.RC, res.Failure, got, err)
 			}

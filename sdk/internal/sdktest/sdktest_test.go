@@ -1,6 +1,7 @@
 package sdktest_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/kilnhq/kiln/sdk/go/abi"
 	"github.com/kilnhq/kiln/sdk/internal/sdktest"
 )
 
@@ -113,26 +115,29 @@ var conformanceData = sdktest.MapData{
 	Down: "down",
 }
 
-func blocking(path string, params ...string) sdktest.Request {
-	r := sdktest.Request{Mode: 2, Route: path, Path: path}
+func blocking(path string, params ...string) abi.Request {
+	r := abi.Request{Mode: 2, Route: path, Path: path}
 	for i := 0; i+1 < len(params); i += 2 {
-		r.Params = append(r.Params, [2]string{params[i], params[i+1]})
+		r.Params = append(r.Params, abi.Param{Name: params[i], Value: params[i+1]})
 	}
 	return r
 }
 
-func page(body string) sdktest.Response { return sdktest.Response{Revalidate: -1, Body: body} }
+func page(body string) abi.Response { return abi.Response{Revalidate: -1, Body: []byte(body)} }
+
+// encode encodes a request for a kiln_* export.
+func encode(r abi.Request) []byte { return abi.AppendRequest(nil, &r) }
 
 var conformanceCases = []struct {
 	name     string
-	req      sdktest.Request
-	want     sdktest.Response
+	req      abi.Request
+	want     abi.Response
 	wantFail string
 	wantLog  string
 }{
-	{name: "unicode", req: blocking("/unicode"), want: sdktest.Response{Revalidate: -1,
-		Headers: [][2]string{{"Content-Type", "text/plain; charset=utf-8"}},
-		Body:    "héllo, wörld — ✓ 日本語 🎉"}},
+	{name: "unicode", req: blocking("/unicode"), want: abi.Response{Revalidate: -1,
+		Headers: []abi.Header{{Name: "Content-Type", Value: "text/plain; charset=utf-8"}},
+		Body:    []byte("héllo, wörld — ✓ 日本語 🎉")}},
 	{name: "empty", req: blocking("/empty"), want: page("")},
 	{name: "large", req: blocking("/large"), want: page(strings.Repeat("0123456789abcdef", 65536))},
 	{name: "get found", req: blocking("/get/hello", "key", "hello"), want: page("found:world")},
@@ -146,23 +151,23 @@ var conformanceCases = []struct {
 	{name: "list unavailable", req: blocking("/list/down", "prefix", "down"), wantFail: "unavailable"},
 	{name: "rlist pages", req: blocking("/rlist/item:", "prefix", "item:"),
 		want: page("item:e=5\nitem:d=4\nitem:c=3\n--\nitem:b=2\nitem:a=1\n--\n")},
-	{name: "notfound", req: blocking("/notfound"), want: sdktest.Response{Flags: sdktest.FlagNotFound, Revalidate: -1}},
-	{name: "redirect", req: blocking("/redirect"), want: sdktest.Response{Status: 308, Revalidate: -1, Redirect: "/target"}},
-	{name: "headers", req: blocking("/headers"), want: sdktest.Response{Revalidate: -1,
-		Headers: [][2]string{{"Content-Type", "application/json"}, {"X-Custom", "a b"}, {"X-Unicode", "ü"}},
-		Body:    `{"ok":true}`}},
-	{name: "tags", req: blocking("/tags"), want: sdktest.Response{Revalidate: -1,
-		Tags: []string{"post", "post:hello", "home"}, Body: "tagged"}},
-	{name: "echo", req: sdktest.Request{Mode: 1, Route: "/echo", Path: "/echo",
-		Params: [][2]string{{"a", "1"}, {"b", "ü"}}, PrevGenerated: 1700000000123},
-		want: sdktest.Response{Revalidate: 60,
-			Body: "mode=1\nroute=/echo\npath=/echo\nparams=a=1,b=ü\nprev=1700000000123\n"}},
-	{name: "echo negative prev", req: sdktest.Request{Mode: 3, Route: "/echo", Path: "/echo", PrevGenerated: -5},
-		want: sdktest.Response{Revalidate: 60, Body: "mode=3\nroute=/echo\npath=/echo\nparams=\nprev=-5\n"}},
-	{name: "nostore", req: blocking("/nostore"), want: sdktest.Response{Flags: sdktest.FlagNoStore, Revalidate: -1, Body: "private"}},
+	{name: "notfound", req: blocking("/notfound"), want: abi.Response{Flags: abi.FlagNotFound, Revalidate: -1}},
+	{name: "redirect", req: blocking("/redirect"), want: abi.Response{Status: 308, Revalidate: -1, Redirect: "/target"}},
+	{name: "headers", req: blocking("/headers"), want: abi.Response{Revalidate: -1,
+		Headers: []abi.Header{{Name: "Content-Type", Value: "application/json"}, {Name: "X-Custom", Value: "a b"}, {Name: "X-Unicode", Value: "ü"}},
+		Body:    []byte(`{"ok":true}`)}},
+	{name: "tags", req: blocking("/tags"), want: abi.Response{Revalidate: -1,
+		Tags: []string{"post", "post:hello", "home"}, Body: []byte("tagged")}},
+	{name: "echo", req: abi.Request{Mode: 1, Route: "/echo", Path: "/echo",
+		Params: []abi.Param{{Name: "a", Value: "1"}, {Name: "b", Value: "ü"}}, PrevGenerated: 1700000000123},
+		want: abi.Response{Revalidate: 60,
+			Body: []byte("mode=1\nroute=/echo\npath=/echo\nparams=a=1,b=ü\nprev=1700000000123\n")}},
+	{name: "echo negative prev", req: abi.Request{Mode: 3, Route: "/echo", Path: "/echo", PrevGenerated: -5},
+		want: abi.Response{Revalidate: 60, Body: []byte("mode=3\nroute=/echo\npath=/echo\nparams=\nprev=-5\n")}},
+	{name: "nostore", req: blocking("/nostore"), want: abi.Response{Flags: abi.FlagNoStore, Revalidate: -1, Body: []byte("private")}},
 	{name: "fail", req: blocking("/fail"), wantFail: "conformance failure"},
 	{name: "log", req: blocking("/log"), want: page("logged"), wantLog: "1 hello from conformance"},
-	{name: "other", req: blocking("/nothing/here"), want: sdktest.Response{Flags: sdktest.FlagNotFound, Revalidate: -1}},
+	{name: "other", req: blocking("/nothing/here"), want: abi.Response{Flags: abi.FlagNotFound, Revalidate: -1}},
 }
 
 func TestConformance(t *testing.T) {
@@ -171,7 +176,7 @@ func TestConformance(t *testing.T) {
 			m := load(t, lang, "conformance")
 			for _, tc := range conformanceCases {
 				t.Run(tc.name, func(t *testing.T) {
-					res, err := m.Call(context.Background(), "kiln_render", tc.req.Encode(), conformanceData)
+					res, err := m.Call(context.Background(), "kiln_render", encode(tc.req), conformanceData)
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -185,7 +190,7 @@ func TestConformance(t *testing.T) {
 	}
 }
 
-func checkResult(t *testing.T, res *sdktest.Result, want sdktest.Response, wantFail string) {
+func checkResult(t *testing.T, res *sdktest.Result, want abi.Response, wantFail string) {
 	t.Helper()
 	if wantFail != "" {
 		if res.RC == 0 || res.Failure != wantFail {
@@ -196,8 +201,8 @@ func checkResult(t *testing.T, res *sdktest.Result, want sdktest.Response, wantF
 	if res.RC != 0 {
 		t.Fatalf("rc = %d (failure %q), want 0", res.RC, res.Failure)
 	}
-	if got := res.Answer; string(got) != string(want.Encode()) {
-		dec, err := sdktest.DecodeResponse(got)
+	if got := res.Answer; !bytes.Equal(got, abi.AppendResponse(nil, &want)) {
+		dec, err := abi.DecodeResponse(got)
 		t.Errorf("answer differs from the SPEC bytes:\n got %s (decode err %v)\nwant %s", show(dec), err, show(want))
 	}
 }
@@ -207,15 +212,15 @@ func TestConformancePathsAndFallback(t *testing.T) {
 		t.Run(string(lang), func(t *testing.T) {
 			m := load(t, lang, "conformance")
 			ctx := context.Background()
-			res, err := m.Call(ctx, "kiln_paths", sdktest.Request{Route: "/p/:x"}.Encode(), conformanceData)
+			res, err := m.Call(ctx, "kiln_paths", encode(abi.Request{Route: "/p/:x"}), conformanceData)
 			if err != nil {
 				t.Fatal(err)
 			}
-			paths, err := sdktest.DecodePaths(res.Answer)
+			paths, err := abi.DecodePaths(res.Answer)
 			if got, want := strings.Join(paths, " "), "/unicode /empty /echo"; err != nil || got != want {
 				t.Errorf("paths = %q (err %v), want %q", got, err, want)
 			}
-			res, err = m.Call(ctx, "kiln_fallback", blocking("/whatever").Encode(), conformanceData)
+			res, err = m.Call(ctx, "kiln_fallback", encode(blocking("/whatever")), conformanceData)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -224,9 +229,11 @@ func TestConformancePathsAndFallback(t *testing.T) {
 	}
 }
 
-func show(r sdktest.Response) string {
-	if len(r.Body) > 200 {
-		r.Body = r.Body[:200] + "..."
+func show(r abi.Response) string {
+	body := string(r.Body)
+	if len(body) > 200 {
+		body = body[:200] + "..."
 	}
-	return fmt.Sprintf("%+v", r)
+	r.Body = nil
+	return fmt.Sprintf("%+v body %q", r, body)
 }

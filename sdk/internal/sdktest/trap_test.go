@@ -59,7 +59,7 @@ func TestTrap(t *testing.T) {
 			defer h.Close(ctx)
 			m, err := h.Load(ctx, string(lang)+"-trap", code)
 			must(t, err)
-			res, err := m.Call(ctx, "kiln_render", blocking("/x").Encode(), conformanceData)
+			res, err := m.Call(ctx, "kiln_render", encode(blocking("/x")), conformanceData)
 			if err == nil {
 				t.Fatalf("render succeeded (rc %d), want a trap", res.RC)
 			}

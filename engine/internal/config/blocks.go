@@ -1,10 +1,12 @@
 package config
 
 import (
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -86,7 +88,7 @@ func isEnvName(s string) bool { return s != "" && checkParamName(s) == nil }
 
 var rendererSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "source"}, {Name: "wasm"}, {Name: "build"}, {Name: "watch"}, {Name: "data"},
-	{Name: "pool"}, {Name: "timeout"}, {Name: "max_memory"}, {Name: "max_response"},
+	{Name: "pool"}, {Name: "timeout"}, {Name: "max_memory"}, {Name: "max_response"}, {Name: "env"},
 }}
 
 func (d *decoder) decodeRenderer(b *hcl.Block) *Renderer {
@@ -101,6 +103,7 @@ func (d *decoder) decodeRenderer(b *hcl.Block) *Renderer {
 		Timeout:     a.duration("timeout", DefaultRenderTimeout),
 		MaxMemory:   uint64(a.size("max_memory", DefaultMaxMemory, 4<<30)),
 		MaxResponse: int(a.size("max_response", DefaultMaxResponse, math.MaxInt32)),
+		Env:         a.strMap("env"),
 		Pos:         d.pos(b.DefRange),
 	}
 	d.checkName(b, "renderer")
@@ -109,6 +112,11 @@ func (d *decoder) decodeRenderer(b *hcl.Block) *Renderer {
 	d.positive(a, "timeout", r.Timeout)
 	d.positive(a, "max_memory", time.Duration(r.MaxMemory))
 	d.positive(a, "max_response", time.Duration(r.MaxResponse))
+	for _, name := range slices.Sorted(maps.Keys(r.Env)) {
+		if !isEnvName(name) || strings.HasPrefix(name, "KILN_") {
+			a.fail("env", "Invalid environment variable name", "%q is not a valid environment variable name for a renderer (letters, digits and _, not starting with a digit; KILN_ is reserved).", name)
+		}
+	}
 	if a.has("data") {
 		d.rendererData[r] = a.rng("data")
 	}

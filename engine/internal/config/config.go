@@ -63,7 +63,11 @@ type Renderer struct {
 	Timeout     time.Duration // default 2s
 	MaxMemory   uint64        // bytes; default 128 MiB
 	MaxResponse int           // bytes; default 16 MiB
-	Pos         Pos
+	// Env is the renderer's environment (os.Getenv, getenv, std::env),
+	// set in HCL as `env = { NAME = "value" }`. The engine's own
+	// environment is never passed through.
+	Env map[string]string
+	Pos Pos
 }
 
 // DataSource is a `data_source "name" { ... }` block.

@@ -102,6 +102,29 @@ func (a *attrs) strs(name string) []string {
 	return out
 }
 
+// strMap reads a map of strings (an object or map expression), nil when
+// absent.
+func (a *attrs) strMap(name string) map[string]string {
+	v, ok := a.value(name)
+	if !ok {
+		return nil
+	}
+	m, err := convert.Convert(v, cty.Map(cty.String))
+	if err != nil || !m.IsWhollyKnown() {
+		a.fail(name, "Incorrect attribute value type", "%s must be a map of strings, like { NAME = \"value\" }.", name)
+		return nil
+	}
+	out := map[string]string{}
+	for k, e := range m.AsValueMap() {
+		if e.IsNull() {
+			a.fail(name, "Incorrect attribute value type", "%s must not contain null.", name)
+			continue
+		}
+		out[k] = e.AsString()
+	}
+	return out
+}
+
 // integer reads a whole number, or def when absent.
 func (a *attrs) integer(name string, def, min, max int64) int64 {
 	v, ok := a.value(name)

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync/atomic"
 
 	"github.com/kilnhq/kiln/sdk/go/abi"
@@ -46,7 +48,8 @@ func (i *instance) close() {
 }
 
 // newInstance instantiates the module with a sandboxed WASI (no files,
-// environment, arguments or sockets) and runs _initialize.
+// arguments or sockets; only the environment from site.hcl) and runs
+// _initialize.
 func (r *wasmRenderer) newInstance(ctx context.Context) (*instance, error) {
 	inst := &instance{
 		stdout: newLineWriter(r.cfg.Logger.With("stream", "stdout")),
@@ -56,6 +59,9 @@ func (r *wasmRenderer) newInstance(ctx context.Context) (*instance, error) {
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions().
 		WithStdout(inst.stdout).WithStderr(inst.stderr).
 		WithSysWalltime().WithSysNanotime().WithRandSource(rand.Reader)
+	for _, k := range slices.Sorted(maps.Keys(r.cfg.Env)) {
+		mc = mc.WithEnv(k, r.cfg.Env[k])
+	}
 	mod, err := r.engine.rt.InstantiateModule(ctx, r.compiled, mc)
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", err)

@@ -49,6 +49,9 @@ type Config struct {
 	// Assets answers the reserved keys kiln:asset:NAME with the public URL
 	// of the static file NAME. Nil means no assets.
 	Assets func(name string) (url string, ok bool)
+	// Env is the module's WASI environment; nothing else of the engine's
+	// environment is visible to it.
+	Env map[string]string
 	// Logger receives the renderer's logs; default the Runtime's.
 	Logger *slog.Logger
 

@@ -57,6 +57,21 @@ func TestRenderPage(t *testing.T) {
 	}
 }
 
+// TestEnv checks a renderer sees the environment from site.hcl and
+// nothing else.
+func TestEnv(t *testing.T) {
+	rt := newTestRuntime(t, nil)
+	r := load(t, rt, Config{Name: "misbehave", WasmPath: buildGoGuest(t, "testdata/misbehave"), Pool: 1,
+		Env: map[string]string{"GREETING": "hi there", "OTHER": "x"}})
+	resp, err := r.Render(context.Background(), Request{Route: "/*p", Path: "/env"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(resp.Body), "env=2 args=0 file=true greeting=hi there"; got != want {
+		t.Errorf("body = %q, want %q", got, want)
+	}
+}
+
 // TestLoadRejects checks the load-time rules of sdk/ABI.md §1-2.
 func TestLoadRejects(t *testing.T) {
 	notWasm := filepath.Join(t.TempDir(), "notwasm.wasm")
@@ -126,7 +141,7 @@ func TestMisbehavingGo(t *testing.T) {
 			resp, err := r.Render(context.Background(), Request{Route: "/*p", Path: tt.path})
 			checkErr(t, err, tt.want, tt.is)
 			if tt.path == "/env" && err == nil {
-				if got, want := string(resp.Body), "env=0 args=0 file=true"; got != want {
+				if got, want := string(resp.Body), "env=0 args=0 file=true greeting="; got != want {
 					t.Errorf("sandbox = %q, want %q", got, want)
 				}
 			}

@@ -225,6 +225,7 @@ func (s *Site) renderConfig(rc *config.Renderer, opts Options) render.Config {
 	c := render.Config{
 		Name: rc.Name, WasmPath: WasmPath(s.Config, rc), Pool: rc.Pool, Timeout: rc.Timeout,
 		MaxMemory: rc.MaxMemory, MaxResponse: rc.MaxResponse, Assets: s.Assets.Lookup,
+		Env: rc.Env,
 	}
 	if rc.Data != "" && s.Plugins != nil {
 		c.Data = s.Plugins.Data(rc.Data)

@@ -140,6 +140,51 @@ func TestNewestSlugs(t *testing.T) {
 	}
 }
 
+func TestAllSlugs(t *testing.T) {
+	indexed := &mapSource{data: map[string]string{}}
+	for i := range 2500 {
+		put(indexed, fmt.Sprintf("p%05d", i), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(-time.Duration(i)*time.Hour).Format(time.RFC3339))
+	}
+	// A stale index entry (the post moved to another date) names a slug
+	// already seen: it must not be listed twice.
+	indexed.data[IndexKey(date("2020-01-01"), "p00001")] = string(IndexValue("p00001"))
+	unindexed := &mapSource{data: map[string]string{
+		Key("b"): `{"slug":"b","title":"B","date":"2026-03-18"}`,
+		Key("a"): `{"slug":"a","title":"A","date":"2026-03-19"}`,
+	}}
+	tests := []struct {
+		name      string
+		src       *mapSource
+		wantN     int
+		wantFirst []string
+		wantReads int
+	}{
+		{"date index, newest first, paged", indexed, 2500, []string{"p00000", "p00001", "p00002"}, 3},
+		{"no index: post keys", unindexed, 2, []string{"b", "a"}, 2},
+		{"empty", &mapSource{data: map[string]string{}}, 0, nil, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.src.reads = nil
+			got, err := AllSlugs(tt.src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != tt.wantN || !slices.Equal(got[:len(tt.wantFirst)], tt.wantFirst) {
+				t.Errorf("AllSlugs = %d slugs starting %v, want %d starting %v", len(got), got[:min(3, len(got))], tt.wantN, tt.wantFirst)
+			}
+			for _, r := range tt.src.reads {
+				if strings.HasPrefix(r, "get ") {
+					t.Fatalf("AllSlugs read a post: %s", r)
+				}
+			}
+			if len(tt.src.reads) != tt.wantReads {
+				t.Errorf("AllSlugs made %d listings, want %d", len(tt.src.reads), tt.wantReads)
+			}
+		})
+	}
+}
+
 func TestLoad(t *testing.T) {
 	m := &mapSource{data: map[string]string{
 		Key("ok"):     `{"slug":"ok","title":"OK","date":"2026-03-18T09:00:00Z","author":"Mara"}`,

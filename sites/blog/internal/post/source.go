@@ -125,6 +125,42 @@ func NewestSlugs(src Source, n int) ([]string, error) {
 	return slugs, err
 }
 
+// AllSlugs returns the slug of every post, newest first, for a paths
+// export that prerenders the whole blog. It reads the date index only
+// (keys and the short values), never the posts, so it costs one listing
+// per 1,000 posts. A source without an index gets its "post:" keys.
+func AllSlugs(src Source) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, prefix := range []string{IndexPrefix, Prefix} {
+		cursor := ""
+		for {
+			items, next, err := src.List(prefix, cursor, 1000, true)
+			if err != nil {
+				return nil, fmt.Errorf("list %s: %w", prefix, err)
+			}
+			for _, it := range items {
+				slug := strings.TrimPrefix(it.Key, Prefix)
+				if prefix == IndexPrefix {
+					_, slug, _ = ParseIndexKey(it.Key)
+				}
+				if ValidSlug(slug) == nil && !seen[slug] {
+					seen[slug] = true
+					out = append(out, slug)
+				}
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if len(out) > 0 {
+			break
+		}
+	}
+	return out, nil
+}
+
 // fromIndex loads the post an index entry points at, if it still matches.
 func fromIndex(src Source, it Item) (Post, bool, error) {
 	date, slug, ok := ParseIndexKey(it.Key)

@@ -4,15 +4,24 @@
 // Its paths export names the two newest posts, which Kiln prerenders at
 // build time (the seed's getStaticPaths with slugs.slice(0, 2)); every other
 // post is generated on its first request. A missing post is a 404.
+//
+// The environment variable PRERENDER, set in site.hcl with
+// `env = { PRERENDER = "all" }`, changes how many: a number of newest
+// posts, or "all" to prerender the whole blog at build time.
 package main
 
 import (
+	"fmt"
+	"os"
+	"strconv"
+
 	kiln "github.com/kilnhq/kiln/sdk/go"
 	"github.com/kilnhq/kiln/sites/blog/internal/layout"
 	"github.com/kilnhq/kiln/sites/blog/internal/post"
 )
 
-// prerendered is how many of the newest posts are generated at build time.
+// prerendered is how many of the newest posts are generated at build time
+// when PRERENDER is not set.
 const prerendered = 2
 
 func init() {
@@ -56,7 +65,16 @@ func page(p post.Post) ([]byte, error) {
 }
 
 func paths(*kiln.Request) ([]string, error) {
-	slugs, err := post.NewestSlugs(post.Kiln, prerendered)
+	n, err := prerender(os.Getenv("PRERENDER"))
+	if err != nil {
+		return nil, err
+	}
+	var slugs []string
+	if n < 0 {
+		slugs, err = post.AllSlugs(post.Kiln)
+	} else {
+		slugs, err = post.NewestSlugs(post.Kiln, n)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -65,4 +83,19 @@ func paths(*kiln.Request) ([]string, error) {
 		out[i] = post.Path(s)
 	}
 	return out, nil
+}
+
+// prerender reads PRERENDER: "" is the default, "all" is -1.
+func prerender(v string) (int, error) {
+	switch v {
+	case "":
+		return prerendered, nil
+	case "all":
+		return -1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("PRERENDER = %q: want a number of posts or \"all\"", v)
+	}
+	return n, nil
 }

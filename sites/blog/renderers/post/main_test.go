@@ -73,13 +73,31 @@ func TestUnavailable(t *testing.T) {
 	}
 }
 
-// TestPaths is getStaticPaths with slugs.slice(0, 2): the two newest.
+// TestPaths is getStaticPaths with slugs.slice(0, 2): the two newest, or
+// as many as PRERENDER says.
 func TestPaths(t *testing.T) {
-	got, err := kilntest.Paths(&kiln.Request{Mode: kiln.ModeBuild, Route: "/posts/:slug"}, blogtest.SampleData(t))
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		prerender string
+		want      []string
+		wantErr   bool
+	}{
+		{"", []string{"/posts/hello-world", "/posts/preview"}, false},
+		{"1", []string{"/posts/hello-world"}, false},
+		{"all", []string{"/posts/hello-world", "/posts/preview", "/posts/dynamic-routing",
+			"/posts/background-regeneration", "/posts/on-demand-revalidation"}, false},
+		{"-1", nil, true},
+		{"some", nil, true},
 	}
-	if want := []string{"/posts/hello-world", "/posts/preview"}; !slices.Equal(got, want) {
-		t.Errorf("paths = %q, want %q", got, want)
+	for _, tt := range tests {
+		t.Run("PRERENDER="+tt.prerender, func(t *testing.T) {
+			t.Setenv("PRERENDER", tt.prerender)
+			got, err := kilntest.Paths(&kiln.Request{Mode: kiln.ModeBuild, Route: "/posts/:slug"}, blogtest.SampleData(t))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("paths = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

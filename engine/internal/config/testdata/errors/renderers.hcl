@@ -42,3 +42,13 @@ renderer "bad name!" {
   source = "../valid/renderers/post"
   build  = ["go", "build"]
 }
+
+renderer "env" {
+  wasm = "../valid/shell.wasm"
+  env  = { "1BAD" = "x", KILN_SECRET = "y", OK = "z" }
+}
+
+renderer "envtype" {
+  wasm = "../valid/shell.wasm"
+  env  = ["A=b"]
+}

@@ -16,6 +16,7 @@ renderer "post" {
   timeout      = "3s"
   max_memory   = "64MiB"
   max_response = 1048576
+  env          = { PRERENDER = "all", LIMIT = 10 }
 }
 
 renderer "shell" {

@@ -59,7 +59,7 @@ func render(req *kiln.Request) (*kiln.Response, error) {
 		return kiln.HTML([]byte(fmt.Sprint(spin(1_000_000)))), nil
 	case "/env":
 		_, err := os.ReadFile("/etc/passwd")
-		return kiln.HTML([]byte(fmt.Sprintf("env=%d args=%d file=%v", len(os.Environ()), len(os.Args), err != nil))), nil
+		return kiln.HTML([]byte(fmt.Sprintf("env=%d args=%d file=%v greeting=%s", len(os.Environ()), len(os.Args), err != nil, os.Getenv("GREETING")))), nil
 	}
 	return kiln.NotFound(), nil
 }

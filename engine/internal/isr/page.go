@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/andybalholm/brotli"
@@ -86,19 +87,37 @@ func compressible(ct string) bool {
 		strings.Contains(ct, "xml") || strings.Contains(ct, "javascript") || strings.Contains(ct, "svg")
 }
 
+// Compressors are pooled: a new brotli writer at quality 9 allocates and
+// clears about 33 MB of hash tables, which cost 18 ms per page (most of a
+// first render); a reset one costs about 0.15 ms for a 3 KB page. The
+// 64 KiB window (LGWin 16) keeps each pooled writer near 1.4 MB and
+// loses nothing on pages of that size.
+var (
+	gzipWriters   = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.BestCompression); return w }}
+	brotliWriters = sync.Pool{New: func() any {
+		return brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: 9, LGWin: 16})
+	}}
+)
+
 func gzipBytes(b []byte) []byte {
 	var buf bytes.Buffer
-	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	buf.Grow(len(b)/3 + 64)
+	w := gzipWriters.Get().(*gzip.Writer)
+	w.Reset(&buf)
 	w.Write(b)
 	w.Close()
+	gzipWriters.Put(w)
 	return buf.Bytes()
 }
 
 func brotliBytes(b []byte) []byte {
 	var buf bytes.Buffer
-	w := brotli.NewWriterLevel(&buf, 9)
+	buf.Grow(len(b)/3 + 64)
+	w := brotliWriters.Get().(*brotli.Writer)
+	w.Reset(&buf)
 	w.Write(b)
 	w.Close()
+	brotliWriters.Put(w)
 	return buf.Bytes()
 }
 

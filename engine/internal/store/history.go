@@ -13,7 +13,9 @@ import (
 )
 
 // AddHistory appends e to path's history and drops the oldest events
-// beyond Options.HistoryLen, in one synced batch.
+// beyond Options.HistoryLen, in one batch. History is diagnostics, so it
+// does not wait for fsync: the next synced write (the next page, job or
+// revision) makes it durable, and a crash can only lose the newest event.
 func (s *pebbleStore) AddHistory(path string, e Event) error {
 	if strings.IndexByte(path, 0) >= 0 {
 		return fmt.Errorf("add history %q: invalid path", path)
@@ -43,7 +45,7 @@ func (s *pebbleStore) AddHistory(path string, e Event) error {
 		b.Delete(keys[0], nil)
 		keys = keys[1:]
 	}
-	if err := b.Commit(s.wo); err != nil {
+	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("add history %s: %w", path, err)
 	}
 	return nil

@@ -32,8 +32,11 @@ type Change struct {
 // burstQuiet, longer than quiet, so that a pause in the stream (a GC, an
 // fsync) does not end it; a batch of burstMin changes or more starts a
 // burst even when a pause closed it. A small batch outside a burst (an
-// edit) and the end of a burst regenerate at once.
+// edit) and the end of a burst regenerate at once. A first change with no
+// other behind it within firstQuiet is a batch of one: a lone edit does not
+// wait quiet.
 const (
+	firstQuiet   = 5 * time.Millisecond
 	quiet        = 20 * time.Millisecond
 	burstQuiet   = 250 * time.Millisecond
 	maxBatchWait = 2 * time.Second
@@ -66,7 +69,8 @@ func (e *Engine) Consume(ctx context.Context, ch <-chan Change, commit func(sour
 }
 
 // nextBatch gathers one batch. Outside a burst it waits for a first
-// change, then for the changes behind it; in a burst it returns an empty
+// change, returns it alone if no other follows within firstQuiet, else
+// waits for the changes behind it; in a burst it returns an empty
 // batch when burstQuiet passes without one. paused says the batch closed
 // on a quiet period, not on maxBatchWait or maxBatch.
 func nextBatch(ctx context.Context, ch <-chan Change, inBurst bool) (batch []Change, ok, paused bool) {
@@ -82,6 +86,23 @@ func nextBatch(ctx context.Context, ch <-chan Change, inBurst bool) (batch []Cha
 			batch = append(batch, c)
 		case <-ctx.Done():
 			return nil, false, true
+		}
+		// A lone edit waits only firstQuiet: the changes of one save or
+		// one transaction arrive together, well within it. A second
+		// change says a stream may have started, and a stream waits quiet.
+		first := time.NewTimer(firstQuiet)
+		select {
+		case c, ok := <-ch:
+			first.Stop()
+			if !ok {
+				return batch, false, true
+			}
+			batch = append(batch, c)
+		case <-first.C:
+			return batch, true, true
+		case <-ctx.Done():
+			first.Stop()
+			return batch, false, true
 		}
 	}
 	deadline := time.NewTimer(maxBatchWait)

@@ -1,6 +1,7 @@
 package isr
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"strings"
@@ -52,5 +53,43 @@ func TestLoneEdit(t *testing.T) {
 	run, commit := b.schedule(map[string]string{"/": "event"}, nil, true, time.Now())
 	if len(run) != 1 || !commit {
 		t.Errorf("run %v, commit %v; want / and true", run, commit)
+	}
+}
+
+// TestNextBatch checks how a batch closes: a change with nothing behind
+// it is a batch of one, and changes waiting behind it join it.
+func TestNextBatch(t *testing.T) {
+	change := func(k string) Change { return Change{Source: "s", Key: k} }
+	tests := []struct {
+		name       string
+		queued     []Change // in the channel before nextBatch runs
+		close      bool
+		wantKeys   string
+		wantOK     bool
+		wantPaused bool
+	}{
+		{"lone edit", []Change{change("a")}, false, "a", true, true},
+		{"changes waiting join", []Change{change("a"), change("b"), change("c")}, false, "a,b,c", true, true},
+		{"closed after one", []Change{change("a")}, true, "a", false, true},
+		{"closed", nil, true, "", false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ch := make(chan Change, 8)
+			for _, c := range tt.queued {
+				ch <- c
+			}
+			if tt.close {
+				close(ch)
+			}
+			batch, ok, paused := nextBatch(context.Background(), ch, false)
+			var keys []string
+			for _, c := range batch {
+				keys = append(keys, c.Key)
+			}
+			if got := strings.Join(keys, ","); got != tt.wantKeys || ok != tt.wantOK || paused != tt.wantPaused {
+				t.Errorf("nextBatch = %q, ok %v, paused %v; want %q, %v, %v", got, ok, paused, tt.wantKeys, tt.wantOK, tt.wantPaused)
+			}
+		})
 	}
 }

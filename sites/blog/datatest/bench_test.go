@@ -12,8 +12,8 @@ import (
 
 // BenchmarkEventToFresh measures, on the kv blog, the time from a write of
 // a post through the admin API (PUT /_kiln/data/blog?key=post:...) until
-// GET of its page serves the new title: watch event, batching (the 20 ms
-// quiet period), render, store. One edit per iteration, one at a time.
+// GET of its page serves the new title: watch event, batching (a lone
+// edit waits 5 ms for company), render, store. One edit per iteration, one at a time.
 //
 //	go test -run '^$' -bench EventToFresh -benchtime 1000x ./sites/blog/datatest/
 func BenchmarkEventToFresh(b *testing.B) {

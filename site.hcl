@@ -3,8 +3,9 @@
 #   go run ./engine            # serves this file on :3000
 #
 # Variants of this config, each changing the data source, live next to the
-# site: sites/blog/kv.hcl, markdown.hcl, postgres.hcl, and about-c.hcl (adds
-# an About page rendered by C). See sites/blog/README.md.
+# site: sites/blog/kv.hcl, markdown.hcl, postgres.hcl, about-c.hcl (adds an
+# About page rendered by C) and post-c.hcl (posts rendered by C). See
+# sites/blog/README.md.
 
 site {
   listen    = ":3000"

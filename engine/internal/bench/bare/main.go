@@ -2,13 +2,15 @@
 // fasthttp server with nothing in front of it, answering every request
 // with one response held in memory.
 //
-// At start it fetches -from once (a page of a running `kiln serve`) and
-// then replays that response's status, headers and body bytes, setting
-// the headers on every request as Kiln does, so a load tool compares the
-// same bytes on the wire and the difference is Kiln's own work: routing,
-// the store's hot cache, freshness and cache headers, metrics.
+// At start it fetches -from (a page of a running `kiln serve`) once per
+// encoding in -encodings and then replays that response's status, headers
+// and body bytes, setting the headers on every request as Kiln does, so a
+// load tool compares the same bytes on the wire and the difference is
+// Kiln's own work: routing, the store's hot cache, freshness and cache
+// headers, metrics. A request whose Accept-Encoding has gzip gets the
+// gzip response, when gzip was fetched; any other gets the identity one.
 //
-//	bare -listen 127.0.0.1:8081 -from http://127.0.0.1:8080/p/a
+//	bare -listen 127.0.0.1:8081 -from http://127.0.0.1:8080/p/a -encodings identity,gzip
 package main
 
 import (
@@ -18,6 +20,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,28 +30,46 @@ import (
 func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "`address` to listen on")
 	from := flag.String("from", "", "`URL` whose response is replayed")
-	enc := flag.String("accept-encoding", "", "Accept-Encoding sent when fetching -from")
+	encs := flag.String("encodings", "identity", "comma-separated `list` of identity and gzip: the responses fetched from -from")
 	kilnSettings := flag.Bool("kiln-settings", false, "use the timeouts and buffer sizes of Kiln's fasthttp.Server")
 	flag.Parse()
-	if err := run(*listen, *from, *enc, *kilnSettings); err != nil {
+	if err := run(*listen, *from, *encs, *kilnSettings); err != nil {
 		fmt.Fprintln(os.Stderr, "bare:", err)
 		os.Exit(1)
 	}
 }
 
-func run(listen, from, enc string, kilnSettings bool) error {
+func run(listen, from, encs string, kilnSettings bool) error {
 	if from == "" {
 		return errors.New("-from is required")
 	}
-	r, err := fetch(from, enc)
-	if err != nil {
-		return err
+	v := &variants{}
+	for enc := range strings.SplitSeq(encs, ",") {
+		switch enc = strings.TrimSpace(enc); enc {
+		case "identity":
+			r, err := fetch(from, "")
+			if err != nil {
+				return err
+			}
+			v.identity = r
+		case "gzip":
+			r, err := fetch(from, "gzip")
+			if err != nil {
+				return err
+			}
+			v.gzip = r
+		default:
+			return fmt.Errorf("-encodings: %q is not identity or gzip", enc)
+		}
+	}
+	if v.identity == nil {
+		return errors.New("-encodings must include identity")
 	}
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	srv := &fasthttp.Server{Handler: r.serve, Name: "kiln", NoDefaultContentType: true}
+	srv := &fasthttp.Server{Handler: v.serve, Name: "kiln", NoDefaultContentType: true}
 	if kilnSettings {
 		// As engine/internal/server.New: every request then sets read and
 		// write deadlines on its connection.
@@ -56,7 +77,7 @@ func run(listen, from, enc string, kilnSettings bool) error {
 		srv.MaxRequestBodySize, srv.ReadBufferSize = 64<<20, 16<<10
 		srv.DisablePreParseMultipartForm = true
 	}
-	fmt.Printf("bare: replaying %d bytes of %s on http://%s\n", len(r.body), from, ln.Addr())
+	fmt.Printf("bare: replaying %s (%s) on http://%s\n", from, v, ln.Addr())
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() { <-sig; srv.Shutdown() }()
@@ -95,6 +116,31 @@ func fetch(url, enc string) (*replay, error) {
 		}
 	}
 	return r, nil
+}
+
+// variants are the stored responses, by encoding.
+type variants struct {
+	identity, gzip *replay
+}
+
+var strGzip = []byte("gzip")
+
+// serve answers with the gzip response when the request accepts gzip
+// and there is one, else with the identity one.
+func (v *variants) serve(ctx *fasthttp.RequestCtx) {
+	r := v.identity
+	if v.gzip != nil && ctx.Request.Header.HasAcceptEncodingBytes(strGzip) {
+		r = v.gzip
+	}
+	r.serve(ctx)
+}
+
+func (v *variants) String() string {
+	s := fmt.Sprintf("identity %d bytes", len(v.identity.body))
+	if v.gzip != nil {
+		s += fmt.Sprintf(", gzip %d bytes", len(v.gzip.body))
+	}
+	return s
 }
 
 func (r *replay) serve(ctx *fasthttp.RequestCtx) {

@@ -81,7 +81,7 @@ func (l *lab) startBare(ctx context.Context, from string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	args := []string{l.bare, "-listen", addr, "-from", from, "-accept-encoding", l.o.encoding,
+	args := []string{l.bare, "-listen", addr, "-from", from, "-encodings", strings.Join(l.o.encodings, ","),
 		"-kiln-settings=" + strconv.FormatBool(l.o.bareKiln)}
 	p, err := l.start(ctx, "bare", args)
 	if err != nil {
@@ -91,7 +91,7 @@ func (l *lab) startBare(ctx context.Context, from string) (string, error) {
 	return url, p.waitReady(url, "", time.Minute)
 }
 
-// start runs a server pinned to the server CPU with the chosen
+// start runs a server pinned to the server CPUs with the chosen
 // GOMAXPROCS, in its own process group, logging to the work directory.
 func (l *lab) start(ctx context.Context, name string, args []string) (*proc, error) {
 	args = pinned(l.serverCPU, args)
@@ -100,7 +100,7 @@ func (l *lab) start(ctx context.Context, name string, args []string) (*proc, err
 		return nil, err
 	}
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(l.o.gomaxprocs), "KILN_LOG=warn")
+	cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(l.gomaxprocs), "KILN_LOG=warn")
 	cmd.Stdout, cmd.Stderr = log, log
 	// Its own group, so stop reaches kiln's plugin children; SIGTERM
 	// if this driver dies without stopping it.
@@ -160,24 +160,32 @@ func (p *proc) waitReady(url, cache string, timeout time.Duration) error {
 	return fmt.Errorf("%s not ready after %s:\n%s", p.name, timeout, tail(p.log.Name()))
 }
 
-// sameResponse checks that both servers send the same body and the same
-// header names, and returns the body length.
-func sameResponse(a, b, enc string) (int, error) {
-	ra, ba, err := get(a, enc)
+// sameResponse checks that t sends kiln's body for Accept-Encoding enc,
+// with the same Content-Type and Content-Encoding; bare must also send
+// the same header names (nginx sends its own). It returns the body length.
+func sameResponse(kiln string, t target, enc string) (int, error) {
+	rk, bk, err := get(kiln, enc)
 	if err != nil {
 		return 0, err
 	}
-	rb, bb, err := get(b, enc)
+	rt, bt, err := get(t.url, enc)
 	if err != nil {
 		return 0, err
 	}
-	if !bytes.Equal(ba, bb) {
-		return 0, fmt.Errorf("bodies differ: %d bytes from %s, %d from %s", len(ba), a, len(bb), b)
+	if !bytes.Equal(bk, bt) {
+		return 0, fmt.Errorf("bodies differ: %d bytes from kiln, %d from %s", len(bk), len(bt), t.name)
 	}
-	if ha, hb := headerNames(ra), headerNames(rb); ha != hb {
-		return 0, fmt.Errorf("headers differ: %s vs %s", ha, hb)
+	for _, h := range []string{"Content-Type", "Content-Encoding"} {
+		if a, b := rk.Get(h), rt.Get(h); a != b {
+			return 0, fmt.Errorf("%s differs: %q from kiln, %q from %s", h, a, b, t.name)
+		}
 	}
-	return len(ba), nil
+	if t.name == "bare" {
+		if ha, hb := headerNames(rk), headerNames(rt); ha != hb {
+			return 0, fmt.Errorf("headers differ: %s vs %s", ha, hb)
+		}
+	}
+	return len(bk), nil
 }
 
 func get(url, enc string) (http.Header, []byte, error) {
@@ -203,8 +211,9 @@ func headerNames(h http.Header) string {
 	return strings.Join(sorted(names), ",")
 }
 
-// cpuPlan pins the servers to CPU 0 and wrk to CPU 1 when taskset is
-// there and the machine has two CPUs or more.
+// cpuPlan pins the servers (all of them, nginx's workers too) to CPU 0
+// and wrk to CPU 1 when taskset is there and the machine has two CPUs or
+// more; otherwise nothing is pinned.
 func cpuPlan(pin bool) (server, wrk string) {
 	if !pin || runtime.NumCPU() < 2 {
 		return "", ""
@@ -291,24 +300,59 @@ var clockTick = func() time.Duration {
 	return 10 * time.Millisecond
 }()
 
-// cpuTime is the user plus system CPU time process pid has used.
-// (taskset execs the server, so the pid is the server's.)
-func cpuTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+// groupCPU is the user plus system CPU time used by the live processes
+// of process group pgid: the server (taskset execs it, so its pid is the
+// group's) and its children, such as nginx's workers or kiln's plugins.
+func groupCPU(pgid int) (time.Duration, error) {
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
 	if err != nil {
 		return 0, err
 	}
-	// Fields after the command name, which is in parentheses and may
-	// hold spaces: state is field 3, utime 14, stime 15.
-	i := bytes.LastIndexByte(b, ')')
-	f := strings.Fields(string(b[i+1:]))
-	if i < 0 || len(f) < 13 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	var ticks int64
+	found := false
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // exited since the glob
+		}
+		s, err := parseStat(b)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", f, err)
+		}
+		if s.pgrp == pgid {
+			ticks += s.utime + s.stime
+			found = true
+		}
 	}
+	if !found {
+		return 0, fmt.Errorf("no process in group %d", pgid)
+	}
+	return time.Duration(ticks) * clockTick, nil
+}
+
+// procStat is what groupCPU reads of /proc/PID/stat.
+type procStat struct {
+	pgrp         int
+	utime, stime int64 // clock ticks
+}
+
+// parseStat reads a /proc/PID/stat line. The command name is in
+// parentheses and may hold spaces; after it come state (field 3), ppid,
+// pgrp (5), ..., utime (14) and stime (15).
+func parseStat(b []byte) (procStat, error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return procStat{}, errors.New("no command name")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return procStat{}, fmt.Errorf("%d fields after the command name", len(f))
+	}
+	pgrp, err0 := strconv.Atoi(f[2])
 	utime, err1 := strconv.ParseInt(f[11], 10, 64)
 	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("parse /proc/%d/stat: %w", pid, err)
+	if err := errors.Join(err0, err1, err2); err != nil {
+		return procStat{}, err
 	}
-	return time.Duration(utime+stime) * clockTick, nil
+	return procStat{pgrp: pgrp, utime: utime, stime: stime}, nil
 }

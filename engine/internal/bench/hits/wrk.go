@@ -23,28 +23,30 @@ type result struct {
 	errors   string        // wrk's socket error line, if any (timeouts on a busy machine)
 }
 
-// measure warms each target up, then runs wrk o.runs times per target,
-// alternating which goes first each round so drift in the machine's load
-// falls on both.
-func (l *lab) measure(ctx context.Context) (map[string][]result, error) {
-	for _, t := range l.targets {
-		if _, err := l.wrk(ctx, t, l.o.warmup); err != nil {
-			return nil, err
-		}
-	}
-	res := map[string][]result{}
-	for i := range l.o.runs {
-		order := slices.Clone(l.targets)
-		if i%2 == 1 {
-			slices.Reverse(order)
-		}
-		for _, t := range order {
-			r, err := l.wrkCounted(ctx, t)
-			if err != nil {
+// measure runs each encoding in turn: it warms each target up, then runs
+// wrk o.runs times per target, rotating which goes first each round so
+// drift in the machine's load falls on all. Results are by encoding, then
+// by target name.
+func (l *lab) measure(ctx context.Context) (map[string]map[string][]result, error) {
+	res := map[string]map[string][]result{}
+	for _, enc := range l.o.encodings {
+		fmt.Printf("\n%s:\n", enc)
+		for _, t := range l.targets {
+			if _, err := l.wrk(ctx, t, enc, l.o.warmup); err != nil {
 				return nil, err
 			}
-			fmt.Printf("run %d  %-4s  %s\n", i+1, t.name, r)
-			res[t.name] = append(res[t.name], r)
+		}
+		res[enc] = map[string][]result{}
+		for i := range l.o.runs {
+			for j := range l.targets {
+				t := l.targets[(i+j)%len(l.targets)]
+				r, err := l.wrkCounted(ctx, t, enc)
+				if err != nil {
+					return nil, err
+				}
+				fmt.Printf("run %d  %-5s  %s\n", i+1, t.name, r)
+				res[enc][t.name] = append(res[enc][t.name], r)
+			}
 		}
 	}
 	return res, nil
@@ -52,21 +54,22 @@ func (l *lab) measure(ctx context.Context) (map[string][]result, error) {
 
 // wrkCounted is a timed run that also reads the CPU time the server
 // spent per request (less sensitive to a busy machine than requests/s)
-// and, for kiln, the heap allocations per request from its /metrics.
-func (l *lab) wrkCounted(ctx context.Context, t target) (result, error) {
+// (all its processes: nginx's workers count) and, for kiln, the heap
+// allocations per request from its /metrics.
+func (l *lab) wrkCounted(ctx context.Context, t target, enc string) (result, error) {
 	before, err := mallocs(t.metrics)
 	if err != nil {
 		return result{}, err
 	}
-	cpu0, err := cpuTime(t.pid)
+	cpu0, err := groupCPU(t.pgid)
 	if err != nil {
 		return result{}, err
 	}
-	r, err := l.wrk(ctx, t, l.o.duration)
+	r, err := l.wrk(ctx, t, enc, l.o.duration)
 	if err != nil {
 		return r, err
 	}
-	cpu1, err := cpuTime(t.pid)
+	cpu1, err := groupCPU(t.pgid)
 	if err != nil {
 		return r, err
 	}
@@ -90,14 +93,19 @@ func (r result) String() string {
 	return s
 }
 
-// wrk runs one load test against t.
-func (l *lab) wrk(ctx context.Context, t target, d time.Duration) (result, error) {
+// wrkArgs is the wrk command line for a run of d asking for enc.
+func (l *lab) wrkArgs(enc string, d time.Duration, url string) []string {
 	args := []string{"wrk", "-t" + strconv.Itoa(l.o.threads), "-c" + strconv.Itoa(l.o.conns),
 		"-d" + strconv.Itoa(int(d.Seconds())) + "s", "--latency"}
-	if l.o.encoding != "" {
-		args = append(args, "-H", "Accept-Encoding: "+l.o.encoding)
+	if ae := acceptEncoding(enc); ae != "" {
+		args = append(args, "-H", "Accept-Encoding: "+ae)
 	}
-	args = pinned(l.wrkCPU, append(args, t.url))
+	return pinned(l.wrkCPU, append(args, url))
+}
+
+// wrk runs one load test against t.
+func (l *lab) wrk(ctx context.Context, t target, enc string, d time.Duration) (result, error) {
+	args := l.wrkArgs(enc, d, t.url)
 	out, err := exec.CommandContext(ctx, args[0], args[1:]...).CombinedOutput()
 	if ctx.Err() != nil {
 		return result{}, ctx.Err()
@@ -157,32 +165,6 @@ func parseLatency(s string) time.Duration {
 		}
 	}
 	return 0
-}
-
-// report prints the medians and the ratio kiln/bare.
-func (l *lab) report(res map[string][]result) {
-	o := l.o
-	pin := "unpinned"
-	if l.serverCPU != "" {
-		pin = "servers on CPU " + l.serverCPU + ", wrk on CPU " + l.wrkCPU
-	}
-	enc := o.encoding
-	if enc == "" {
-		enc = "identity"
-	}
-	fmt.Printf("\nGET %s (%d bytes, %s), wrk -t%d -c%d -d%s, median of %d runs, GOMAXPROCS=%d, %s\n",
-		o.path, l.bodyLen, enc, o.threads, o.conns, o.duration, o.runs, o.gomaxprocs, pin)
-	med := map[string]result{}
-	for _, t := range l.targets {
-		m := median(res[t.name])
-		med[t.name] = m
-		fmt.Printf("  %-4s  %s\n", t.name, m)
-	}
-	k, b := med["kiln"], med["bare"]
-	fmt.Printf("  kiln/bare: %.2f of the requests/s (target >= 0.80); p50 %.2fx, p99 %.2fx\n",
-		k.rps/b.rps, float64(k.p50)/float64(b.p50), float64(k.p99)/float64(b.p99))
-	fmt.Printf("  bare/kiln CPU per request: %.2f (the requests/s ratio a CPU-bound server would reach on an idle machine)\n",
-		float64(b.cpu)/float64(k.cpu))
 }
 
 // median takes each metric's median on its own.

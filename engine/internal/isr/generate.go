@@ -53,6 +53,13 @@ func (e *Engine) renderPage(ctx context.Context, route *config.Route, path strin
 	if prev != nil {
 		req.PrevGenerated = prev.Generated
 	}
+	// The timeout is the render's: a module still loading (compiled in
+	// the background after a warm start) is waited for outside it.
+	if w, ok := r.(interface{ Wait(context.Context) error }); ok {
+		if err := w.Wait(ctx); err != nil {
+			return nil, &RenderError{Path: path, Renderer: route.Renderer, Err: err}
+		}
+	}
 	if route.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, route.Timeout)

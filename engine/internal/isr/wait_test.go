@@ -36,7 +36,9 @@ func (l *loading) Render(ctx context.Context, req render.Request) (*render.Respo
 	return &render.Response{Body: []byte("<p>" + req.Path + "</p>")}, nil
 }
 
-func (l *loading) Paths(context.Context, render.Request) ([]string, bool, error) { return nil, false, nil }
+func (l *loading) Paths(context.Context, render.Request) ([]string, bool, error) {
+	return nil, false, nil
+}
 
 func (l *loading) Fallback(context.Context, render.Request) (*render.Response, bool, error) {
 	return nil, false, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/pprofhandler"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/kilnhq/kiln/engine/internal/router"
@@ -27,7 +28,8 @@ type DataAdmin interface {
 // ErrNotWritable is returned by DataAdmin for a read-only source.
 var ErrNotWritable = errors.New("server: data source is not writable")
 
-// admin serves /metrics and /_kiln/*.
+// admin serves /metrics and /_kiln/* (with /_kiln/debug/pprof/, Go's
+// profiles, like Caddy's admin endpoint).
 func (s *Server) admin(ctx *fasthttp.RequestCtx, raw []byte) {
 	p := string(raw)
 	switch {
@@ -52,6 +54,10 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx, raw []byte) {
 		s.inspect(ctx)
 	case strings.HasPrefix(p, "/_kiln/data/"):
 		s.data(ctx, strings.TrimPrefix(p, "/_kiln/data/"))
+	case strings.HasPrefix(p, "/_kiln/debug/pprof/"):
+		// net/http/pprof's handlers, behind the admin secret.
+		ctx.URI().SetPath(strings.TrimPrefix(p, "/_kiln"))
+		pprofhandler.PprofHandler(ctx)
 	default:
 		s.jsonError(ctx, fasthttp.StatusNotFound, "no such admin endpoint")
 	}

@@ -247,6 +247,10 @@ func TestAdminAPI(t *testing.T) {
 		if r.status != tc.want {
 			t.Errorf("%s secret: status %d, want %d", tc.name, r.status, tc.want)
 		}
+		r = e.do("GET", "/_kiln/debug/pprof/goroutine?debug=1", "", "Authorization", tc.auth)
+		if r.status != tc.want || (tc.want == 200 && !strings.Contains(r.body, "goroutine profile:")) {
+			t.Errorf("%s secret: pprof status %d, want %d: %.100s", tc.name, r.status, tc.want, r.body)
+		}
 	}
 	before := e.renders("/p/a")
 	res := e.revalidate(nil, []string{"t1"})

@@ -35,7 +35,9 @@ type Summary struct {
 }
 
 // Build prerenders every route's build-time paths into the store, in
-// parallel. It never overwrites a page newer than the one it rendered.
+// parallel, and syncs the store once at the end (a crash mid-build leaves
+// every page old or new; the build is simply run again). It never
+// overwrites a page newer than the one it rendered.
 func (e *Engine) Build(ctx context.Context, opts BuildOptions) (Summary, error) {
 	start := time.Now()
 	paths, err := e.buildPaths(ctx)
@@ -73,6 +75,11 @@ func (e *Engine) Build(ctx context.Context, opts BuildOptions) (Summary, error) 
 	}
 	close(next)
 	wg.Wait()
+	// Pages were written without waiting for the disk, one sync here:
+	// a build's fsyncs, one per page, cost more than its renders.
+	if err := e.store.Sync(); err != nil {
+		return sum, err
+	}
 	sum.Elapsed = time.Since(start)
 	return sum, nil
 }
@@ -91,7 +98,7 @@ func (e *Engine) buildOne(ctx context.Context, path string, onlyMissing bool, su
 	page, err := e.renderPage(ctx, route, path, params, nil, render.ModeBuild)
 	stored := err == nil && !page.Private
 	if stored {
-		err = e.store.Put(page)
+		err = e.store.PutUnsynced(page)
 	}
 	mu.Lock()
 	defer mu.Unlock()

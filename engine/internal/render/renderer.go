@@ -62,7 +62,7 @@ func (r *wasmRenderer) newInstance(ctx context.Context) (*instance, error) {
 	for _, k := range slices.Sorted(maps.Keys(r.cfg.Env)) {
 		mc = mc.WithEnv(k, r.cfg.Env[k])
 	}
-	mod, err := r.engine.rt.InstantiateModule(ctx, r.compiled, mc)
+	mod, err := r.engine.rt.InstantiateModule(withMappedMemory(ctx), r.compiled, mc)
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}

@@ -234,7 +234,22 @@ func (s *pebbleStore) lock(path string) func() {
 	return m.Unlock
 }
 
-func (s *pebbleStore) Put(p *Page) error {
+func (s *pebbleStore) Put(p *Page) error { return s.put(p, s.wo) }
+
+func (s *pebbleStore) PutUnsynced(p *Page) error { return s.put(p, pebble.NoSync) }
+
+func (s *pebbleStore) Sync() error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
+	if err := s.db.LogData(nil, pebble.Sync); err != nil {
+		return fmt.Errorf("sync store: %w", err)
+	}
+	return nil
+}
+
+func (s *pebbleStore) put(p *Page, wo *pebble.WriteOptions) error {
 	if err := validate(p); err != nil {
 		return err
 	}
@@ -251,7 +266,7 @@ func (s *pebbleStore) Put(p *Page) error {
 		return ErrNewer
 	}
 	cp := *p // callers may reuse their struct; the slices are ours now
-	if err := s.commitPut(old, &cp); err != nil {
+	if err := s.commitPut(old, &cp, wo); err != nil {
 		return fmt.Errorf("put %s: %w", p.Path, err)
 	}
 	s.hot.set(&cp)
@@ -259,8 +274,8 @@ func (s *pebbleStore) Put(p *Page) error {
 }
 
 // commitPut writes p's record and swaps old's index entries for p's in
-// one synced batch.
-func (s *pebbleStore) commitPut(old, p *Page) error {
+// one batch.
+func (s *pebbleStore) commitPut(old, p *Page, wo *pebble.WriteOptions) error {
 	b := s.db.NewBatchWithSize(encodedPageSize(p) + 256)
 	defer b.Close()
 	val := encodePage(make([]byte, 0, encodedPageSize(p)), p)
@@ -273,7 +288,7 @@ func (s *pebbleStore) commitPut(old, p *Page) error {
 	indexEntries(p, func(k []byte) { b.Set(k, nil, nil) })
 	added := uniq(p.Prefixes)
 	s.addPrefixes(added, 1)
-	if err := b.Commit(s.wo); err != nil {
+	if err := b.Commit(wo); err != nil {
 		s.addPrefixes(added, -1)
 		return err
 	}

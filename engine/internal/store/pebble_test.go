@@ -564,3 +564,47 @@ func TestCloseDuringPaths(t *testing.T) {
 		t.Errorf("Close = %v", err)
 	}
 }
+
+// TestPutUnsynced checks an unsynced page is served, indexed and kept
+// across a reopen once Sync (or Close) returned.
+func TestPutUnsynced(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Page{Path: "/a", Route: "/:x", Kind: KindPage, Status: 200, Body: []byte("a"), Generated: t0,
+		Keys: []string{"k"}, Tags: []string{"t"}}
+	if err := s.PutUnsynced(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sync(); err != ErrClosed {
+		t.Errorf("Sync after Close = %v, want ErrClosed", err)
+	}
+	s, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	got, err := s.Get("/a")
+	if err != nil || string(got.Body) != "a" {
+		t.Fatalf("Get after reopen = %v, %v; want the page", got, err)
+	}
+	for _, q := range []struct {
+		name string
+		f    func() ([]string, error)
+	}{
+		{"key", func() ([]string, error) { return s.PathsForKey("k") }},
+		{"tag", func() ([]string, error) { return s.PathsForTag("t") }},
+	} {
+		if paths, err := q.f(); err != nil || len(paths) != 1 || paths[0] != "/a" {
+			t.Errorf("paths for %s = %v, %v; want [/a]", q.name, paths, err)
+		}
+	}
+}

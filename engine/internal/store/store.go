@@ -88,8 +88,15 @@ type Store interface {
 	// entries, replacing the old record and its index entries. If the
 	// stored page was generated after p.Generated, Put keeps it and
 	// returns ErrNewer. The store keeps p's slices: do not modify them
-	// after Put.
+	// after Put. Put returns once the page is synced to disk.
 	Put(p *Page) error
+	// PutUnsynced is Put without waiting for the disk: the page is
+	// atomic (old or new after any crash) but a crash of the engine may
+	// lose it until Sync returns. A build writes thousands of pages this
+	// way and syncs once at the end.
+	PutUnsynced(p *Page) error
+	// Sync makes every write before it durable.
+	Sync() error
 	// Delete removes a page and its index entries. Deleting an absent
 	// path is not an error.
 	Delete(path string) error

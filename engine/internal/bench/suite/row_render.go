@@ -1,0 +1,314 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"strings"
+	"sync"
+	"time"
+)
+
+// renderPosts is the size of the blog the render rows use: enough
+// never-generated posts for every run of row 3.
+const renderPosts = 2000
+
+// firstRenders is how many distinct never-generated posts row 3 asks for
+// per run and renderer.
+const firstRenders = 200
+
+var renderSites sync.Map // *lab -> *site
+
+// renderSite is the blog of renderPosts posts on kv, with the C post
+// renderer, shared by rows 3, 4 and 5 (each serves it afresh).
+func (l *lab) renderSite(ctx context.Context) (*site, error) {
+	if s, ok := renderSites.Load(l); ok {
+		return s.(*site), nil
+	}
+	s, err := l.newSite(ctx, "render", siteOptions{Posts: renderPosts, C: true})
+	if err != nil {
+		return nil, err
+	}
+	renderSites.Store(l, s)
+	return s, nil
+}
+
+// client is one keep-alive connection's worth of HTTP client.
+func client() *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 1, DisableCompression: true}}
+}
+
+// timed sends one request and returns the time to the first byte of the
+// response, its status, its X-Kiln-Cache header and its body.
+func timed(c *http.Client, method, url, body string, hdr map[string]string) (time.Duration, int, string, []byte, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return 0, 0, "", nil, err
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	var start time.Time
+	var ttfb time.Duration
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		GotFirstResponseByte: func() { ttfb = time.Since(start) },
+	}))
+	start = time.Now()
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, 0, "", nil, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return ttfb, resp.StatusCode, resp.Header.Get("X-Kiln-Cache"), b, err
+}
+
+var adminHeader = map[string]string{"Authorization": "Bearer " + benchSecret, "Content-Type": "application/json"}
+
+// rowFirstRender is row 3: blocking first renders of never-generated
+// posts, Go and C, time to first byte.
+func rowFirstRender(ctx context.Context, l *lab, c config) *row {
+	r := &row{Title: "Blocking first render", How: fmt.Sprintf("The blog with %d generated posts in the kv data source, "+
+		"its post route set to `fallback = \"blocking\"`. Each run serves the site afresh, warms each renderer with 10 "+
+		"renders, then requests %d distinct posts never generated before, one at a time over one keep-alive "+
+		"connection, and takes the time to first byte of each (route match, the data fetch through the kv plugin "+
+		"over gRPC, the wasm render, gzip and brotli compression, the synced Pebble write, the response). The Go post "+
+		"renderer (sites/blog/renderers/post: goldmark Markdown, html/template) at /posts/:slug and its C twin "+
+		"(sites/blog/renderers/post-c) at /c/posts/:slug render the same posts. Reference: Next.js's blocking first "+
+		"render of a blog post, about 18 ms.", renderPosts, firstRenders)}
+	s, err := l.renderSite(ctx)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	var goLat, cLat latencies
+	for run := range c.runs {
+		sv, _, err := s.serve(ctx, "/posts/"+slug(0))
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		cl := client()
+		for _, prefix := range []string{"/posts/", "/c/posts/"} {
+			for i := range 10 { // warm-up: posts at the end, never measured
+				if _, _, _, _, err := timed(cl, "GET", sv.base+prefix+slug(renderPosts-1-run*10-i), "", nil); err != nil {
+					r.Err = err
+					return r
+				}
+			}
+		}
+		for _, rr := range []struct {
+			prefix string
+			lat    *latencies
+		}{{"/posts/", &goLat}, {"/c/posts/", &cLat}} {
+			var ds []time.Duration
+			for i := range firstRenders {
+				n := 10 + run*firstRenders + i // 0 and 1 are prerendered
+				d, status, cache, _, err := timed(cl, "GET", sv.base+rr.prefix+slug(n), "", nil)
+				if err == nil && (status != 200 || cache != "MISS") {
+					err = fmt.Errorf("GET %s%s: %d %s, want 200 MISS", rr.prefix, slug(n), status, cache)
+				}
+				if err != nil {
+					r.Err = err
+					return r
+				}
+				ds = append(ds, d)
+			}
+			rr.lat.add(ds)
+		}
+		sv.stop()
+	}
+	p50 := r.measure("Go post renderer, TTFB p50", "ms", goLat.p50)
+	r.measure("Go post renderer, TTFB p99", "ms", goLat.p99)
+	cp50 := r.measure("C post renderer, TTFB p50", "ms", cLat.p50)
+	r.measure("C post renderer, TTFB p99", "ms", cLat.p99)
+	r.target("Go blog post p50 ≤ 2 ms, data fetch included", num(p50.Median, "ms"), p50.Median <= 2,
+		"The time goes to what follows a render: see the profile notes below.")
+	r.note("Against Next.js's 18 ms: %s faster (Go), %s faster (C).", num(18/p50.Median, "×"), num(18/cp50.Median, "×"))
+	return r
+}
+
+// rowRevalidate is row 4: the admin API's on-demand revalidation of one
+// stored post, which answers once the page is rendered and stored.
+func rowRevalidate(ctx context.Context, l *lab, c config) *row {
+	const calls = 200
+	r := &row{Title: "On-demand revalidation", How: fmt.Sprintf("`POST /_kiln/revalidate` with `{\"paths\": [...]}` for one "+
+		"stored post of the %d-post kv blog, %d calls per run, one at a time over one keep-alive connection. The call "+
+		"returns when the page has been rendered again (data fetched through the plugin) and stored, like Next.js's "+
+		"`res.revalidate`, whose reference latency is about 19 ms.", renderPosts, calls)}
+	s, err := l.renderSite(ctx)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	var lat latencies
+	for range c.runs {
+		sv, _, err := s.serve(ctx, "/posts/"+slug(0))
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		cl := client()
+		body := `{"paths":["/posts/` + slug(0) + `"]}`
+		var ds []time.Duration
+		for i := range calls + 10 {
+			d, status, _, b, err := timed(cl, "POST", sv.base+"/_kiln/revalidate", body, adminHeader)
+			if err == nil && (status != 200 || !strings.Contains(string(b), `"regenerated"`)) {
+				err = fmt.Errorf("revalidate: %d %s", status, b)
+			}
+			if err != nil {
+				r.Err = err
+				return r
+			}
+			if i >= 10 { // the first ten warm the renderer
+				ds = append(ds, d)
+			}
+		}
+		lat.add(ds)
+		sv.stop()
+	}
+	p50 := r.measure("Revalidation, p50", "ms", lat.p50)
+	r.measure("Revalidation, p99", "ms", lat.p99)
+	r.target("p50 ≤ 2 ms", num(p50.Median, "ms"), p50.Median <= 2, "See the profile notes below.")
+	r.note("Against Next.js's 19 ms: %s faster.", num(19/p50.Median, "×"))
+	return r
+}
+
+// rowEventToFresh is row 5: a kv write until the new page is served.
+func rowEventToFresh(ctx context.Context, l *lab, c config) *row {
+	edits := 1000
+	if c.quick {
+		edits = 200
+	}
+	r := &row{Title: "Event to fresh page", How: fmt.Sprintf("On the kv blog, %d edits per run of one stored post's title, "+
+		"one at a time: each is a `PUT /_kiln/data/blog?key=post:...` through the admin API (the kv plugin writes it "+
+		"and streams the change event back), then `GET` of the post's page every millisecond until it serves the new "+
+		"title. The latency runs from the PUT to that GET's answer: the plugin write, the watch event, batching, "+
+		"the render and the store.", edits)}
+	s, err := l.renderSite(ctx)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	var lat latencies
+	for run := range c.runs {
+		sv, _, err := s.serve(ctx, "/posts/"+slug(1))
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		ds, err := editLoop(sv, slug(1), edits, run)
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		lat.add(ds)
+		sv.stop()
+	}
+	r.measure("Event to fresh page, p50", "ms", lat.p50)
+	p99 := r.measure("Event to fresh page, p99", "ms", lat.p99)
+	r.target("p99 ≤ 50 ms", num(p99.Median, "ms"), p99.Median <= 50, "See the notes below.")
+	return r
+}
+
+// editLoop edits post slug n times and returns each edit's time until
+// the page served it.
+func editLoop(sv *server, slug string, n, run int) ([]time.Duration, error) {
+	raw, err := sv.admin("GET", "/_kiln/data/blog?key=post:"+slug, "")
+	if err != nil {
+		return nil, err
+	}
+	var post map[string]any
+	if err := json.Unmarshal(raw, &post); err != nil {
+		return nil, fmt.Errorf("post %s: %v", slug, err)
+	}
+	cl, poll := client(), client()
+	page := sv.base + "/posts/" + slug
+	var ds []time.Duration
+	for i := range n {
+		title := fmt.Sprintf("Edit %d of run %d", i, run)
+		post["title"] = title
+		v, _ := json.Marshal(post)
+		start := time.Now()
+		_, status, _, b, err := timed(cl, "PUT", sv.base+"/_kiln/data/blog?key=post:"+slug, string(v), adminHeader)
+		if err == nil && status != 200 {
+			err = fmt.Errorf("put: %d %s", status, b)
+		}
+		if err != nil {
+			return nil, err
+		}
+		for {
+			_, status, _, body, err := timed(poll, "GET", page, "", nil)
+			if err != nil {
+				return nil, err
+			}
+			if status == 200 && strings.Contains(string(body), title) {
+				break
+			}
+			if time.Since(start) > time.Minute {
+				return nil, fmt.Errorf("%s never served %q", page, title)
+			}
+			time.Sleep(time.Millisecond)
+		}
+		ds = append(ds, time.Since(start))
+	}
+	return ds, nil
+}
+
+// rowHome is row 9: the home page's render over c.scale posts, through
+// on-demand revalidation of "/", against the same on the small blog.
+func rowHome(ctx context.Context, l *lab, c config) *row {
+	const calls = 100
+	r := &row{Title: "Home page over many posts", How: fmt.Sprintf("`POST /_kiln/revalidate` of `/`, %d calls per run, on the "+
+		"kv blog with %s posts and on the one with %s. The home page lists the date index in reverse with a limit "+
+		"(the data source's ordered listing) and reads only the 11 posts it shows, so its cost must not depend on "+
+		"the number of posts.", calls, commas(int64(c.scale)), commas(renderPosts))}
+	small, err := l.renderSite(ctx)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	big, err := l.bigSite(ctx, c)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	var lats [2]latencies
+	for range c.runs {
+		for i, s := range []*site{big, small} {
+			sv, _, err := s.serve(ctx, "/")
+			if err != nil {
+				r.Err = err
+				return r
+			}
+			cl := client()
+			var ds []time.Duration
+			for j := range calls + 10 {
+				d, status, _, b, err := timed(cl, "POST", sv.base+"/_kiln/revalidate", `{"paths":["/"]}`, adminHeader)
+				if err == nil && status != 200 {
+					err = fmt.Errorf("revalidate /: %d %s", status, b)
+				}
+				if err != nil {
+					r.Err = err
+					return r
+				}
+				if j >= 10 {
+					ds = append(ds, d)
+				}
+			}
+			lats[i].add(ds)
+			sv.stop()
+		}
+	}
+	bp50 := r.measure(fmt.Sprintf("Home, %s posts, p50", commas(int64(c.scale))), "ms", lats[0].p50)
+	r.measure(fmt.Sprintf("Home, %s posts, p99", commas(int64(c.scale))), "ms", lats[0].p99)
+	sp50 := r.measure(fmt.Sprintf("Home, %s posts, p50", commas(renderPosts)), "ms", lats[1].p50)
+	r.measure(fmt.Sprintf("Home, %s posts, p99", commas(renderPosts)), "ms", lats[1].p99)
+	ratio := bp50.Median / sp50.Median
+	r.target(fmt.Sprintf("home render independent of post count (p50 at %s over p50 at %s ≤ 1.5)", commas(int64(c.scale)), commas(renderPosts)),
+		num(ratio, "×"), ratio <= 1.5, "The listing is not bounded by the page size.")
+	return r
+}

@@ -1,0 +1,458 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// bigSite is the blog of c.scale posts on kv, every post prerendered
+// into its store. Row 6 leaves it behind when it builds c.scale posts;
+// otherwise the first caller builds it. Rows 7 and 9 serve it.
+func (l *lab) bigSite(ctx context.Context, c config) (*site, error) {
+	bc := buildCacheOf(l)
+	bc.mu.Lock()
+	if bc.big != nil && bc.bigSize == c.scale {
+		defer bc.mu.Unlock()
+		return bc.big, nil
+	}
+	if bc.bigTried {
+		defer bc.mu.Unlock()
+		return nil, bc.bigErr
+	}
+	bc.mu.Unlock()
+	warm, err := l.warmRenderers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	bc.mu.Lock()
+	defer bc.mu.Unlock()
+	bc.bigTried = true
+	bc.bigErr = func() error {
+		s, err := l.newSite(ctx, fmt.Sprintf("scale-%d", c.scale), siteOptions{Posts: c.scale, Prerender: "all"})
+		if err != nil {
+			return err
+		}
+		if err := seedStore(warm, s.store); err != nil {
+			return err
+		}
+		l.logf("building %d posts into the scale store", c.scale)
+		out, err := l.kilnCmd(ctx, "build", "--config", s.config)
+		if err != nil {
+			return err
+		}
+		line, pages, _, err := parseBuilt(out)
+		if err != nil {
+			return err
+		}
+		if pages < c.scale {
+			return fmt.Errorf("scale build: %s", line)
+		}
+		bc.big, bc.bigSize, bc.bigLine = s, c.scale, line
+		return nil
+	}()
+	return bc.big, bc.bigErr
+}
+
+// setBigSite hands row 6's build of c.scale posts to bigSite.
+func setBigSite(l *lab, s *site, line string) {
+	bc := buildCacheOf(l)
+	bc.mu.Lock()
+	defer bc.mu.Unlock()
+	bc.big, bc.bigSize, bc.bigLine, bc.bigErr, bc.bigTried = s, s.opts.Posts, line, nil, true
+}
+
+// rowScale is row 7: c.scale stored pages: start-up, memory, and the hot
+// cache under requests spread over all of them.
+func rowScale(ctx context.Context, l *lab, c config) *row {
+	load, warmup := 10*time.Second, 3*time.Second
+	if c.quick {
+		load, warmup = 5*time.Second, 2*time.Second
+	}
+	starts := max(5, c.runs)
+	r := &row{Title: fmt.Sprintf("%s stored pages", commas(int64(c.scale))), How: fmt.Sprintf("The kv blog of %s posts, "+
+		"all prerendered by `kiln build` (PRERENDER=all), with the default hot cache (64 MiB). Start-up: the time from "+
+		"exec of `kiln serve` to the first 200 of a stored post (a different one each run, polled every 2 ms), %d runs "+
+		"after an unmeasured one, with the compile cache warm; the RSS is read from /proc right after that answer "+
+		"(stored pages are served before the renderers are loaded) and again once the server logs its renderers loaded. "+
+		"Then, for each distribution, a fresh `kiln serve`, a %s warm-up, and %d run(s) of `wrk -t1 -c32 -d%s` with a Lua "+
+		"script picking `/posts/<slug>` over all %s posts: Zipf (s = 1, popular posts scattered over the store by a "+
+		"permutation) and uniform. The hot-cache hit ratio is the change of kiln_hot_cache_hits_total over hits plus "+
+		"misses in /metrics across each run; the RSS is read after each run. wrk shares the machine with the server.",
+		commas(int64(c.scale)), starts, warmup, c.runs, load, commas(int64(c.scale)))}
+	s, err := l.bigSite(ctx, c)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	r.note("The store was built by: `%s`", buildCacheOf(l).bigLine)
+
+	// Start-up.
+	var startMS, startRSS, startPlugin, loadedMS, loadedRSS []float64
+	for i := range starts + 1 {
+		from := logSize(s)
+		sv, d, err := s.serve(ctx, "/posts/"+slug((i*7919+13)%c.scale))
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		rss, err := sv.rss()
+		plugin := pluginRSS(sv.cmd.Process.Pid)
+		var ld time.Duration
+		var lrss int64
+		if err == nil {
+			ld, err = renderersLoaded(sv, from, 5*time.Minute)
+		}
+		if err == nil {
+			lrss, err = sv.rss()
+		}
+		sv.stop()
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		l.logf("start-up %d: %s, RSS %.0f MB, plugin %.0f MB; renderers loaded at %s, RSS %.0f MB", i,
+			d.Round(time.Millisecond), mb(rss), mb(plugin), ld.Round(time.Millisecond), mb(lrss))
+		if i == 0 {
+			continue
+		}
+		startMS = append(startMS, ms(d))
+		startRSS = append(startRSS, mb(rss))
+		startPlugin = append(startPlugin, mb(plugin))
+		loadedMS = append(loadedMS, ms(ld))
+		loadedRSS = append(loadedRSS, mb(lrss))
+	}
+	up := r.measure("start-up: exec to the first stored page", "ms", startMS)
+	r.measure("RSS right after start-up (kiln)", "MB", startRSS)
+	r.measure("RSS right after start-up (kv plugin)", "MB", startPlugin)
+	r.measure("exec to the renderers loaded (the server's \"loaded N renderer(s)\" line)", "ms", loadedMS)
+	r.measure("RSS with the renderers loaded, before any load (kiln)", "MB", loadedRSS)
+
+	// Loads.
+	worstRSS, worstDist := 0.0, ""
+	for _, dist := range []struct {
+		name string
+		zipf bool
+	}{{"Zipf", true}, {"uniform", false}} {
+		script := filepath.Join(l.work, "scale-"+strings.ToLower(dist.name)+".lua")
+		if err := os.WriteFile(script, pathsLua(c.scale, "/posts/generated-", dist.zipf, 1), 0o644); err != nil {
+			r.Err = err
+			return r
+		}
+		sv, _, err := s.serve(ctx, "/posts/"+slug(0))
+		if err != nil {
+			r.Err = err
+			return r
+		}
+		if _, err := runWrkLoad(ctx, script, sv.base, warmup); err != nil {
+			r.Err = err
+			return r
+		}
+		var rps, p50, p99, ratio, rss, hot, errs []float64
+		for range c.runs {
+			m0, err := scrapeMetrics(sv.base)
+			if err != nil {
+				r.Err = err
+				return r
+			}
+			w, err := runWrkLoad(ctx, script, sv.base, load)
+			if err != nil {
+				r.Err = err
+				return r
+			}
+			m1, err := scrapeMetrics(sv.base)
+			if err != nil {
+				r.Err = err
+				return r
+			}
+			b, err := sv.rss()
+			if err != nil {
+				r.Err = err
+				return r
+			}
+			hits := m1["kiln_hot_cache_hits_total"] - m0["kiln_hot_cache_hits_total"]
+			misses := m1["kiln_hot_cache_misses_total"] - m0["kiln_hot_cache_misses_total"]
+			hr := 0.0
+			if hits+misses > 0 {
+				hr = 100 * hits / (hits + misses)
+			}
+			l.logf("%s over %d pages: %s, hot-cache hits %.1f%%, RSS %.0f MB", dist.name, c.scale, w, hr, mb(b))
+			rps = append(rps, w.rps)
+			p50 = append(p50, ms(w.p50))
+			p99 = append(p99, ms(w.p99))
+			ratio = append(ratio, hr)
+			rss = append(rss, mb(b))
+			hot = append(hot, mb(int64(m1["kiln_hot_cache_bytes"])))
+			errs = append(errs, float64(w.errors()))
+			if served := m1[`kiln_requests_total{cache="HIT"}`] - m0[`kiln_requests_total{cache="HIT"}`]; served < float64(w.requests)*0.99 {
+				r.note("%s: only %.0f of wrk's %d requests were answered as stored hits (kiln_requests_total{cache=\"HIT\"}).",
+					dist.name, served, w.requests)
+			}
+		}
+		sv.stop()
+		r.measure(dist.name+": requests/s", "req/s", rps)
+		r.measure(dist.name+": p50", "ms", p50)
+		r.measure(dist.name+": p99", "ms", p99)
+		r.measure(dist.name+": hot-cache hit ratio", "%", ratio)
+		m := r.measure(dist.name+": RSS after the load (kiln)", "MB", rss)
+		r.measure(dist.name+": hot cache after the load (kiln_hot_cache_bytes)", "MB", hot)
+		if e := statOf(errs); e.Max > 0 {
+			r.measure(dist.name+": wrk errors (socket errors and non-2xx/3xx)", "", errs)
+		}
+		if m.Max > worstRSS {
+			worstRSS, worstDist = m.Max, dist.name
+		}
+	}
+	loaded, up0 := statOf(loadedRSS).Median, statOf(startRSS).Median
+	r.target("RSS < 300 MB with the default hot cache (the highest after any load)", num(worstRSS, "MB")+" ("+worstDist+")",
+		worstRSS < 300, fmt.Sprintf("kiln holds %s before its renderers are loaded and %s once they are, before any "+
+			"request: loading the renderers (their compiled modules and pools of wasm instances, filled at start), "+
+			"not the pages, is most of it; the hot cache is bounded at 64 MiB.", num(up0, "MB"), num(loaded, "MB")))
+	r.target("start-up ≤ 500 ms", num(up.Median, "ms"), up.Median <= 500, "")
+	return r
+}
+
+// renderersLoaded waits for the server's "loaded N renderer(s) in" line
+// and returns the time from exec to when it was seen (polled every 5 ms).
+// The log is appended to by every server of the site: only what follows
+// the first from bytes counts.
+func renderersLoaded(sv *server, from int, timeout time.Duration) (time.Duration, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		if out := sv.output(); len(out) > from && loadedLine.MatchString(out[from:]) {
+			return time.Since(sv.start), nil
+		}
+		if sv.exited() {
+			return 0, fmt.Errorf("%s exited:\n%s", sv.name, lastLines(sv.output(), 30))
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("%s: renderers not loaded after %s:\n%s", sv.name, timeout, lastLines(sv.output(), 30))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+var loadedLine = regexp.MustCompile(`(?m)^\s*loaded \d+ renderer\(s\) in `)
+
+// logSize is the size of the log of the site's servers now.
+func logSize(s *site) int {
+	fi, err := os.Stat(filepath.Join(s.l.work, s.name+".log"))
+	if err != nil {
+		return 0
+	}
+	return int(fi.Size())
+}
+
+// pluginRSS is the summed RSS of the `kiln plugin` processes under pid.
+func pluginRSS(pid int) int64 {
+	var sum int64
+	for _, p := range treeOf(pid) {
+		if plugin, _ := kilnRole(p); plugin {
+			if rss, err := rssOf(p); err == nil {
+				sum += rss
+			}
+		}
+	}
+	return sum
+}
+
+//go:embed testdata/paths.lua.tmpl
+var pathsLuaText string
+
+var pathsLuaTmpl = template.Must(template.New("paths.lua").Parse(pathsLuaText))
+
+// pathsLua is a wrk script requesting prefix+%06d for indexes in [0, n),
+// Zipf-distributed with exponent s (rank r → index zipfIndex(r, n)), or
+// uniformly.
+func pathsLua(n int, prefix string, zipf bool, s float64) []byte {
+	a, b := zipfPerm(n)
+	var buf bytes.Buffer
+	err := pathsLuaTmpl.Execute(&buf, map[string]any{
+		"N": n, "Last": n - 1, "Prefix": prefix, "Zipf": zipf, "S": strconv.FormatFloat(s, 'g', -1, 64),
+		"A": a, "B": b, "Seed": 1,
+	})
+	if err != nil {
+		panic(err) // the template is fixed
+	}
+	return buf.Bytes()
+}
+
+// zipfPerm is the permutation from Zipf rank to post index the paths
+// script uses: rank r (1-based) is index (a*(r-1)+b) mod n, with a
+// coprime to n near 0.618·n so neighbouring ranks land far apart.
+func zipfPerm(n int) (a, b int) {
+	if n <= 2 {
+		return 1, 0
+	}
+	a = max(1, int(float64(n)*0.6180339887))
+	for gcd(a, n) != 1 {
+		a++
+	}
+	return a, n / 3
+}
+
+// zipfIndex is the post index of Zipf rank r (1-based) among n.
+func zipfIndex(r, n int) int {
+	a, b := zipfPerm(n)
+	return (a*(r-1) + b) % n
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+// wrkLoad is one wrk run: throughput, latency and what went wrong.
+type wrkLoad struct {
+	requests                    int64
+	rps                         float64
+	p50, p99                    time.Duration
+	connect, read, write, tmout int64 // socket errors
+	non2xx                      int64 // "Non-2xx or 3xx responses"
+}
+
+func (w wrkLoad) errors() int64 { return w.connect + w.read + w.write + w.tmout + w.non2xx }
+
+func (w wrkLoad) String() string {
+	s := fmt.Sprintf("%.0f req/s, p50 %s, p99 %s, %d requests", w.rps, w.p50, w.p99, w.requests)
+	if w.errors() > 0 {
+		s += fmt.Sprintf(" (socket errors: connect %d, read %d, write %d, timeout %d; non-2xx/3xx %d)",
+			w.connect, w.read, w.write, w.tmout, w.non2xx)
+	}
+	return s
+}
+
+// runWrkLoad runs `wrk -t1 -c32 --latency --timeout 10s -s script` on
+// base for d.
+func runWrkLoad(ctx context.Context, script, base string, d time.Duration) (wrkLoad, error) {
+	args := []string{"-t1", "-c32", "-d" + strconv.Itoa(max(1, int(d.Round(time.Second).Seconds()))) + "s",
+		"--latency", "--timeout", "10s", "-s", script, base + "/"}
+	out, err := exec.CommandContext(ctx, "wrk", args...).CombinedOutput()
+	if ctx.Err() != nil {
+		return wrkLoad{}, ctx.Err()
+	}
+	if err != nil {
+		return wrkLoad{}, fmt.Errorf("wrk %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	w, err := parseWrkLoad(out)
+	if err != nil {
+		return w, fmt.Errorf("wrk %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return w, nil
+}
+
+// parseWrkLoad reads `wrk --latency` output: requests, Requests/sec, the
+// 50% and 99% latencies, socket errors and non-2xx/3xx answers.
+func parseWrkLoad(out []byte) (wrkLoad, error) {
+	var w wrkLoad
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 0:
+		case len(f) > 2 && f[1] == "requests" && f[2] == "in":
+			w.requests, _ = strconv.ParseInt(f[0], 10, 64)
+		case f[0] == "Requests/sec:" && len(f) == 2:
+			w.rps, _ = strconv.ParseFloat(f[1], 64)
+		case f[0] == "50%" && len(f) == 2:
+			w.p50 = wrkDuration(f[1])
+		case f[0] == "99%" && len(f) == 2:
+			w.p99 = wrkDuration(f[1])
+		case strings.HasPrefix(line, "Socket errors:"):
+			// Socket errors: connect 0, read 3, write 0, timeout 12
+			for _, part := range strings.Split(strings.TrimPrefix(line, "Socket errors:"), ",") {
+				kv := strings.Fields(part)
+				if len(kv) != 2 {
+					continue
+				}
+				n, _ := strconv.ParseInt(kv[1], 10, 64)
+				switch kv[0] {
+				case "connect":
+					w.connect = n
+				case "read":
+					w.read = n
+				case "write":
+					w.write = n
+				case "timeout":
+					w.tmout = n
+				}
+			}
+		case strings.HasPrefix(line, "Non-2xx or 3xx responses:"):
+			w.non2xx, _ = strconv.ParseInt(f[len(f)-1], 10, 64)
+		}
+	}
+	if w.requests == 0 || w.rps == 0 || w.p50 == 0 || w.p99 == 0 {
+		return w, errors.New("no requests, Requests/sec or latency distribution in wrk output")
+	}
+	return w, nil
+}
+
+// wrkDuration reads wrk's latencies: 526.00us, 1.21ms, 2.00s, 1.50m.
+func wrkDuration(s string) time.Duration {
+	for _, u := range []struct {
+		suffix string
+		unit   time.Duration
+	}{{"us", time.Microsecond}, {"ms", time.Millisecond}, {"s", time.Second}, {"m", time.Minute}} {
+		if v, ok := strings.CutSuffix(s, u.suffix); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return 0
+			}
+			return time.Duration(math.Round(f * float64(u.unit)))
+		}
+	}
+	return 0
+}
+
+// scrapeMetrics reads the server's /metrics into series → value, a
+// series being the name with its labels as printed
+// (kiln_requests_total{cache="HIT"}).
+func scrapeMetrics(base string) (map[string]float64, error) {
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, fmt.Errorf("/metrics: %d", resp.StatusCode)
+	}
+	return parseMetrics(b), nil
+}
+
+func parseMetrics(b []byte) map[string]float64 {
+	m := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			m[line[:i]] = v
+		}
+	}
+	return m
+}

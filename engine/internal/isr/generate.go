@@ -37,7 +37,14 @@ func (e *Engine) generate(ctx context.Context, path string, mode render.Mode, re
 		return page, nil
 	}
 	if err == nil {
-		err = e.store.Put(page)
+		// A path's first page does not wait for the disk: lost in a
+		// crash, it is rendered again on its next request. A new version
+		// of a stored page does, so no change is ever rolled back.
+		put := e.store.Put
+		if prev == nil {
+			put = e.store.PutUnsynced
+		}
+		err = put(page)
 		if errors.Is(err, store.ErrNewer) {
 			page, err = e.store.Get(path)
 		}

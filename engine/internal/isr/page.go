@@ -73,10 +73,14 @@ func finish(p *store.Page) {
 	if len(p.Body) < minCompress || !compressible(contentType(p)) {
 		return
 	}
+	// The two encoders run side by side: a first render waits for the
+	// slower one, not for both.
+	done := make(chan []byte, 1)
+	go func() { done <- brotliBytes(p.Body) }()
 	if gz := gzipBytes(p.Body); len(gz) < len(p.Body) {
 		p.Gzip = gz
 	}
-	if br := brotliBytes(p.Body); len(br) < len(p.Body) {
+	if br := <-done; len(br) < len(p.Body) {
 		p.Brotli = br
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
@@ -70,11 +71,18 @@ const pathLocks = 256
 // and serves hot-cache misses.
 const blockCacheBytes = 32 << 20
 
+// syncEvery bounds how long a PutUnsynced page may wait for the disk.
+const syncEvery = time.Second
+
 type pebbleStore struct {
 	db   *pebble.DB
 	opts Options
 	hot  *hotCache
 	wo   *pebble.WriteOptions
+
+	unsynced atomic.Bool   // PutUnsynced since the last sync
+	stopSync chan struct{} // closed by Close
+	synced   chan struct{} // closed when syncLoop returns
 
 	// Close waits until no call is using db (inflight == 0); closed
 	// also lets the hot path refuse without taking lifeMu.
@@ -116,6 +124,8 @@ func Open(dir string, opts Options) (Store, error) {
 		opts:       opts,
 		hot:        newHotCache(opts.HotCacheBytes, hotShards()),
 		wo:         pebble.Sync,
+		stopSync:   make(chan struct{}),
+		synced:     make(chan struct{}),
 		seed:       maphash.MakeSeed(),
 		prefixRefs: make(map[string]int),
 	}
@@ -124,7 +134,27 @@ func Open(dir string, opts Options) (Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
+	go s.syncLoop()
 	return s, nil
+}
+
+// syncLoop syncs the WAL every syncEvery while there are unsynced pages.
+func (s *pebbleStore) syncLoop() {
+	defer close(s.synced)
+	t := time.NewTicker(syncEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stopSync:
+			return
+		case <-t.C:
+			if s.unsynced.Swap(false) {
+				if err := s.Sync(); err != nil {
+					s.unsynced.Store(true) // again next tick
+				}
+			}
+		}
+	}
 }
 
 // load counts the pages and rebuilds the prefix set from the indexes.
@@ -236,7 +266,13 @@ func (s *pebbleStore) lock(path string) func() {
 
 func (s *pebbleStore) Put(p *Page) error { return s.put(p, s.wo) }
 
-func (s *pebbleStore) PutUnsynced(p *Page) error { return s.put(p, pebble.NoSync) }
+func (s *pebbleStore) PutUnsynced(p *Page) error {
+	err := s.put(p, pebble.NoSync)
+	if err == nil {
+		s.unsynced.Store(true)
+	}
+	return err
+}
 
 func (s *pebbleStore) Sync() error {
 	if err := s.enter(); err != nil {
@@ -508,6 +544,12 @@ func (s *pebbleStore) Close() error {
 		s.idle.Wait()
 	}
 	s.lifeMu.Unlock()
+	close(s.stopSync)
+	<-s.synced
+	if err := s.db.LogData(nil, pebble.Sync); err != nil {
+		s.db.Close()
+		return fmt.Errorf("close store: %w", err)
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}

@@ -608,3 +608,43 @@ func TestPutUnsynced(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsyncedSyncedWithinASecond checks, on a file system that forgets
+// what was not synced (a power loss), that a PutUnsynced page is made
+// durable by the store's own sync within syncEvery, and that one written
+// just before the loss is lost whole, not torn.
+func TestUnsyncedSyncedWithinASecond(t *testing.T) {
+	fs := vfs.NewStrictMem()
+	s, err := Open("", Options{FS: fs}) // "": a subdirectory's creation would itself need a sync
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := func(path string) *Page {
+		return &Page{Path: path, Route: "/:x", Kind: KindPage, Status: 200, Body: []byte(path), Generated: t0}
+	}
+	if err := s.PutUnsynced(page("/a")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(syncEvery + syncEvery/2)
+	if err := s.PutUnsynced(page("/b")); err != nil {
+		t.Fatal(err)
+	}
+	fs.SetIgnoreSyncs(true) // the power goes: Close's sync never reaches the disk
+	s.Close()
+	fs.ResetToSyncedState()
+	fs.SetIgnoreSyncs(false)
+	s, err = Open("", Options{FS: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, tt := range []struct {
+		path string
+		want bool
+	}{{"/a", true}, {"/b", false}} {
+		p, err := s.Get(tt.path)
+		if got := err == nil && string(p.Body) == tt.path; got != tt.want {
+			t.Errorf("%s after the loss: present %v (err %v), want %v", tt.path, got, err, tt.want)
+		}
+	}
+}

@@ -92,8 +92,10 @@ type Store interface {
 	Put(p *Page) error
 	// PutUnsynced is Put without waiting for the disk: the page is
 	// atomic (old or new after any crash) but a crash of the engine may
-	// lose it until Sync returns. A build writes thousands of pages this
-	// way and syncs once at the end.
+	// lose it until the next sync: Sync, any synced write after it, or
+	// the store's own sync within a second. For pages that a loss only
+	// sends back to their previous state: a build (which syncs once at
+	// the end) and a path's first generation.
 	PutUnsynced(p *Page) error
 	// Sync makes every write before it durable.
 	Sync() error

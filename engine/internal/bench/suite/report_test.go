@@ -41,17 +41,22 @@ func TestParseBench(t *testing.T) {
 BenchmarkHit/identity-2         	 1938408	       613.1 ns/op	5013.53 MB/s	       570.0 cpu-ns/op	       0 B/op	       0 allocs/op
 BenchmarkHit/identity-2         	 1938408	       600.0 ns/op	5013.53 MB/s	       560.0 cpu-ns/op	       0 B/op	       0 allocs/op
 BenchmarkHit/no-route-2         	 1000000	      1013 ns/op	        12 B/op	       1 allocs/op
+BenchmarkPostRender/Go-2         	     200	   1402901 ns/op
+BenchmarkRender-2   	    6885	    159692 ns/op	   42441 B/op	     293 allocs/op
 PASS
 `)
 	got := parseBench(out)
 	want := map[string]map[string][]float64{
-		"identity": {"ns/op": {613.1, 600}, "MB/s": {5013.53, 5013.53}, "cpu-ns/op": {570, 560}, "B/op": {0, 0}, "allocs/op": {0, 0}},
-		"no-route": {"ns/op": {1013}, "B/op": {12}, "allocs/op": {1}},
+		"Hit/identity":  {"ns/op": {613.1, 600}, "MB/s": {5013.53, 5013.53}, "cpu-ns/op": {570, 560}, "B/op": {0, 0}, "allocs/op": {0, 0}},
+		"Hit/no-route":  {"ns/op": {1013}, "B/op": {12}, "allocs/op": {1}},
+		"PostRender/Go": {"ns/op": {1402901}},
+		"Render":        {"ns/op": {159692}, "B/op": {42441}, "allocs/op": {293}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("parseBench = %v, want %v", got, want)
 	}
-	if got, want := benchOrder(got), []string{"identity", "no-route"}; !reflect.DeepEqual(got, want) {
+	subs := map[string]map[string][]float64{"identity": got["Hit/identity"], "no-route": got["Hit/no-route"]}
+	if got, want := benchOrder(subs), []string{"identity", "no-route"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("benchOrder = %v, want %v", got, want)
 	}
 }

@@ -168,21 +168,31 @@ func newRecorder(t *testing.T, keep func(r *http.Request) bool) (*recorder, stri
 	return rec, srv.URL
 }
 
-// runScript runs wrk with script against base for a second.
-func runScript(t *testing.T, script []byte, base string) wrkLoad {
+// runScript runs wrk with script against base, a second at a time, until
+// rec has recorded at least want requests (a machine busy with other
+// tests, or the race detector, serves fewer per second).
+func runScript(t *testing.T, script []byte, base string, rec *recorder, want int) {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "s.lua")
 	if err := os.WriteFile(f, script, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	w, err := runWrkLoad(context.Background(), f, base, time.Second)
-	if err != nil {
-		t.Fatal(err)
+	for range 30 {
+		w, err := runWrkLoad(context.Background(), f, base, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w.errors() > 0 {
+			t.Fatalf("wrk: %s", w)
+		}
+		rec.mu.Lock()
+		total := rec.total
+		rec.mu.Unlock()
+		if total >= want {
+			return
+		}
 	}
-	if w.errors() > 0 {
-		t.Fatalf("wrk: %s", w)
-	}
-	return w
+	t.Fatalf("wrk made fewer than %d requests in 30 runs", want)
 }
 
 // TestPathsLua runs the generated scripts in wrk against a recording
@@ -206,8 +216,8 @@ func TestPathsLua(t *testing.T) {
 		{"uniform", false, -1, 0, 3.0 / n},
 	} {
 		rec, base := newRecorder(t, nil)
-		runScript(t, pathsLua(n, "/posts/generated-", tt.zipf, 1), base)
-		rec.mu.Lock()
+		runScript(t, pathsLua(n, "/posts/generated-", tt.zipf, 1), base, rec, 2000)
+		rec.mu.Lock() // wrk's last requests may still be finishing
 		best, bestN := "", 0
 		for p, c := range rec.paths {
 			i, err := strconv.Atoi(strings.TrimPrefix(p, "/posts/generated-"))
@@ -219,10 +229,6 @@ func TestPathsLua(t *testing.T) {
 			}
 		}
 		share := float64(bestN) / float64(rec.total)
-		rec.mu.Unlock()
-		if rec.total < 1000 {
-			t.Fatalf("%s: only %d requests", tt.name, rec.total)
-		}
 		if tt.top >= 0 && best != "/posts/"+slug(tt.top) {
 			t.Errorf("%s: most asked %s, want %s", tt.name, best, "/posts/"+slug(tt.top))
 		}
@@ -237,6 +243,7 @@ func TestPathsLua(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %d requests, %d distinct paths, top %s at %.3f", tt.name, rec.total, len(rec.paths), best, share)
+		rec.mu.Unlock()
 	}
 }
 

@@ -71,11 +71,11 @@ type report struct {
 func (rep *report) write(w io.Writer) {
 	p := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
 	p("# Kiln benchmarks\n\n")
-	p("Produced by `%s` on %s in %s, from a single run.\nEvery number is the median of several runs,\n",
+	p("Produced by `%s` on %s in %s, from a single run. Every number is the\n",
 		rep.Command, rep.Started.UTC().Format("2006-01-02 15:04 MST"), rep.Elapsed.Round(time.Second))
-	p("with the minimum and maximum beside it; the load generator (wrk, or the suite's own Go client)\n")
-	p("shares the machine with the server, so compare ratios taken in the same run, not absolute\n")
-	p("numbers across runs. The suite is `engine/internal/bench/suite`; rerun it with `go tool task bench`.\n\n")
+	p("median of several runs, with the minimum and maximum beside it. The load generator (wrk, or the\n")
+	p("suite's own Go client) shares the machine with the server, so compare ratios taken in the same\n")
+	p("run, not absolute numbers across runs. The suite is `engine/internal/bench/suite`.\n\n")
 	p("## Machine\n\n")
 	for _, m := range rep.Machine {
 		p("- %s\n", m)

@@ -85,7 +85,7 @@ func rowHits(ctx context.Context, l *lab, c config) *row {
 		"fasthttp server returning a `[]byte` (engine/internal/bench/bare). The servers take turns, in a rotating "+
 		"order, for %d timed runs each per encoding after a warm-up. Placement: %s; GOMAXPROCS %d for kiln and "+
 		"bare. Reference: nginx about 51,000 req/s, Next.js about 2,400 req/s on a cached ISR page.",
-		strings.Join(e0.WrkArgs, " "), commas(int64(e0.BodyBytes)), c.runs, h.Pinning.Summary, h.GOMAXPROCS)
+		strings.TrimPrefix(strings.Join(e0.WrkArgs, " "), "wrk "), commas(int64(e0.BodyBytes)), c.runs, h.Pinning.Summary, h.GOMAXPROCS)
 	for _, e := range h.Encodings {
 		for _, name := range []string{"kiln", "nginx", "bare"} {
 			sv, ok := e.Servers[name]

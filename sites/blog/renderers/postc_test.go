@@ -36,7 +36,7 @@ const postCDir = "post-c"
 // warnings as errors.
 func buildPostC(t testing.TB) []byte {
 	t.Helper()
-	clang := needToolTB(t, "clang", "clang, lld and wasi-libc (apt-get install clang lld wasi-libc)")
+	clang := needTool(t, "clang", "clang, lld and wasi-libc (apt-get install clang lld wasi-libc)")
 	out := filepath.Join(t.TempDir(), "post.wasm")
 	cmd := exec.Command(clang, "--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-Wall", "-Wextra", "-Werror",
 		"-I../../../../sdk/c", "-o", out, "post.c", "md.c", "../about-c/json.c")
@@ -49,19 +49,6 @@ func buildPostC(t testing.TB) []byte {
 		t.Fatal(err)
 	}
 	return bin
-}
-
-// needToolTB is needTool for benchmarks and fuzz targets too.
-func needToolTB(t testing.TB, name, install string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s not found: install %s", name, install)
-		}
-		t.Skipf("%s not found: install %s", name, install)
-	}
-	return path
 }
 
 // instance is one module instance rendering many pages, one at a time, as
@@ -406,45 +393,11 @@ func FuzzPostCFields(f *testing.F) {
 
 // TestMarkdownC runs md.c's table tests natively, under the address and
 // undefined-behaviour sanitizers.
-func TestMarkdownC(t *testing.T) {
-	clang := needTool(t, "clang", "clang (apt-get install clang)")
-	bin := filepath.Join(t.TempDir(), "md_test")
-	cmd := exec.Command(clang, "-fsanitize=address,undefined", "-Wall", "-Wextra", "-Werror", "-o", bin, "md_test.c", "md.c")
-	cmd.Dir = postCDir
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("clang: %v\n%s", err, b)
-	}
-	if b, err := exec.Command(bin).CombinedOutput(); err != nil {
-		t.Fatalf("md_test: %v\n%s", err, b)
-	}
-}
+func TestMarkdownC(t *testing.T) { runCTests(t, postCDir, "md_test", "md.c") }
 
 // TestMarkdownFuzzC runs md.c's libFuzzer target for a bounded number of
 // inputs, seeded from post-c/testdata/fuzz.
-func TestMarkdownFuzzC(t *testing.T) {
-	if testing.Short() {
-		t.Skip("fuzzing skipped with -short")
-	}
-	clang := needTool(t, "clang", "clang (apt-get install clang)")
-	bin := filepath.Join(t.TempDir(), "md_fuzz")
-	cmd := exec.Command(clang, "-fsanitize=fuzzer,address,undefined", "-o", bin, "md_fuzz.c", "md.c")
-	cmd.Dir = postCDir
-	if b, err := cmd.CombinedOutput(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("clang -fsanitize=fuzzer: %v\n%s", err, b)
-		}
-		t.Skipf("libFuzzer unavailable (install clang's compiler-rt): %s", b)
-	}
-	corpus := t.TempDir()
-	seeds, _ := filepath.Glob(filepath.Join(postCDir, "testdata", "fuzz", "*"))
-	for _, s := range seeds {
-		b, _ := os.ReadFile(s)
-		os.WriteFile(filepath.Join(corpus, filepath.Base(s)), b, 0o644)
-	}
-	if b, err := exec.Command(bin, "-runs=50000", "-max_len=4096", corpus).CombinedOutput(); err != nil {
-		t.Fatalf("md_fuzz found a crash: %v\n%s", err, tail(b))
-	}
-}
+func TestMarkdownFuzzC(t *testing.T) { runCFuzz(t, postCDir, "md_fuzz", "md.c") }
 
 // BenchmarkPostRender renders genposts-style posts in one module instance,
 // as the engine does, with the C page and the Go page (renderers/post).

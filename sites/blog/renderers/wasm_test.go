@@ -82,7 +82,7 @@ func checkExports(t *testing.T, file string, want []string) {
 }
 
 // needTool finds a toolchain binary, skipping (or failing in CI) without it.
-func needTool(t *testing.T, name, install string) string {
+func needTool(t testing.TB, name, install string) string {
 	t.Helper()
 	path, err := exec.LookPath(name)
 	if err != nil {
@@ -235,29 +235,39 @@ func read(m api.Module, ptr, n uint32) []byte {
 
 // TestJSONReaderC runs the C JSON reader's table tests natively, under
 // the address and undefined-behaviour sanitizers.
-func TestJSONReaderC(t *testing.T) {
+func TestJSONReaderC(t *testing.T) { runCTests(t, aboutDir, "json_test", "json.c") }
+
+// TestJSONReaderFuzz runs the libFuzzer target for a bounded number of
+// inputs, seeded from testdata/fuzz.
+func TestJSONReaderFuzz(t *testing.T) { runCFuzz(t, aboutDir, "json_fuzz", "json.c") }
+
+// runCTests builds dir/name.c with srcs natively, under the address and
+// undefined-behaviour sanitizers, and runs it: a C file of table tests.
+func runCTests(t *testing.T, dir, name string, srcs ...string) {
 	clang := needTool(t, "clang", "clang (apt-get install clang)")
-	bin := filepath.Join(t.TempDir(), "json_test")
-	cmd := exec.Command(clang, "-fsanitize=address,undefined", "-Wall", "-Wextra", "-Werror", "-o", bin, "json_test.c", "json.c")
-	cmd.Dir = aboutDir
+	bin := filepath.Join(t.TempDir(), name)
+	args := append([]string{"-fsanitize=address,undefined", "-Wall", "-Wextra", "-Werror", "-o", bin, name + ".c"}, srcs...)
+	cmd := exec.Command(clang, args...)
+	cmd.Dir = dir
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("clang: %v\n%s", err, b)
 	}
 	if b, err := exec.Command(bin).CombinedOutput(); err != nil {
-		t.Fatalf("json_test: %v\n%s", err, b)
+		t.Fatalf("%s: %v\n%s", name, err, b)
 	}
 }
 
-// TestJSONReaderFuzz runs the libFuzzer target for a bounded number of
-// inputs, seeded from testdata/fuzz.
-func TestJSONReaderFuzz(t *testing.T) {
+// runCFuzz builds dir/name.c with srcs as a libFuzzer target and runs it
+// for a bounded number of inputs, seeded from dir/testdata/fuzz.
+func runCFuzz(t *testing.T, dir, name string, srcs ...string) {
 	if testing.Short() {
 		t.Skip("fuzzing skipped with -short")
 	}
 	clang := needTool(t, "clang", "clang (apt-get install clang)")
-	bin := filepath.Join(t.TempDir(), "json_fuzz")
-	cmd := exec.Command(clang, "-fsanitize=fuzzer,address,undefined", "-o", bin, "json_fuzz.c", "json.c")
-	cmd.Dir = aboutDir
+	bin := filepath.Join(t.TempDir(), name)
+	args := append([]string{"-fsanitize=fuzzer,address,undefined", "-o", bin, name + ".c"}, srcs...)
+	cmd := exec.Command(clang, args...)
+	cmd.Dir = dir
 	if b, err := cmd.CombinedOutput(); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("clang -fsanitize=fuzzer: %v\n%s", err, b)
@@ -265,14 +275,13 @@ func TestJSONReaderFuzz(t *testing.T) {
 		t.Skipf("libFuzzer unavailable (install clang's compiler-rt): %s", b)
 	}
 	corpus := t.TempDir()
-	seeds, _ := filepath.Glob(filepath.Join(aboutDir, "testdata", "fuzz", "*"))
+	seeds, _ := filepath.Glob(filepath.Join(dir, "testdata", "fuzz", "*"))
 	for _, s := range seeds {
 		b, _ := os.ReadFile(s)
 		os.WriteFile(filepath.Join(corpus, filepath.Base(s)), b, 0o644)
 	}
-	fuzz := exec.Command(bin, "-runs=50000", "-max_len=4096", corpus)
-	if b, err := fuzz.CombinedOutput(); err != nil {
-		t.Fatalf("json_fuzz found a crash: %v\n%s", err, tail(b))
+	if b, err := exec.Command(bin, "-runs=50000", "-max_len=4096", corpus).CombinedOutput(); err != nil {
+		t.Fatalf("%s found a crash: %v\n%s", name, err, tail(b))
 	}
 }
 

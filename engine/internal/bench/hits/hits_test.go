@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestParseEncodings(t *testing.T) {
@@ -28,43 +27,6 @@ func TestParseEncodings(t *testing.T) {
 		if (err != nil) != tt.wantErr || !slices.Equal(got, tt.want) {
 			t.Errorf("parseEncodings(%q) = %q, %v; want %q, error %v", tt.in, got, err, tt.want, tt.wantErr)
 		}
-	}
-}
-
-func TestParseLatency(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Duration
-	}{
-		{"312.00us", 312 * time.Microsecond},
-		{"1.20ms", 1200 * time.Microsecond},
-		{"2.00s", 2 * time.Second},
-		{"1.00m", time.Minute},
-		{"12", 0},
-		{"x.yms", 0},
-	}
-	for _, tt := range tests {
-		if got := parseLatency(tt.in); got != tt.want {
-			t.Errorf("parseLatency(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestParseWrk(t *testing.T) {
-	out, err := os.ReadFile(filepath.Join("testdata", "wrk.txt"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := parseWrk(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := result{rps: 54839.12, p50: 526 * time.Microsecond, p99: 5200 * time.Microsecond, requests: 109832}
-	if got != want {
-		t.Errorf("parseWrk = %+v, want %+v", got, want)
-	}
-	if _, err := parseWrk([]byte("Non-2xx or 3xx responses: 12\nRequests/sec: 10\n")); err == nil {
-		t.Error("parseWrk accepted a run with non-2xx answers")
 	}
 }
 

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"github.com/kilnhq/kiln/engine/internal/bench/wrk"
 	"os/exec"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -120,51 +117,21 @@ func (l *lab) wrk(ctx context.Context, t target, enc string, d time.Duration) (r
 	return r, nil
 }
 
-// parseWrk reads Requests/sec and the 50% and 99% latency lines of
-// `wrk --latency`, and refuses a run with errors or non-2xx answers.
+// parseWrk reads a `wrk --latency` run, and refuses one with non-2xx
+// answers.
 func parseWrk(out []byte) (result, error) {
-	var r result
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		switch {
-		case len(f) == 0:
-		case len(f) > 2 && f[1] == "requests" && f[2] == "in":
-			r.requests, _ = strconv.ParseInt(f[0], 10, 64)
-		case f[0] == "Requests/sec:" && len(f) == 2:
-			r.rps, _ = strconv.ParseFloat(f[1], 64)
-		case f[0] == "50%" && len(f) == 2:
-			r.p50 = parseLatency(f[1])
-		case f[0] == "99%" && len(f) == 2:
-			r.p99 = parseLatency(f[1])
-		case f[0] == "Socket":
-			r.errors = strings.TrimSpace(sc.Text())
-		case f[0] == "Non-2xx":
-			return r, errors.New("wrong answers during the run: " + sc.Text())
-		}
+	w, err := wrk.Parse(out)
+	if err != nil {
+		return result{}, err
 	}
-	if r.rps == 0 || r.p50 == 0 || r.p99 == 0 {
-		return r, errors.New("no Requests/sec or latency distribution in wrk output")
+	if w.Non2xx > 0 {
+		return result{}, fmt.Errorf("wrong answers during the run: %d non-2xx or 3xx responses", w.Non2xx)
+	}
+	r := result{rps: w.RPS, p50: w.P50, p99: w.P99, requests: w.Requests}
+	if w.Errors() > 0 {
+		r.errors = fmt.Sprintf("socket errors: connect %d, read %d, write %d, timeout %d", w.Connect, w.Read, w.Write, w.Timeout)
 	}
 	return r, nil
-}
-
-// parseLatency reads wrk's "312.00us", "1.20ms", "2.00s", "1.00m".
-func parseLatency(s string) time.Duration {
-	units := []struct {
-		suffix string
-		unit   time.Duration
-	}{{"us", time.Microsecond}, {"ms", time.Millisecond}, {"s", time.Second}, {"m", time.Minute}}
-	for _, u := range units {
-		if n, ok := strings.CutSuffix(s, u.suffix); ok {
-			v, err := strconv.ParseFloat(n, 64)
-			if err != nil {
-				return 0
-			}
-			return time.Duration(v * float64(u.unit))
-		}
-	}
-	return 0
 }
 
 // median takes each metric's median on its own.

@@ -96,10 +96,10 @@ func rowMixed(ctx context.Context, l *lab, c config) *row {
 	}
 	l.logf("mixed: %s", w)
 	one := func(v float64) []float64 { return []float64{v} }
-	r.measure("requests/s", "req/s", one(w.rps))
-	r.measure("p50", "ms", one(ms(w.p50)))
-	r.measure("p99", "ms", one(ms(w.p99)))
-	r.measure("errors (socket errors and non-2xx/3xx)", "", one(float64(w.errors())))
+	r.measure("requests/s", "req/s", one(w.RPS))
+	r.measure("p50", "ms", one(ms(w.P50)))
+	r.measure("p99", "ms", one(ms(w.P99)))
+	r.measure("errors (socket errors and non-2xx/3xx)", "", one(float64(w.Errors())))
 	rss := make([]int64, len(samples))
 	var pluginMax int64
 	for i, x := range samples {
@@ -121,7 +121,7 @@ func rowMixed(ctx context.Context, l *lab, c config) *row {
 	r.note("Regenerations during the load by outcome and reason (kiln_regeneration_seconds_count): %s.", regenDeltas(m0, m1))
 	r.note("kiln RSS every second (MB): %s.", rssSeries(rss))
 	r.target("no errors", fmt.Sprintf("%d of %s requests (socket: connect %d, read %d, write %d, timeout %d; non-2xx/3xx %d)",
-		w.errors(), commas(w.requests), w.connect, w.read, w.write, w.tmout, w.non2xx), w.errors() == 0, "")
+		w.Errors(), commas(w.Requests), w.Connect, w.Read, w.Write, w.Timeout, w.Non2xx), w.Errors() == 0, "")
 	r.target(fmt.Sprintf("RSS flat (last sample within 10%% of the sample at %d s)", ref),
 		fmt.Sprintf("%s at %d s → %s at the end (%+.1f%%), max %s", num(mb(rss[ref]), "MB"), ref, num(mb(rss[len(rss)-1]), "MB"),
 			fl.change*100, num(mb(fl.max), "MB")), fl.flat, "RSS grew during the load.")

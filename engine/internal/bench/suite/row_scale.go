@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bufio"
+	"github.com/kilnhq/kiln/engine/internal/bench/wrk"
+
 	"bytes"
 	"context"
 	_ "embed"
-	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -191,16 +190,16 @@ func rowScale(ctx context.Context, l *lab, c config) *row {
 				hr = 100 * hits / (hits + misses)
 			}
 			l.logf("%s over %d pages: %s, hot-cache hits %.1f%%, RSS %.0f MB", dist.name, c.scale, w, hr, mb(b))
-			rps = append(rps, w.rps)
-			p50 = append(p50, ms(w.p50))
-			p99 = append(p99, ms(w.p99))
+			rps = append(rps, w.RPS)
+			p50 = append(p50, ms(w.P50))
+			p99 = append(p99, ms(w.P99))
 			ratio = append(ratio, hr)
 			rss = append(rss, mb(b))
 			hot = append(hot, mb(int64(m1["kiln_hot_cache_bytes"])))
-			errs = append(errs, float64(w.errors()))
-			if served := m1[`kiln_requests_total{cache="HIT"}`] - m0[`kiln_requests_total{cache="HIT"}`]; served < float64(w.requests)*0.99 {
+			errs = append(errs, float64(w.Errors()))
+			if served := m1[`kiln_requests_total{cache="HIT"}`] - m0[`kiln_requests_total{cache="HIT"}`]; served < float64(w.Requests)*0.99 {
 				r.note("%s: only %.0f of wrk's %d requests were answered as stored hits (kiln_requests_total{cache=\"HIT\"}).",
-					dist.name, served, w.requests)
+					dist.name, served, w.Requests)
 			}
 		}
 		sv.stop()
@@ -318,107 +317,23 @@ func gcd(a, b int) int {
 	return a
 }
 
-// wrkLoad is one wrk run: throughput, latency and what went wrong.
-type wrkLoad struct {
-	requests                    int64
-	rps                         float64
-	p50, p99                    time.Duration
-	connect, read, write, tmout int64 // socket errors
-	non2xx                      int64 // "Non-2xx or 3xx responses"
-}
-
-func (w wrkLoad) errors() int64 { return w.connect + w.read + w.write + w.tmout + w.non2xx }
-
-func (w wrkLoad) String() string {
-	s := fmt.Sprintf("%.0f req/s, p50 %s, p99 %s, %d requests", w.rps, w.p50, w.p99, w.requests)
-	if w.errors() > 0 {
-		s += fmt.Sprintf(" (socket errors: connect %d, read %d, write %d, timeout %d; non-2xx/3xx %d)",
-			w.connect, w.read, w.write, w.tmout, w.non2xx)
-	}
-	return s
-}
-
 // runWrkLoad runs `wrk -t1 -c32 --latency --timeout 10s -s script` on
 // base for d.
-func runWrkLoad(ctx context.Context, script, base string, d time.Duration) (wrkLoad, error) {
+func runWrkLoad(ctx context.Context, script, base string, d time.Duration) (wrk.Result, error) {
 	args := []string{"-t1", "-c32", "-d" + strconv.Itoa(max(1, int(d.Round(time.Second).Seconds()))) + "s",
 		"--latency", "--timeout", "10s", "-s", script, base + "/"}
 	out, err := exec.CommandContext(ctx, "wrk", args...).CombinedOutput()
 	if ctx.Err() != nil {
-		return wrkLoad{}, ctx.Err()
+		return wrk.Result{}, ctx.Err()
 	}
 	if err != nil {
-		return wrkLoad{}, fmt.Errorf("wrk %s: %v\n%s", strings.Join(args, " "), err, out)
+		return wrk.Result{}, fmt.Errorf("wrk %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	w, err := parseWrkLoad(out)
+	w, err := wrk.Parse(out)
 	if err != nil {
 		return w, fmt.Errorf("wrk %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return w, nil
-}
-
-// parseWrkLoad reads `wrk --latency` output: requests, Requests/sec, the
-// 50% and 99% latencies, socket errors and non-2xx/3xx answers.
-func parseWrkLoad(out []byte) (wrkLoad, error) {
-	var w wrkLoad
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		f := strings.Fields(line)
-		switch {
-		case len(f) == 0:
-		case len(f) > 2 && f[1] == "requests" && f[2] == "in":
-			w.requests, _ = strconv.ParseInt(f[0], 10, 64)
-		case f[0] == "Requests/sec:" && len(f) == 2:
-			w.rps, _ = strconv.ParseFloat(f[1], 64)
-		case f[0] == "50%" && len(f) == 2:
-			w.p50 = wrkDuration(f[1])
-		case f[0] == "99%" && len(f) == 2:
-			w.p99 = wrkDuration(f[1])
-		case strings.HasPrefix(line, "Socket errors:"):
-			// Socket errors: connect 0, read 3, write 0, timeout 12
-			for _, part := range strings.Split(strings.TrimPrefix(line, "Socket errors:"), ",") {
-				kv := strings.Fields(part)
-				if len(kv) != 2 {
-					continue
-				}
-				n, _ := strconv.ParseInt(kv[1], 10, 64)
-				switch kv[0] {
-				case "connect":
-					w.connect = n
-				case "read":
-					w.read = n
-				case "write":
-					w.write = n
-				case "timeout":
-					w.tmout = n
-				}
-			}
-		case strings.HasPrefix(line, "Non-2xx or 3xx responses:"):
-			w.non2xx, _ = strconv.ParseInt(f[len(f)-1], 10, 64)
-		}
-	}
-	if w.requests == 0 || w.rps == 0 || w.p50 == 0 || w.p99 == 0 {
-		return w, errors.New("no requests, Requests/sec or latency distribution in wrk output")
-	}
-	return w, nil
-}
-
-// wrkDuration reads wrk's latencies: 526.00us, 1.21ms, 2.00s, 1.50m.
-func wrkDuration(s string) time.Duration {
-	for _, u := range []struct {
-		suffix string
-		unit   time.Duration
-	}{{"us", time.Microsecond}, {"ms", time.Millisecond}, {"s", time.Second}, {"m", time.Minute}} {
-		if v, ok := strings.CutSuffix(s, u.suffix); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return 0
-			}
-			return time.Duration(math.Round(f * float64(u.unit)))
-		}
-	}
-	return 0
 }
 
 // scrapeMetrics reads the server's /metrics into series → value, a

@@ -14,79 +14,6 @@ import (
 	"time"
 )
 
-func TestParseWrkLoad(t *testing.T) {
-	const ok = `Running 10s test @ http://127.0.0.1:40427/
-  1 threads and 32 connections
-  Thread Stats   Avg      Stdev     Max   +/- Stdev
-    Latency   784.11us    1.02ms  15.93ms   93.71%
-    Req/Sec    55.14k     4.21k   60.03k    75.00%
-  Latency Distribution
-     50%  526.00us
-     75%  712.00us
-     90%    1.21ms
-     99%    5.20ms
-  109832 requests in 2.00s, 291.34MB read
-Requests/sec:  54839.12
-Transfer/sec:    145.46MB
-`
-	const bad = `Running 1m test @ http://127.0.0.1:40427/
-  1 threads and 32 connections
-  Latency Distribution
-     50%    1.50ms
-     75%    3.00ms
-     90%  800.00ms
-     99%    2.00s
-  310000 requests in 1.00m, 2.91GB read
-  Socket errors: connect 1, read 3, write 0, timeout 12
-  Non-2xx or 3xx responses: 44
-Requests/sec:   5166.41
-Transfer/sec:     49.60MB
-`
-	tests := []struct {
-		name    string
-		in      string
-		want    wrkLoad
-		errors  int64
-		wantErr bool
-	}{
-		{"clean", ok, wrkLoad{requests: 109832, rps: 54839.12, p50: 526 * time.Microsecond, p99: 5200 * time.Microsecond}, 0, false},
-		{"errors", bad, wrkLoad{requests: 310000, rps: 5166.41, p50: 1500 * time.Microsecond, p99: 2 * time.Second,
-			connect: 1, read: 3, tmout: 12, non2xx: 44}, 60, false},
-		{"refused", "unable to connect to 127.0.0.1:1 Connection refused\n", wrkLoad{}, 0, true},
-	}
-	for _, tt := range tests {
-		got, err := parseWrkLoad([]byte(tt.in))
-		if (err != nil) != tt.wantErr {
-			t.Errorf("%s: err = %v, want error %v", tt.name, err, tt.wantErr)
-			continue
-		}
-		if tt.wantErr {
-			continue
-		}
-		if got != tt.want || got.errors() != tt.errors {
-			t.Errorf("%s: got %+v (%d errors), want %+v (%d)", tt.name, got, got.errors(), tt.want, tt.errors)
-		}
-	}
-}
-
-func TestWrkDuration(t *testing.T) {
-	tests := []struct {
-		in   string
-		want time.Duration
-	}{
-		{"526.00us", 526 * time.Microsecond},
-		{"1.21ms", 1210 * time.Microsecond},
-		{"2.00s", 2 * time.Second},
-		{"1.50m", 90 * time.Second},
-		{"fast", 0},
-	}
-	for _, tt := range tests {
-		if got := wrkDuration(tt.in); got != tt.want {
-			t.Errorf("wrkDuration(%q) = %s, want %s", tt.in, got, tt.want)
-		}
-	}
-}
-
 func TestParseMetrics(t *testing.T) {
 	in := `# HELP kiln_hot_cache_hits_total Hot cache hits.
 # TYPE kiln_hot_cache_hits_total counter
@@ -182,7 +109,7 @@ func runScript(t *testing.T, script []byte, base string, rec *recorder, want int
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w.errors() > 0 {
+		if w.Errors() > 0 {
 			t.Fatalf("wrk: %s", w)
 		}
 		rec.mu.Lock()

@@ -66,7 +66,12 @@ func (c *adminClient) do(method, path string, body []byte, out any) error {
 		if json.Unmarshal(data, &e) == nil && e.Error != "" {
 			return fmt.Errorf("%s %s: %s (%s)", method, path, e.Error, resp.Status)
 		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+		// A body with per-item results (a revalidation that partly or
+		// wholly failed) is the caller's to report.
+		if out == nil || json.Unmarshal(data, out) != nil {
+			return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+		}
+		return nil
 	}
 	if out == nil {
 		return nil

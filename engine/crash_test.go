@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kilnhq/kiln/engine/internal/isr"
 	"github.com/kilnhq/kiln/engine/internal/store"
 )
 
@@ -178,7 +179,8 @@ func TestKill9DuringRegenerationBurst(t *testing.T) {
 			}
 			if time.Now().After(deadline) {
 				k.kill()
-				if info, err := inspectPage(mustOpen(t, filepath.Join(dir, "store")), fmt.Sprintf("/p/%d", i)); err == nil {
+				st := mustOpen(t, filepath.Join(dir, "store"))
+				if info, err := isr.Describe(st, st, fmt.Sprintf("/p/%d", i), time.Now()); err == nil {
 					t.Logf("on disk: generated %s, history %+v", info.Generated, info.History)
 				}
 				if keep := os.Getenv("KILN_TEST_LOG"); keep != "" {

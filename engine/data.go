@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"time"
 
 	"github.com/kilnhq/kiln/engine/internal/config"
 	"github.com/kilnhq/kiln/engine/internal/datasource"
@@ -128,9 +129,11 @@ func (d *dataTarget) viaPlugin(op string, args []string) (any, error) {
 	}
 	d.sup = sup
 	a := site.DataAdmin{Plugins: sup}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
 	switch op {
 	case "get":
-		v, found, err := a.Get(d.source, args[0])
+		v, found, err := a.Get(ctx, d.source, args[0])
 		if err == nil && !found {
 			err = fmt.Errorf("no key %q", args[0])
 		}
@@ -140,20 +143,20 @@ func (d *dataTarget) viaPlugin(op string, args []string) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		rev, err := a.Put(d.source, args[0], v)
+		rev, err := a.Put(ctx, d.source, args[0], v)
 		return map[string]uint64{"revision": rev}, err
 	case "delete":
-		rev, err := a.Delete(d.source, args[0])
+		rev, err := a.Delete(ctx, d.source, args[0])
 		return map[string]uint64{"revision": rev}, err
 	case "import":
 		items, err := readItems(args[0])
 		if err != nil {
 			return nil, err
 		}
-		n, err := a.Import(d.source, items)
+		n, err := a.Import(ctx, d.source, items)
 		return map[string]int{"imported": n}, err
 	}
-	return a.Export(d.source)
+	return a.Export(ctx, d.source)
 }
 
 // value reads a VALUE argument: '-' is stdin; anything not JSON is a string.

@@ -13,57 +13,6 @@ import (
 	"github.com/kilnhq/kiln/engine/internal/store"
 )
 
-// pageInfo is what `kiln inspect` shows, and what /_kiln/inspect returns.
-type pageInfo struct {
-	Path        string         `json:"path"`
-	Route       string         `json:"route"`
-	Status      int            `json:"status"`
-	State       string         `json:"state"`
-	Generated   time.Time      `json:"generated"`
-	AgeSeconds  int64          `json:"age_seconds"`
-	Revalidate  string         `json:"revalidate"`
-	Expire      string         `json:"expire"`
-	FreshUntil  *time.Time     `json:"fresh_until,omitempty"`
-	StaleMarked bool           `json:"stale_marked,omitempty"`
-	ETag        string         `json:"etag"`
-	Bytes       int            `json:"bytes"`
-	GzipBytes   int            `json:"gzip_bytes"`
-	BrotliBytes int            `json:"brotli_bytes"`
-	Headers     []store.Header `json:"headers"`
-	Tags        []string       `json:"tags"`
-	Keys        []string       `json:"keys"`
-	Prefixes    []string       `json:"prefixes"`
-	History     []store.Event  `json:"history"`
-}
-
-var stateNames = map[isr.State]string{isr.Fresh: "fresh", isr.Stale: "stale", isr.Expired: "expired"}
-
-func inspectPage(st store.Store, path string) (*pageInfo, error) {
-	p, err := st.Get(path)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("%s is not stored", path)
-		}
-		return nil, err
-	}
-	hist, err := st.History(path)
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	info := &pageInfo{
-		Path: p.Path, Route: p.Route, Status: p.Status, State: stateNames[isr.Classify(p, now)],
-		Generated: p.Generated, AgeSeconds: isr.Age(p, now), Revalidate: never(p.Revalidate),
-		Expire: never(p.Expire), StaleMarked: p.StaleMarked, ETag: p.ETag, Bytes: len(p.Body),
-		GzipBytes: len(p.Gzip), BrotliBytes: len(p.Brotli), Headers: p.Headers,
-		Tags: p.Tags, Keys: p.Keys, Prefixes: p.Prefixes, History: hist,
-	}
-	if fu := p.FreshUntil(); !fu.IsZero() {
-		info.FreshUntil = &fu
-	}
-	return info, nil
-}
-
 func runInspect(args []string) error {
 	fs := newFlagSet("inspect", "[--config site.hcl] [--json] PATH",
 		"Show a stored page's status, age, freshness, dependencies and regeneration\nhistory. Asks the running server, or reads the store when none runs.")
@@ -100,8 +49,8 @@ func runInspect(args []string) error {
 }
 
 // fetchInfo asks the running engine, or opens the store when none runs.
-func fetchInfo(c *adminClient, storeDir, path string) (*pageInfo, error) {
-	var info pageInfo
+func fetchInfo(c *adminClient, storeDir, path string) (*isr.PageInfo, error) {
+	var info isr.PageInfo
 	err := c.do("GET", "/_kiln/inspect?path="+path, nil, &info)
 	if err == nil {
 		return &info, nil
@@ -114,10 +63,10 @@ func fetchInfo(c *adminClient, storeDir, path string) (*pageInfo, error) {
 		return nil, err
 	}
 	defer st.Close()
-	return inspectPage(st, path)
+	return isr.Describe(st, st, path, time.Now())
 }
 
-func printInfo(i *pageInfo) {
+func printInfo(i *isr.PageInfo) {
 	fmt.Printf("%s  (route %s)\n", i.Path, i.Route)
 	fmt.Printf("  status      %d, %s\n", i.Status, i.State)
 	fmt.Printf("  generated   %s (%ds ago)\n", i.Generated.Format(time.RFC3339), i.AgeSeconds)

@@ -13,13 +13,14 @@ func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func runRevalidate(args []string) error {
-	fs := newFlagSet("revalidate", "[--config site.hcl] [--url URL] [--tag TAG]... PATH...",
-		"Regenerate paths (and every page carrying a tag) on the running server, through\nPOST /_kiln/revalidate. Needs the admin secret in the environment.")
+	fs := newFlagSet("revalidate", "[--config site.hcl] [--url URL] [--mode now|stale] [--tag TAG]... PATH...",
+		"Regenerate paths (and every page carrying a tag) on the running server, through\nPOST /_kiln/revalidate; with --mode stale, mark them stale instead, so the next\nrequest regenerates them. Needs the admin secret in the environment.")
 	var sf siteFlags
 	sf.register(fs, false)
 	base := fs.String("url", "", "the running server's `URL` (default: from site.hcl's listen)")
 	var tags stringList
 	fs.Var(&tags, "tag", "revalidate every page carrying `TAG` (repeatable)")
+	mode := fs.String("mode", "now", "`now`: regenerate and answer when stored; stale: mark stale")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -31,7 +32,7 @@ func runRevalidate(args []string) error {
 	if err != nil {
 		return err
 	}
-	body, _ := json.Marshal(map[string][]string{"paths": fs.Args(), "tags": tags})
+	body, _ := json.Marshal(map[string]any{"paths": fs.Args(), "tags": tags, "mode": *mode})
 	var out struct {
 		Results []struct{ Path, Status, Error string }
 	}

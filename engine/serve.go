@@ -70,7 +70,6 @@ func serve(cfg *config.Site, dev *devMode) error {
 	opts := server.Options{
 		Engine: s.Engine, Metrics: s.Metrics, Assets: s.Assets, Logger: log,
 		AdminSecret: os.Getenv(cfg.AdminSecretEnv), PreviewSecret: os.Getenv(cfg.PreviewSecretEnv),
-		Inspect: func(p string) (any, error) { return inspectPage(s.Store, p) },
 	}
 	if s.Plugins != nil {
 		opts.Data = site.DataAdmin{Plugins: s.Plugins}

@@ -16,10 +16,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
-	"github.com/cockroachdb/pebble"
-	"github.com/cockroachdb/pebble/vfs"
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
@@ -107,6 +108,11 @@ func (s *Store) open(dir string, fs vfs.FS) error {
 		return errors.New("kv: already open")
 	}
 	db, err := pebble.Open(dir, &pebble.Options{FS: fs, Logger: quietLogger{}})
+	if err != nil && strings.Contains(err.Error(), "no longer supported") {
+		return fmt.Errorf("open %s: written by an older Kiln (Pebble v1's format), which this one cannot read: "+
+			"export the items with that Kiln (kiln data export > items.json), move the directory away, "+
+			"and import them with this one (kiln data import items.json): %w", dir, err)
+	}
 	if err != nil {
 		return fmt.Errorf("open %s: %w", dir, err)
 	}
@@ -160,6 +166,9 @@ func (s *Store) Revision() uint64 {
 type quietLogger struct{}
 
 func (quietLogger) Infof(string, ...interface{}) {}
+func (quietLogger) Errorf(format string, args ...interface{}) {
+	pebble.DefaultLogger.Errorf(format, args...)
+}
 func (quietLogger) Fatalf(format string, args ...interface{}) {
 	pebble.DefaultLogger.Fatalf(format, args...)
 }

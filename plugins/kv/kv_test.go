@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/cockroachdb/pebble/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/kilnhq/kiln/plugins/internal/plugintest"
 	"github.com/kilnhq/kiln/sdk/plugin"

@@ -74,6 +74,12 @@ func (u unknown) List(context.Context, string, string, int, bool) ([]render.Item
 	return nil, "", u.err()
 }
 
+// Has reports whether the site has a data source called name.
+func (s *Supervisor) Has(name string) bool {
+	_, ok := s.byName[name]
+	return ok
+}
+
 // Writer returns a writable source's writer; ok is false for read-only or
 // unknown sources. Like Data, it follows plugin restarts.
 func (s *Supervisor) Writer(name string) (plugin.Writer, bool) {

@@ -37,9 +37,9 @@ type Summary struct {
 // Build prerenders every route's build-time paths into the store, in
 // parallel, and syncs the store once at the end (a crash mid-build leaves
 // every page old or new; the build is simply run again). It never
-// overwrites a page newer than the one it rendered.
+// overwrites a page generated after the one it rendered.
 func (e *Engine) Build(ctx context.Context, opts BuildOptions) (Summary, error) {
-	start := time.Now()
+	start := e.clock.Now()
 	paths, err := e.buildPaths(ctx)
 	if err != nil {
 		return Summary{}, err
@@ -59,16 +59,14 @@ func (e *Engine) Build(ctx context.Context, opts BuildOptions) (Summary, error) 
 		next = make(chan string)
 	)
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for p := range next {
 				e.buildOne(ctx, p, opts.OnlyMissing, &sum, &mu)
 				if opts.Progress != nil {
 					opts.Progress(len(paths), int(done.Add(1)))
 				}
 			}
-		}()
+		})
 	}
 	for _, p := range paths {
 		next <- p
@@ -77,16 +75,16 @@ func (e *Engine) Build(ctx context.Context, opts BuildOptions) (Summary, error) 
 	wg.Wait()
 	// Pages were written without waiting for the disk, one sync here:
 	// a build's fsyncs, one per page, cost more than its renders.
-	if err := e.store.Sync(); err != nil {
+	if err := e.pages.Sync(); err != nil {
 		return sum, err
 	}
-	sum.Elapsed = time.Since(start)
+	sum.Elapsed = e.clock.Now().Sub(start)
 	return sum, nil
 }
 
 func (e *Engine) buildOne(ctx context.Context, path string, onlyMissing bool, sum *Summary, mu *sync.Mutex) {
 	if onlyMissing {
-		if _, err := e.store.Get(path); err == nil {
+		if _, err := e.pages.Get(path); err == nil {
 			mu.Lock()
 			sum.Skipped++
 			mu.Unlock()
@@ -94,11 +92,12 @@ func (e *Engine) buildOne(ctx context.Context, path string, onlyMissing bool, su
 		}
 	}
 	route, params, _ := e.routes.Match(path)
-	start := e.now()
-	page, err := e.renderPage(ctx, route, path, params, nil, render.ModeBuild)
+	start := e.clock.Now()
+	page, err := e.render(ctx, route, path, params, nil, render.ModeBuild)
 	stored := err == nil && !page.Private
 	if stored {
-		err = e.store.PutUnsynced(page)
+		compress(page)
+		err = e.pages.Put(page, store.PutOptions{Build: true, NoSync: true})
 	}
 	mu.Lock()
 	defer mu.Unlock()

@@ -7,16 +7,17 @@ import (
 	"time"
 
 	"github.com/kilnhq/kiln/engine/internal/config"
+	"github.com/kilnhq/kiln/engine/internal/datasource"
+	"github.com/kilnhq/kiln/engine/internal/render"
+	"github.com/kilnhq/kiln/engine/internal/router"
 	"github.com/kilnhq/kiln/engine/internal/store"
 )
 
-// Change is one data change reported by a data source.
-type Change struct {
-	Source   string
-	Revision uint64
-	Key      string
-	Value    []byte
-	Deleted  bool
+// Committer records that every change of a source up to a revision has
+// been processed (its regenerations are queued durably), so the source
+// resumes after it. The data-source supervisor is one.
+type Committer interface {
+	Commit(source string, revision uint64) error
 }
 
 // Batching of change bursts: a batch closes after quiet without a new
@@ -45,22 +46,22 @@ const (
 	burstMin     = 100 // a batch this large is part of a burst
 )
 
-// Consume turns data changes into regenerations until ctx is done or ch
-// is closed. For each batch it queues the affected paths durably, then
-// calls commit with the last revision of each source (so a crash after
-// commit loses nothing), then regenerates. A page with a render already
-// running gets exactly one more render, however many changes arrive.
-// While paths are deferred in a burst, no revision is committed, so a
-// crash mid-burst makes the source deliver their changes again.
-func (e *Engine) Consume(ctx context.Context, ch <-chan Change, commit func(source string, revision uint64) error) {
+// Consume turns data changes into regenerations until ctx is done or
+// changes is closed. For each batch it logs the changes (for flights in
+// progress), queues the affected stored paths durably, marks lazy ones
+// stale, then commits the last revision of each source (so a crash after
+// the commit loses nothing), then starts the regenerations. While paths
+// are deferred in a burst, no revision is committed, so a crash mid-burst
+// makes the source deliver their changes again.
+func (e *Engine) Consume(ctx context.Context, changes <-chan datasource.Change, c Committer) {
 	var b burst
 	for {
-		batch, ok, paused := nextBatch(ctx, ch, b.active())
+		batch, ok, paused := e.nextBatch(ctx, changes, b.active())
 		// A large batch starts (or continues) a burst even when a short
 		// pause closed it: the stream behind it is choppy, not done.
 		settled := !ok || (paused && (b.active() || len(batch) < burstMin))
 		if len(batch) > 0 || b.active() {
-			e.apply(batch, &b, settled, commit)
+			e.apply(batch, &b, settled, c)
 		}
 		if !ok {
 			return
@@ -73,7 +74,7 @@ func (e *Engine) Consume(ctx context.Context, ch <-chan Change, commit func(sour
 // waits for the changes behind it; in a burst it returns an empty
 // batch when burstQuiet passes without one. paused says the batch closed
 // on a quiet period, not on maxBatchWait or maxBatch.
-func nextBatch(ctx context.Context, ch <-chan Change, inBurst bool) (batch []Change, ok, paused bool) {
+func (e *Engine) nextBatch(ctx context.Context, ch <-chan datasource.Change, inBurst bool) (batch []datasource.Change, ok, paused bool) {
 	wait := quiet
 	if inBurst {
 		wait = burstQuiet
@@ -90,7 +91,7 @@ func nextBatch(ctx context.Context, ch <-chan Change, inBurst bool) (batch []Cha
 		// A lone edit waits only firstQuiet: the changes of one save or
 		// one transaction arrive together, well within it. A second
 		// change says a stream may have started, and a stream waits quiet.
-		first := time.NewTimer(firstQuiet)
+		first := e.clock.NewTimer(firstQuiet)
 		select {
 		case c, ok := <-ch:
 			first.Stop()
@@ -98,16 +99,16 @@ func nextBatch(ctx context.Context, ch <-chan Change, inBurst bool) (batch []Cha
 				return batch, false, true
 			}
 			batch = append(batch, c)
-		case <-first.C:
+		case <-first.C():
 			return batch, true, true
 		case <-ctx.Done():
 			first.Stop()
 			return batch, false, true
 		}
 	}
-	deadline := time.NewTimer(maxBatchWait)
+	deadline := e.clock.NewTimer(maxBatchWait)
 	defer deadline.Stop()
-	idle := time.NewTimer(wait)
+	idle := e.clock.NewTimer(wait)
 	defer idle.Stop()
 	for len(batch) < maxBatch {
 		select {
@@ -116,10 +117,11 @@ func nextBatch(ctx context.Context, ch <-chan Change, inBurst bool) (batch []Cha
 				return batch, false, true
 			}
 			batch = append(batch, c)
+			idle.Stop()
 			idle.Reset(wait)
-		case <-idle.C:
+		case <-idle.C():
 			return batch, true, true
-		case <-deadline.C:
+		case <-deadline.C():
 			return batch, true, false
 		case <-ctx.Done():
 			return batch, false, true
@@ -163,91 +165,144 @@ func (b *burst) schedule(eager map[string]string, revs map[string]uint64, settle
 	return run, len(b.deferred) == 0
 }
 
+// affected is what a batch of changes does: the changes to log, and the
+// stored paths to regenerate (eager) or mark stale (lazy).
+type affected struct {
+	log   []change
+	eager map[string]string
+	lazy  map[string]bool
+	revs  map[string]uint64
+}
+
 // apply handles one batch of changes; settled says the stream paused.
-func (e *Engine) apply(batch []Change, b *burst, settled bool, commit func(string, uint64) error) {
-	eager, lazy := map[string]string{}, map[string]bool{}
-	revs := map[string]uint64{}
-	for _, c := range batch {
-		revs[c.Source] = max(revs[c.Source], c.Revision)
-		e.affected(c, eager, lazy)
+func (e *Engine) apply(batch []datasource.Change, b *burst, settled bool, c Committer) {
+	a := affected{eager: map[string]string{}, lazy: map[string]bool{}, revs: map[string]uint64{}}
+	for _, ch := range batch {
+		a.revs[ch.Source] = max(a.revs[ch.Source], ch.Revision)
+		e.affect(ch, &a)
 	}
-	run, committable := b.schedule(eager, revs, settled, e.now())
+	run, committable := b.schedule(a.eager, a.revs, settled, e.clock.Now())
+	e.applyMu.Lock()
+	defer e.applyMu.Unlock()
+	e.mu.Lock()
+	for _, ch := range a.log {
+		e.changes.add(ch, len(e.flights))
+	}
+	clear(e.deferred)
+	maps.Copy(e.deferred, b.deferred)
+	e.negative.clear()
+	e.mu.Unlock()
 	jobs := make([]store.Job, 0, len(run))
-	now := e.now()
+	now := e.clock.Now()
 	for p, reason := range run {
 		jobs = append(jobs, store.Job{Path: p, Reason: reason, Queued: now})
 	}
-	if err := e.store.Enqueue(jobs...); err != nil {
-		e.log.Error("enqueue change regenerations", "err", err)
-		return // not committed: the source redelivers
-	}
-	for p := range lazy {
-		if err := e.store.MarkStale(p); err != nil && err != store.ErrNotFound {
-			e.log.Error("mark stale", "path", p, "err", err)
-			return
+	if len(jobs) > 0 {
+		if err := e.queue.Enqueue(jobs...); err != nil {
+			e.log.Error("enqueue change regenerations", "err", err)
+			return // not committed: the source redelivers
 		}
+	}
+	if err := e.markStale(a.lazy); err != nil {
+		e.log.Error("mark stale", "err", err)
+		return
 	}
 	if committable {
-		e.commit(b.revs, commit)
-	}
-	for _, j := range jobs {
-		e.spawn(j.Path, j.Reason)
-	}
-	e.log.Info("data changed", "changes", len(batch), "regenerate", len(jobs), "deferred", len(b.deferred), "mark_stale", len(lazy))
-}
-
-// commit commits and forgets the revisions in revs.
-func (e *Engine) commit(revs map[string]uint64, commit func(string, uint64) error) {
-	for src, rev := range revs {
-		if err := commit(src, rev); err != nil {
-			e.log.Error("commit revision", "source", src, "revision", rev, "err", err)
-		}
-	}
-	clear(revs)
-}
-
-// affected adds the paths a change touches: every stored page that read
-// the key or listed a prefix of it, and the on_change rules' paths and tags.
-func (e *Engine) affected(c Change, eager map[string]string, lazy map[string]bool) {
-	add := func(path string, policy config.Policy) {
-		if policy == "" {
-			if r, _, ok := e.routes.Match(path); ok {
-				policy = r.Policy
+		for src, rev := range b.revs {
+			if err := c.Commit(src, rev); err != nil {
+				e.log.Error("commit revision", "source", src, "revision", rev, "err", err)
 			}
 		}
-		if policy == config.PolicyLazy {
-			lazy[path] = true
-		} else {
-			eager[path] = "event"
+		clear(b.revs)
+	}
+	e.startAll(jobs, needNew, render.ModeBackground)
+	e.log.Info("data changed", "changes", len(batch), "regenerate", len(jobs), "deferred", len(b.deferred), "mark_stale", len(a.lazy))
+}
+
+// markStale marks stored pages stale, but for those a flight renders:
+// the flight sees the change when it lands. The caller holds applyMu.
+func (e *Engine) markStale(paths map[string]bool) error {
+	for p := range paths {
+		e.mu.Lock()
+		rendering := e.flights[p] != nil
+		e.mu.Unlock()
+		if rendering {
+			continue
+		}
+		if err := e.pages.MarkStale(p); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
 		}
 	}
-	paths, err := e.store.PathsForKey(c.Key)
+	return nil
+}
+
+// startAll starts a flight for every job's path that has none.
+func (e *Engine) startAll(jobs []store.Job, need need, mode render.Mode) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, j := range jobs {
+		if !e.closed && e.flights[j.Path] == nil {
+			e.launch(e.newFlight(j.Path, need, j.Reason, mode))
+		}
+	}
+}
+
+// affect adds what one change touches: every stored page that read the
+// key or listed a prefix of it, and the on_change rules' paths and tags.
+func (e *Engine) affect(c datasource.Change, a *affected) {
+	a.log = append(a.log, change{key: c.Key})
+	paths, err := e.pages.PathsForKey(c.Key)
 	if err != nil {
 		e.log.Error("paths for key", "key", c.Key, "err", err)
 	}
 	for _, p := range paths {
-		add(p, "")
+		a.add(e, p, "")
 	}
 	for _, rule := range e.site.OnChange {
 		if (rule.Source != "" && rule.Source != c.Source) || !Glob(rule.Match, c.Key) {
 			continue
 		}
-		e.applyRule(rule, c, add)
+		a.log = append(a.log, e.applyRule(rule, c, a))
 	}
 }
 
-func (e *Engine) applyRule(rule *config.OnChange, c Change, add func(string, config.Policy)) {
+// add classifies one path by policy ("" for its route's). A path no
+// route matches is left out.
+func (a *affected) add(e *Engine, path string, policy config.Policy) {
+	r, _, ok := e.routes.Match(path)
+	if !ok {
+		return
+	}
+	if policy == "" {
+		policy = r.Policy
+	}
+	if policy == config.PolicyLazy {
+		a.lazy[path] = true
+	} else {
+		a.eager[path] = "event"
+	}
+}
+
+// applyRule evaluates an on_change rule for a change. Rule paths are
+// normalized like request paths (a bad one is logged and skipped).
+func (e *Engine) applyRule(rule *config.OnChange, c datasource.Change, a *affected) change {
 	item := config.EventItem{Key: c.Key, Value: c.Value, Deleted: c.Deleted}
+	logged := change{policy: rule.Policy}
 	for _, t := range rule.Revalidate {
-		p, err := t.Eval(item)
+		raw, err := t.Eval(item)
 		if err != nil {
 			e.log.Error("on_change rule", "rule", rule.Name, "expr", t.Source, "key", c.Key, "err", err)
 			continue
 		}
-		if e.generatedOnRequest(p) {
+		p, err := router.Normalize([]byte(raw))
+		if err != nil {
+			e.log.Error("on_change rule: bad path", "rule", rule.Name, "path", raw, "err", err)
 			continue
 		}
-		add(p, rule.Policy)
+		logged.paths = append(logged.paths, p)
+		if !e.generatedOnRequest(p) {
+			a.add(e, p, rule.Policy)
+		}
 	}
 	for _, t := range rule.Tags {
 		tag, err := t.Eval(item)
@@ -255,14 +310,16 @@ func (e *Engine) applyRule(rule *config.OnChange, c Change, add func(string, con
 			e.log.Error("on_change rule", "rule", rule.Name, "expr", t.Source, "key", c.Key, "err", err)
 			continue
 		}
-		paths, err := e.store.PathsForTag(tag)
+		logged.tags = append(logged.tags, tag)
+		paths, err := e.pages.PathsForTag(tag)
 		if err != nil {
 			e.log.Error("paths for tag", "tag", tag, "err", err)
 		}
 		for _, p := range paths {
-			add(p, rule.Policy)
+			a.add(e, p, rule.Policy)
 		}
 	}
+	return logged
 }
 
 // generatedOnRequest reports whether a rule's path is not stored and its
@@ -276,32 +333,6 @@ func (e *Engine) generatedOnRequest(path string) bool {
 	if !ok || r.Fallback == config.FallbackFalse {
 		return false
 	}
-	_, err := e.store.Get(path)
+	_, err := e.pages.Get(path)
 	return errors.Is(err, store.ErrNotFound)
-}
-
-// Glob reports whether key matches pattern, where `*` matches any run of
-// characters (including none) and everything else matches itself.
-func Glob(pattern, key string) bool {
-	for len(pattern) > 0 {
-		if pattern[0] == '*' {
-			for len(pattern) > 0 && pattern[0] == '*' {
-				pattern = pattern[1:]
-			}
-			if pattern == "" {
-				return true
-			}
-			for i := 0; i <= len(key); i++ {
-				if Glob(pattern, key[i:]) {
-					return true
-				}
-			}
-			return false
-		}
-		if key == "" || key[0] != pattern[0] {
-			return false
-		}
-		pattern, key = pattern[1:], key[1:]
-	}
-	return key == ""
 }

@@ -2,11 +2,15 @@ package isr
 
 import (
 	"context"
-	"errors"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/kilnhq/kiln/engine/internal/config"
+	"github.com/kilnhq/kiln/engine/internal/encode"
 	"github.com/kilnhq/kiln/engine/internal/render"
 	"github.com/kilnhq/kiln/engine/internal/store"
 )
@@ -23,70 +27,53 @@ func (e *RenderError) Error() string {
 
 func (e *RenderError) Unwrap() error { return e.Err }
 
-// generate renders path and stores the result. It returns the page as
-// stored (or as rendered, for a no-store answer).
-func (e *Engine) generate(ctx context.Context, path string, mode render.Mode, reason string) (*store.Page, error) {
-	start := e.now()
-	route, params, ok := e.routes.Match(path)
-	if !ok {
-		return nil, ErrNoRoute
+// generate renders a flight's path and prepares the page for the store:
+// compressed only when it will be stored.
+func (e *Engine) generate(f *flight, cur *store.Page) landing {
+	l := landing{start: e.clock.Now()}
+	if f.route == nil {
+		l.err = ErrNoRoute
+		return l
 	}
-	prev, _ := e.store.Get(path)
-	page, err := e.renderPage(ctx, route, path, params, prev, mode)
-	if err == nil && page.Private {
-		return page, nil
+	_, params, _ := e.routes.Match(f.path)
+	l.page, l.err = e.render(e.ctx, f.route, f.path, params, cur, f.mode)
+	if l.err == nil && stored(l.page, cur) {
+		compress(l.page)
 	}
-	if err == nil {
-		// A path's first page does not wait for the disk: lost in a
-		// crash, it is rendered again on its next request. A new version
-		// of a stored page does, so no change is ever rolled back.
-		put := e.store.Put
-		if prev == nil {
-			put = e.store.PutUnsynced
-		}
-		err = put(page)
-		if errors.Is(err, store.ErrNewer) {
-			page, err = e.store.Get(path)
-		}
-	}
-	e.record(path, reason, start, page, err)
-	return page, err
+	return l
 }
 
-// renderPage calls the route's renderer and turns its answer into a page.
-func (e *Engine) renderPage(ctx context.Context, route *config.Route, path string, params []render.Param, prev *store.Page, mode render.Mode) (*store.Page, error) {
+// stored says whether a rendered page will be written to the store: not a
+// private one, and not the 404 of a path never stored (that one is kept
+// in memory).
+func stored(p *store.Page, cur *store.Page) bool {
+	return !p.Private && (p.Kind != store.KindNotFound || cur != nil)
+}
+
+// render calls the route's renderer and turns its answer into a page.
+func (e *Engine) render(ctx context.Context, route *config.Route, path string, params []render.Param, prev *store.Page, mode render.Mode) (*store.Page, error) {
 	r := e.renderers[route.Renderer]
-	req := render.Request{Route: route.Pattern, Path: path, Params: params, Mode: mode}
+	if r == nil {
+		return nil, &RenderError{Path: path, Renderer: route.Renderer, Err: fmt.Errorf("no renderer %q", route.Renderer)}
+	}
+	req := render.Request{Route: route.Pattern, Path: path, Params: params, Mode: mode, Timeout: route.Timeout}
 	if prev != nil {
 		req.PrevGenerated = prev.Generated
 	}
-	// The timeout is the render's: a module still loading (compiled in
-	// the background after a warm start) is waited for outside it.
-	if w, ok := r.(interface{ Wait(context.Context) error }); ok {
-		if err := w.Wait(ctx); err != nil {
-			return nil, &RenderError{Path: path, Renderer: route.Renderer, Err: err}
-		}
-	}
-	if route.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, route.Timeout)
-		defer cancel()
-	}
-	start := time.Now()
+	start := e.clock.Now()
 	resp, err := r.Render(ctx, req)
 	e.observeRender(route.Renderer, mode, start)
 	if err != nil {
 		return nil, &RenderError{Path: path, Renderer: route.Renderer, Err: err}
 	}
-	now := e.now()
 	if resp.NotFound && len(resp.Body) == 0 {
 		resp.Body = e.notFoundBody(ctx, path)
 	}
-	p := pageFrom(path, route.Pattern, resp, now, route.Revalidate, route.Expire)
-	if resp.NotFound {
-		p.Revalidate = e.negativeTTL()
+	p, err := e.pageFrom(path, route, resp, e.clock.Now())
+	if err != nil {
+		return nil, &RenderError{Path: path, Renderer: route.Renderer, Err: err}
 	}
-	if resp.NoStore || mode == render.ModePreview {
+	if mode == render.ModePreview {
 		p.Private = true
 	}
 	return p, nil
@@ -94,31 +81,103 @@ func (e *Engine) renderPage(ctx context.Context, route *config.Route, path strin
 
 func (e *Engine) observeRender(renderer string, mode render.Mode, start time.Time) {
 	if e.m != nil {
-		e.m.RenderSeconds.WithLabelValues(renderer, mode.String()).Observe(time.Since(start).Seconds())
+		e.m.RenderSeconds.WithLabelValues(renderer, mode.String()).Observe(e.clock.Now().Sub(start).Seconds())
 	}
 }
 
-func (e *Engine) negativeTTL() time.Duration {
-	if e.site.NegativeTTL > 0 {
-		return e.site.NegativeTTL
+// pageFrom turns a render response into a page (not compressed yet).
+func (e *Engine) pageFrom(path string, route *config.Route, resp *render.Response, now time.Time) (*store.Page, error) {
+	p := &store.Page{
+		Path: path, Route: route.Pattern, Kind: store.KindPage, Status: resp.Status, Body: resp.Body,
+		Generated: now, Revalidate: route.Revalidate, Expire: route.Expire,
+		Tags: resp.Tags, Keys: resp.Deps.Keys, Prefixes: resp.Deps.Prefixes,
+		Private: resp.NoStore,
 	}
-	return time.Minute
+	if p.Status == 0 {
+		p.Status = 200
+	}
+	switch {
+	case resp.Redirect != "":
+		if !safeRedirect(resp.Redirect) {
+			return nil, fmt.Errorf("redirect to %q: only http(s) URLs and paths", resp.Redirect)
+		}
+		p.Kind = store.KindRedirect
+		if p.Status < 300 || p.Status > 399 {
+			p.Status = 307
+		}
+		p.Headers = append(p.Headers, store.Header{Name: "Location", Value: resp.Redirect})
+	case resp.NotFound:
+		p.Kind, p.Status = store.KindNotFound, 404
+		p.Revalidate = e.negativeTTL()
+	}
+	if resp.Revalidate != render.RevalidateDefault && resp.Revalidate >= 0 {
+		p.Revalidate = resp.Revalidate
+	}
+	if p.Status >= 500 {
+		// A renderer's own error page is shown to a request that waits,
+		// never stored or shared (flight.land counts it a failure).
+		p.Private = true
+	}
+	hasType := false
+	for _, h := range resp.Headers {
+		hasType = hasType || strings.EqualFold(h.Name, "Content-Type")
+		p.Headers = append(p.Headers, store.Header{Name: h.Name, Value: h.Value})
+	}
+	if !hasType && p.Kind != store.KindRedirect {
+		p.Headers = append(p.Headers, store.Header{Name: "Content-Type", Value: "text/html; charset=utf-8"})
+	}
+	p.ETag = etagOf(p.Body)
+	p.Seal()
+	return p, nil
 }
 
-// record logs a regeneration, appends it to the page's history and
-// updates the failure backoff.
+// etagOf is the strong ETag of an identity body.
+func etagOf(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + hex.EncodeToString(sum[:12]) + `"`
+}
+
+// safeRedirect accepts a path, or an absolute http or https URL: a
+// renderer cannot make a page send visitors to javascript: or data: URLs.
+func safeRedirect(loc string) bool {
+	if strings.ContainsAny(loc, "\r\n\x00") {
+		return false
+	}
+	if strings.HasPrefix(loc, "/") && !strings.HasPrefix(loc, "//") {
+		return true
+	}
+	u, err := url.Parse(loc)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+// compress adds the page's gzip and brotli variants.
+func compress(p *store.Page) {
+	p.Gzip, p.Brotli = encode.Variants(p.Body, contentType(p))
+	p.Seal()
+}
+
+// contentType returns the page's Content-Type header value.
+func contentType(p *store.Page) string {
+	for _, h := range p.Headers {
+		if strings.EqualFold(h.Name, "Content-Type") {
+			return h.Value
+		}
+	}
+	return ""
+}
+
+// record logs a render's outcome, appends it to the page's history and
+// observes its latency.
 func (e *Engine) record(path, reason string, start time.Time, page *store.Page, err error) {
-	d := e.now().Sub(start)
+	d := e.clock.Now().Sub(start)
 	ev := store.Event{At: start, Reason: reason, Duration: d, Outcome: outcome(page, err)}
 	if err != nil {
 		ev.Error = err.Error()
-		backoff := e.failed(path)
-		e.log.Error("regeneration failed", "path", path, "reason", reason, "duration", d, "err", err, "retry_in", backoff)
+		e.log.Error("regeneration failed", "path", path, "reason", reason, "duration", d, "err", err)
 	} else {
-		e.succeeded(path)
 		e.log.Info("regenerated", "path", path, "reason", reason, "duration", d, "outcome", ev.Outcome)
 	}
-	if herr := e.store.AddHistory(path, ev); herr != nil {
+	if herr := e.history.AddHistory(path, ev); herr != nil {
 		e.log.Error("record history", "path", path, "err", herr)
 	}
 	if e.m != nil {
@@ -126,14 +185,25 @@ func (e *Engine) record(path, reason string, start time.Time, page *store.Page, 
 	}
 }
 
+// Outcomes, in history and on-demand results.
+const (
+	OutcomeRegenerated = "regenerated"
+	OutcomeNotFound    = "not_found"
+	OutcomeRedirect    = "redirect"
+	OutcomeNotStored   = "not_stored"
+	OutcomeError       = "error"
+)
+
 func outcome(p *store.Page, err error) string {
 	switch {
 	case err != nil:
-		return "error"
+		return OutcomeError
+	case p.Private:
+		return OutcomeNotStored
 	case p.Kind == store.KindNotFound:
-		return "not_found"
+		return OutcomeNotFound
 	case p.Kind == store.KindRedirect:
-		return "redirect"
+		return OutcomeRedirect
 	}
-	return "regenerated"
+	return OutcomeRegenerated
 }

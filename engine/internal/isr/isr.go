@@ -1,11 +1,16 @@
-// Package isr decides when pages are generated, and generates them.
+// Package isr owns the lifecycle of every page: it decides what a request
+// gets, when a page is generated, and every change of a path's state
+// (fresh, stale, rendering, stored, failed), on one injected clock.
 //
-// It implements incremental static regeneration on top of a page store and
-// a set of renderers: one render at a time per path (single flight),
-// background regeneration of stale pages with a retry backoff, blocking
-// first renders, on-demand revalidation by path and tag, event-driven
-// revalidation from data changes, and build-time prerendering. The HTTP
-// layer (package server) only asks it questions.
+// It has four doors, all in this package: Serve for requests, Consume
+// for data-change events, Revalidate for on-demand calls, and Build for
+// prerendering. Behind them one mechanism does the work: a flight is the
+// one render of a path in progress; whoever needs that path's page joins
+// it. Every change that arrives while a flight renders is kept in a
+// change log, and the flight checks it when it lands: a page rendered from
+// data that changed meanwhile is stored marked stale, and rendered again
+// (see flight.go). The HTTP layer (package server) only translates
+// requests into Serve calls and Answers into bytes.
 package isr
 
 import (
@@ -13,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -24,85 +28,65 @@ import (
 	"github.com/kilnhq/kiln/engine/internal/store"
 )
 
-// State is a stored page's freshness.
-type State int
-
-const (
-	Fresh   State = iota // serve as is
-	Stale                // serve, and regenerate in the background
-	Expired              // past expire: block on a fresh render
-)
-
-// Classify tells a stored page's state at now. A page goes stale
-// Revalidate after it was generated (or as soon as a lazy change event
-// marks it), and expires Expire after it was generated, as Next.js's
-// cacheLife expire does.
-func Classify(p *store.Page, now time.Time) State {
-	if p.Expire > 0 && !now.Before(p.Generated.Add(p.Expire)) {
-		return Expired
-	}
-	if p.StaleMarked {
-		return Stale
-	}
-	if fu := p.FreshUntil(); fu.IsZero() || now.Before(fu) {
-		return Fresh
-	}
-	return Stale
-}
-
-// Errors the HTTP layer maps to statuses.
+// Errors that answers and results carry.
 var (
-	ErrNoRoute  = errors.New("isr: no route")        // 404
-	ErrNotBuilt = errors.New("isr: not prerendered") // 404 (fallback = false)
+	ErrNoRoute  = errors.New("isr: no route")
+	ErrNotBuilt = errors.New("isr: not prerendered and the route's fallback is false")
 	ErrClosed   = errors.New("isr: closed")
 )
 
 // Options configure an Engine.
 type Options struct {
 	Site      *config.Site
-	Store     store.Store
+	Pages     store.Pages
+	Queue     store.Queue
+	History   store.History
 	Routes    *router.Table
 	Renderers map[string]render.Renderer
 	Logger    *slog.Logger
 	Metrics   *metrics.Metrics // optional
 	Workers   int              // background regenerations at once; default 4
-	Now       func() time.Time // default time.Now
+	Clock     Clock            // default: the system clock
 }
 
 // Engine is a site's ISR engine. It is safe for concurrent use.
 type Engine struct {
 	site      *config.Site
-	store     store.Store
+	pages     store.Pages
+	queue     store.Queue
+	history   store.History
 	routes    *router.Table
 	renderers map[string]render.Renderer
 	log       *slog.Logger
 	m         *metrics.Metrics
-	now       func() time.Time
+	clock     Clock
 
-	ctx      context.Context // cancelled by Close once in-flight renders are done
+	ctx      context.Context // cancelled by Close once flights are done
 	cancel   context.CancelFunc
-	stopping chan struct{} // closed when Close starts: pending retries give up
+	stopping chan struct{} // closed when Close starts: waiting work gives up
 	wg       sync.WaitGroup
 	sem      chan struct{} // bounds background regenerations
 
-	mu       sync.Mutex
+	// applyMu orders change application against landings: a change is
+	// applied (logged, queued, marked) either wholly before a flight's
+	// landing or wholly after it, so a landing's check of the change log
+	// and its write are one step for every change.
+	applyMu sync.RWMutex
+
+	mu       sync.Mutex // guards everything below
 	flights  map[string]*flight
-	failures map[string]failure
+	nextID   uint64
+	changes  changeLog
+	deferred map[string]string // paths a burst of changes defers, with reasons
+	failures failures
 	closed   bool
 
-	notFound notFoundCache
-}
+	negative negativeCache
+	notFound notFoundPage
 
-type flight struct {
-	done  chan struct{}
-	page  *store.Page
-	err   error
-	again bool // a change arrived while rendering: render once more
-}
-
-type failure struct {
-	until time.Time
-	n     int
+	// afterLookup, set by tests, runs between a request's store lookup
+	// and what it does with the result: where a render can land unseen.
+	afterLookup func(path string)
 }
 
 // New creates an engine. Call Start to resume queued work.
@@ -110,38 +94,45 @@ func New(opts Options) *Engine {
 	if opts.Workers <= 0 {
 		opts.Workers = 4
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+	if opts.Clock == nil {
+		opts.Clock = SystemClock()
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Engine{
-		site: opts.Site, store: opts.Store, routes: opts.Routes, renderers: opts.Renderers,
-		log: opts.Logger, m: opts.Metrics, now: opts.Now,
+	e := &Engine{
+		site: opts.Site, pages: opts.Pages, queue: opts.Queue, history: opts.History,
+		routes: opts.Routes, renderers: opts.Renderers, log: opts.Logger, m: opts.Metrics, clock: opts.Clock,
 		ctx: ctx, cancel: cancel, stopping: make(chan struct{}), sem: make(chan struct{}, opts.Workers),
-		flights: map[string]*flight{}, failures: map[string]failure{},
+		flights: map[string]*flight{}, deferred: map[string]string{},
 	}
+	e.failures.init(e.retryBackoff())
+	e.negative.init(negativeEntries)
+	return e
 }
 
 // Start resumes the regenerations left in the durable queue by a previous
 // run (including one killed mid-burst).
 func (e *Engine) Start() error {
-	jobs, err := e.store.Pending()
+	jobs, err := e.queue.Pending()
 	if err != nil {
 		return fmt.Errorf("resume queue: %w", err)
 	}
 	if len(jobs) > 0 {
 		e.log.Info("resuming queued regenerations", "count", len(jobs))
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	for _, j := range jobs {
-		e.spawn(j.Path, j.Reason)
+		if e.flights[j.Path] == nil {
+			e.launch(e.newFlight(j.Path, needNew, j.Reason, render.ModeBackground))
+		}
 	}
 	return nil
 }
 
-// Close stops accepting background work and waits for in-flight renders.
+// Close stops accepting work and waits for the flights in progress.
 func (e *Engine) Close() {
 	e.mu.Lock()
 	if e.closed {
@@ -155,218 +146,22 @@ func (e *Engine) Close() {
 	e.cancel()
 }
 
-// Lookup returns the stored page for a normalized path and its state.
-func (e *Engine) Lookup(path string) (*store.Page, State, bool) {
-	p, err := e.store.Get(path)
-	if err != nil {
-		return nil, 0, false
+func (e *Engine) retryBackoff() time.Duration {
+	if e.site != nil && e.site.RetryBackoff > 0 {
+		return e.site.RetryBackoff
 	}
-	return p, Classify(p, e.now()), true
+	return defaultRetryBackoff
 }
 
-// Match returns the route for a path.
-func (e *Engine) Match(path string) (*config.Route, []render.Param, bool) {
-	return e.routes.Match(path)
-}
-
-// Render renders path now, while the caller waits, and stores the result
-// (unless the renderer said not to). Concurrent calls for one path share
-// one render. mode is ModeBlocking for requests.
-func (e *Engine) Render(ctx context.Context, path, reason string) (*store.Page, error) {
-	f, leader := e.join(path)
-	if !leader {
-		return e.wait(ctx, f)
+func (e *Engine) negativeTTL() time.Duration {
+	if e.site != nil && e.site.NegativeTTL > 0 {
+		return e.site.NegativeTTL
 	}
-	page, err := e.generate(ctx, path, render.ModeBlocking, reason)
-	e.land(path, f, page, err)
-	return page, err
-}
-
-// Trigger schedules a background regeneration of path, unless one is
-// already running or the path is backing off after a failure. It records
-// the job durably first, so a crash does not lose it. path may alias a
-// reused buffer: Trigger copies it only when it starts a render.
-func (e *Engine) Trigger(path, reason string) {
-	e.mu.Lock()
-	if f := e.flights[path]; f != nil || e.closed {
-		e.mu.Unlock()
-		return
-	}
-	if fl, ok := e.failures[path]; ok && e.now().Before(fl.until) {
-		e.mu.Unlock()
-		return
-	}
-	e.mu.Unlock()
-	path = strings.Clone(path) // the caller's string may alias a request buffer
-	if err := e.store.Enqueue(store.Job{Path: path, Reason: reason, Queued: e.now()}); err != nil {
-		e.log.Error("enqueue regeneration", "path", path, "err", err)
-	}
-	e.spawn(path, reason)
-}
-
-// spawn runs a background regeneration of a queued path.
-func (e *Engine) spawn(path, reason string) {
-	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return
-	}
-	f, leader := e.flights[path], false
-	if f == nil {
-		f, leader = &flight{done: make(chan struct{})}, true
-		e.flights[path] = f
-	} else {
-		f.again = true
-	}
-	e.wg.Add(1)
-	e.mu.Unlock()
-	if !leader {
-		e.wg.Done()
-		return
-	}
-	e.gauge(1)
-	go func() {
-		defer e.wg.Done()
-		defer e.gauge(-1)
-		e.sem <- struct{}{}
-		defer func() { <-e.sem }()
-		e.regenerate(path, reason, f)
-	}()
-}
-
-// regenerate renders a queued path until no change arrived meanwhile,
-// then removes its job. The job is removed before the flight lands, and
-// put back if a change slipped in, so a crash never loses a change.
-func (e *Engine) regenerate(path, reason string, f *flight) {
-	for {
-		page, err := e.generate(e.ctx, path, render.ModeBackground, reason)
-		if err != nil && !errors.Is(err, ErrNoRoute) {
-			e.landOrAgain(path, f, page, err)
-			e.retryLater(path, reason)
-			return // the job stays queued, so a restart retries it too
-		}
-		reason = "coalesced"
-		if e.takeAgain(f) {
-			continue
-		}
-		if derr := e.store.Dequeue(path); derr != nil {
-			e.log.Error("dequeue regeneration", "path", path, "err", derr)
-		}
-		if !e.landOrAgain(path, f, page, err) {
-			return
-		}
-		if qerr := e.store.Enqueue(store.Job{Path: path, Reason: reason, Queued: e.now()}); qerr != nil {
-			e.log.Error("enqueue regeneration", "path", path, "err", qerr)
-		}
-	}
-}
-
-// takeAgain reports and clears a flight's again mark.
-func (e *Engine) takeAgain(f *flight) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	again := f.again
-	f.again = false
-	return again
-}
-
-// retryLater runs a failed background regeneration again once its
-// backoff has passed. The stale page is served meanwhile.
-func (e *Engine) retryLater(path, reason string) {
-	e.mu.Lock()
-	wait := e.failures[path].until.Sub(e.now())
-	e.mu.Unlock()
-	t := time.NewTimer(max(wait, 0))
-	e.wg.Add(1)
-	go func() {
-		defer e.wg.Done()
-		select {
-		case <-t.C:
-			e.spawn(path, reason)
-		case <-e.stopping:
-			t.Stop()
-		}
-	}()
+	return defaultNegativeTTL
 }
 
 func (e *Engine) gauge(d float64) {
 	if e.m != nil {
 		e.m.QueueDepth.Add(d)
 	}
-}
-
-// join returns the flight for path, and whether the caller leads it.
-func (e *Engine) join(path string) (*flight, bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if f := e.flights[path]; f != nil {
-		return f, false
-	}
-	f := &flight{done: make(chan struct{})}
-	e.flights[path] = f
-	return f, true
-}
-
-func (e *Engine) wait(ctx context.Context, f *flight) (*store.Page, error) {
-	select {
-	case <-f.done:
-		return f.page, f.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
-
-// land publishes a flight's result to its waiters. A change that arrived
-// while a blocking render ran gets a background render of its own.
-func (e *Engine) land(path string, f *flight, page *store.Page, err error) {
-	e.mu.Lock()
-	delete(e.flights, path)
-	again := f.again
-	e.mu.Unlock()
-	f.page, f.err = page, err
-	close(f.done)
-	if again {
-		e.spawn(path, "coalesced")
-	}
-}
-
-// landOrAgain lands the flight unless a change arrived while it rendered;
-// then it reports true and the caller renders once more (coalescing any
-// number of changes into one extra render). Waiters get the first result.
-func (e *Engine) landOrAgain(path string, f *flight, page *store.Page, err error) bool {
-	e.mu.Lock()
-	if f.again && err == nil {
-		f.again = false
-		e.mu.Unlock()
-		return true
-	}
-	delete(e.flights, path)
-	e.mu.Unlock()
-	f.page, f.err = page, err
-	close(f.done)
-	return false
-}
-
-// failed records a failed regeneration and when to retry.
-func (e *Engine) failed(path string) time.Duration {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	fl := e.failures[path]
-	fl.n++
-	backoff := e.site.RetryBackoff
-	if backoff <= 0 {
-		backoff = 10 * time.Second
-	}
-	for i := 1; i < fl.n && backoff < 10*time.Minute; i++ {
-		backoff *= 2
-	}
-	fl.until = e.now().Add(backoff)
-	e.failures[path] = fl
-	return backoff
-}
-
-func (e *Engine) succeeded(path string) {
-	e.mu.Lock()
-	delete(e.failures, path)
-	e.mu.Unlock()
 }

@@ -48,6 +48,9 @@ type Request struct {
 	Params        []Param   // route parameters in pattern order
 	PrevGenerated time.Time // generation time of the stored page; zero if none
 	Mode          Mode
+	// Timeout overrides the renderer's own for this render (0 keeps it).
+	// It starts when the render does, after any wait for the module.
+	Timeout time.Duration
 }
 
 // Header is one response header set by a renderer.

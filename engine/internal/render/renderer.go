@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/kilnhq/kiln/sdk/go/abi"
 	"github.com/tetratelabs/wazero"
@@ -168,7 +169,11 @@ func (r *wasmRenderer) call(ctx context.Context, export string, req Request) ([]
 	}
 	st := &callState{cfg: &r.cfg, req: encodeRequest(req),
 		logger: r.cfg.Logger.With("path", req.Path)}
-	code, broken, err := r.run(ctx, inst, export, st)
+	timeout := r.cfg.Timeout
+	if req.Timeout > 0 {
+		timeout = req.Timeout
+	}
+	code, broken, err := r.run(ctx, inst, export, st, timeout)
 	if broken || inst.mod.Memory().Size() > uint32(min(r.cfg.HighWater, 1<<32-1)) {
 		r.pool.discard(inst)
 	} else {
@@ -180,10 +185,10 @@ func (r *wasmRenderer) call(ctx context.Context, export string, req Request) ([]
 	return st.answer, st.deps.Deps, nil
 }
 
-// run calls the export under the renderer's timeout. broken says the
-// instance must not be used again.
-func (r *wasmRenderer) run(ctx context.Context, inst *instance, export string, st *callState) (code int32, broken bool, err error) {
-	cctx, cancel := context.WithTimeout(context.WithValue(ctx, stateKey{}, st), r.cfg.Timeout)
+// run calls the export under the timeout. broken says the instance must
+// not be used again.
+func (r *wasmRenderer) run(ctx context.Context, inst *instance, export string, st *callState, timeout time.Duration) (code int32, broken bool, err error) {
+	cctx, cancel := context.WithTimeout(context.WithValue(ctx, stateKey{}, st), timeout)
 	defer cancel()
 	st.ctx = cctx
 	res, err := inst.fns[export].Call(cctx, uint64(len(st.req)))
@@ -195,7 +200,7 @@ func (r *wasmRenderer) run(ctx context.Context, inst *instance, export string, s
 	case ctx.Err() != nil:
 		return 0, true, ctx.Err()
 	case errors.Is(err, errInterrupted) || errors.Is(cctx.Err(), context.DeadlineExceeded):
-		return 0, true, fmt.Errorf("%w after %s", ErrTimeout, r.cfg.Timeout)
+		return 0, true, fmt.Errorf("%w after %s", ErrTimeout, timeout)
 	case errors.As(err, &exit):
 		return 0, true, fmt.Errorf("renderer exited with code %d", exit.ExitCode())
 	}

@@ -62,3 +62,21 @@ func FuzzMatch(f *testing.F) {
 		}
 	})
 }
+
+// FuzzClean checks the hit path's fast lane against Normalize: whatever
+// Clean accepts, Normalize maps to the same path.
+func FuzzClean(f *testing.F) {
+	for _, s := range []string{"/", "/a", "/a/b/", "/a#b", "/a?b#c", "/a#b?c", "/index", "/index.html", "/posts/index.html", "/a//b", "/.x", "/a/.b", "/é", "/a%20b", "/x?"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		p, ok := Clean(raw)
+		if !ok {
+			return
+		}
+		n, err := Normalize(raw)
+		if err != nil || n != p {
+			t.Fatalf("Clean(%q) = %q, Normalize = %q, %v", raw, p, n, err)
+		}
+	})
+}

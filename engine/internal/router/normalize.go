@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // MaxPathLen is the longest request path (before the query) accepted.
@@ -169,4 +170,30 @@ func trimIndex(dst []byte, start int) []byte {
 		return append(dst[:start], '/')
 	}
 	return dst
+}
+
+// Clean is Normalize's fast lane, for the hit path: when the request
+// target's path (before any query or fragment) is already in normal form
+// it returns that path without copying it (the string aliases raw, so it
+// is only valid while raw is), and ok. Otherwise ok is false and the
+// caller uses Normalize, which also says what is wrong.
+func Clean(raw []byte) (path string, ok bool) {
+	b := stripQuery(raw)
+	n := len(b)
+	if n == 0 || b[0] != '/' || n > MaxPathLen || (n > 1 && b[n-1] == '/') {
+		return "", false
+	}
+	for i := 1; i < n; i++ {
+		c := b[i]
+		if c <= ' ' || c >= 0x7f || c == '%' || c == '\\' {
+			return "", false
+		}
+		if (c == '.' || c == '/') && b[i-1] == '/' {
+			return "", false // "/.", "/..", dot files and "//": let Normalize decide
+		}
+	}
+	if string(b) == "/index" || string(b) == "/index.html" {
+		return "", false
+	}
+	return unsafe.String(&b[0], n), true
 }

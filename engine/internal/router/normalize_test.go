@@ -112,3 +112,33 @@ func BenchmarkAppendNormalized(b *testing.B) {
 		buf, _ = AppendNormalized(buf[:0], in)
 	}
 }
+
+func TestClean(t *testing.T) {
+	tests := []struct {
+		raw    string
+		want   string
+		wantOK bool
+	}{
+		{"/", "/", true},
+		{"/posts/a", "/posts/a", true},
+		{"/posts/a?x=1", "/posts/a", true},
+		{"/posts/a#frag", "/posts/a", true},
+		{"/posts/a#frag?x", "/posts/a", true},
+		{"/index.html", "", false},
+		{"/index", "", false},
+		{"/posts/index.html", "/posts/index.html", true},
+		{"/posts/a/", "", false},
+		{"/a//b", "", false},
+		{"/a/./b", "", false},
+		{"/%41", "", false},
+		{"/é", "", false},
+		{"x", "", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		got, ok := Clean([]byte(tt.raw))
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("Clean(%q) = %q, %v; want %q, %v", tt.raw, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}

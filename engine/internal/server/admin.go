@@ -2,31 +2,43 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttpadaptor"
 	"github.com/valyala/fasthttp/pprofhandler"
 
+	"github.com/kilnhq/kiln/engine/internal/isr"
 	"github.com/kilnhq/kiln/engine/internal/router"
 )
 
 // DataAdmin is the part of the data-source host the admin API exposes,
 // for `kiln data` while the engine runs.
 type DataAdmin interface {
-	Get(source, key string) (value []byte, found bool, err error)
-	Put(source, key string, value []byte) (revision uint64, err error)
-	Delete(source, key string) (revision uint64, err error)
-	Import(source string, items map[string]json.RawMessage) (count int, err error)
-	Export(source string) (map[string]json.RawMessage, error)
+	Get(ctx context.Context, source, key string) (value []byte, found bool, err error)
+	Put(ctx context.Context, source, key string, value []byte) (revision uint64, err error)
+	Delete(ctx context.Context, source, key string) (revision uint64, err error)
+	Import(ctx context.Context, source string, items map[string]json.RawMessage) (count int, err error)
+	Export(ctx context.Context, source string) (map[string]json.RawMessage, error)
 }
 
-// ErrNotWritable is returned by DataAdmin for a read-only source.
-var ErrNotWritable = errors.New("server: data source is not writable")
+// Errors a DataAdmin wraps, for their statuses.
+var (
+	ErrNotWritable = errors.New("server: data source is not writable") // 409
+	ErrNoSource    = errors.New("server: no such data source")         // 404
+)
+
+// Admin calls' deadlines: a single item, and a whole import or export.
+const (
+	dataTimeout = 30 * time.Second
+	bulkTimeout = 10 * time.Minute
+)
 
 // admin serves /metrics and /_kiln/* (with /_kiln/debug/pprof/, Go's
 // profiles, like Caddy's admin endpoint).
@@ -83,12 +95,13 @@ func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
 type revalidateRequest struct {
 	Paths []string `json:"paths"`
 	Tags  []string `json:"tags"`
+	Mode  isr.Mode `json:"mode"` // "now" (default) or "stale"
 }
 
 func (s *Server) revalidate(ctx *fasthttp.RequestCtx) {
 	var req revalidateRequest
 	if err := json.Unmarshal(ctx.PostBody(), &req); err != nil {
-		s.jsonError(ctx, fasthttp.StatusBadRequest, "body must be JSON {\"paths\": [...], \"tags\": [...]}: "+err.Error())
+		s.jsonError(ctx, fasthttp.StatusBadRequest, `body must be JSON {"paths": [...], "tags": [...], "mode": "now"|"stale"}: `+err.Error())
 		return
 	}
 	paths := make([]string, 0, len(req.Paths))
@@ -100,12 +113,40 @@ func (s *Server) revalidate(ctx *fasthttp.RequestCtx) {
 		}
 		paths = append(paths, n)
 	}
-	results, err := s.eng.Revalidate(s.ctx, paths, req.Tags)
+	results, err := s.eng.Revalidate(s.ctx, isr.Revalidation{Paths: paths, Tags: req.Tags, Mode: req.Mode})
 	if err != nil {
-		s.jsonError(ctx, fasthttp.StatusInternalServerError, err.Error())
+		s.jsonError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	s.writeJSON(ctx, fasthttp.StatusOK, map[string]any{"results": results})
+	s.writeJSON(ctx, revalidateStatus(results), map[string]any{"results": results})
+}
+
+// revalidateStatus is the status of an on-demand revalidation: 200 when
+// every path was revalidated (or there was nothing to do), 207 when some
+// failed, and when all failed, 404 if every path was refused (no route, or
+// not a page a request could get) and 500 otherwise. The body has each
+// path's result either way.
+func revalidateStatus(results []isr.Result) int {
+	failed, refused := 0, 0
+	for _, r := range results {
+		switch {
+		case r.Error == "":
+		case r.Status == isr.OutcomeNotFound:
+			failed++
+			refused++
+		default:
+			failed++
+		}
+	}
+	switch {
+	case failed == 0:
+		return fasthttp.StatusOK
+	case failed < len(results):
+		return fasthttp.StatusMultiStatus
+	case refused == failed:
+		return fasthttp.StatusNotFound
+	}
+	return fasthttp.StatusInternalServerError
 }
 
 func (s *Server) inspect(ctx *fasthttp.RequestCtx) {
@@ -114,16 +155,16 @@ func (s *Server) inspect(ctx *fasthttp.RequestCtx) {
 		s.jsonError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
 	}
-	if s.opts.Inspect == nil {
-		s.jsonError(ctx, fasthttp.StatusNotFound, "inspect is not available")
-		return
-	}
-	v, err := s.opts.Inspect(p)
-	if err != nil {
+	info, err := s.eng.Inspect(s.ctx, p)
+	if errors.Is(err, isr.ErrNotStored) {
 		s.jsonError(ctx, fasthttp.StatusNotFound, err.Error())
 		return
 	}
-	s.writeJSON(ctx, fasthttp.StatusOK, v)
+	if err != nil {
+		s.jsonError(ctx, fasthttp.StatusInternalServerError, err.Error())
+		return
+	}
+	s.writeJSON(ctx, fasthttp.StatusOK, info)
 }
 
 // data serves /_kiln/data/<source>[/import|/export]?key=K.
@@ -136,6 +177,12 @@ func (s *Server) data(ctx *fasthttp.RequestCtx, rest string) {
 	source, op, _ := strings.Cut(rest, "/")
 	source, _ = url.PathUnescape(source)
 	key := string(ctx.QueryArgs().Peek("key"))
+	timeout := dataTimeout
+	if op != "" {
+		timeout = bulkTimeout
+	}
+	rctx, cancel := context.WithTimeout(s.ctx, timeout)
+	defer cancel()
 	var (
 		v   any
 		err error
@@ -145,15 +192,15 @@ func (s *Server) data(ctx *fasthttp.RequestCtx, rest string) {
 		var items map[string]json.RawMessage
 		if err = json.Unmarshal(ctx.PostBody(), &items); err == nil {
 			var n int
-			n, err = d.Import(source, items)
+			n, err = d.Import(rctx, source, items)
 			v = map[string]int{"imported": n}
 		}
 	case op == "export" && ctx.IsGet():
-		v, err = d.Export(source)
+		v, err = d.Export(rctx, source)
 	case op == "" && ctx.IsGet():
 		var val []byte
 		var found bool
-		val, found, err = d.Get(source, key)
+		val, found, err = d.Get(rctx, source, key)
 		if err == nil && !found {
 			s.jsonError(ctx, fasthttp.StatusNotFound, "no such key")
 			return
@@ -164,11 +211,11 @@ func (s *Server) data(ctx *fasthttp.RequestCtx, rest string) {
 		}
 	case op == "" && (ctx.IsPut() || ctx.IsPost()):
 		var rev uint64
-		rev, err = d.Put(source, key, append([]byte(nil), ctx.PostBody()...))
+		rev, err = d.Put(rctx, source, key, append([]byte(nil), ctx.PostBody()...))
 		v = map[string]uint64{"revision": rev}
 	case op == "" && ctx.IsDelete():
 		var rev uint64
-		rev, err = d.Delete(source, key)
+		rev, err = d.Delete(rctx, source, key)
 		v = map[string]uint64{"revision": rev}
 	default:
 		s.jsonError(ctx, fasthttp.StatusMethodNotAllowed, "method not allowed")
@@ -176,8 +223,11 @@ func (s *Server) data(ctx *fasthttp.RequestCtx, rest string) {
 	}
 	if err != nil {
 		status := fasthttp.StatusInternalServerError
-		if errors.Is(err, ErrNotWritable) {
+		switch {
+		case errors.Is(err, ErrNotWritable):
 			status = fasthttp.StatusConflict
+		case errors.Is(err, ErrNoSource):
+			status = fasthttp.StatusNotFound
 		}
 		s.jsonError(ctx, status, err.Error())
 		return

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"html"
 	"sync"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 
-	"github.com/kilnhq/kiln/engine/internal/isr"
 	"github.com/kilnhq/kiln/engine/internal/metrics"
 )
 
@@ -79,28 +77,6 @@ func (d *Dev) events(ctx *fasthttp.RequestCtx, done <-chan struct{}) {
 			}
 		}
 	})
-}
-
-// serveDev renders every page fresh and never stores it.
-func (s *Server) serveDev(ctx *fasthttp.RequestCtx, path string) {
-	d := s.opts.Dev
-	if _, buildErr, _ := d.state(); buildErr != "" {
-		s.devError(ctx, fasthttp.StatusInternalServerError, "Build failed", buildErr)
-		return
-	}
-	page, err := s.eng.Preview(s.ctx, clone(path))
-	if errors.Is(err, isr.ErrNoRoute) {
-		page, err = s.eng.NotFoundPage(s.ctx), nil
-	}
-	if err != nil {
-		s.devError(ctx, fasthttp.StatusInternalServerError, "Render failed", err.Error())
-		return
-	}
-	dev := *page
-	dev.Private = true
-	dev.Body = injectBeforeBodyEnd(page.Body, reloadScript)
-	dev.Brotli, dev.Gzip = nil, nil
-	s.writePage(ctx, &dev, metrics.Bypass)
 }
 
 func (s *Server) devError(ctx *fasthttp.RequestCtx, status int, title, msg string) {

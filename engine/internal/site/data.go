@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/kilnhq/kiln/engine/internal/datasource"
 	"github.com/kilnhq/kiln/engine/internal/server"
@@ -16,46 +15,52 @@ type DataAdmin struct{ Plugins *datasource.Supervisor }
 
 var _ server.DataAdmin = DataAdmin{}
 
-const dataTimeout = 30 * time.Second
-
 // Get reads one key.
-func (d DataAdmin) Get(source, key string) ([]byte, bool, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), dataTimeout)
-	defer cancel()
+func (d DataAdmin) Get(ctx context.Context, source, key string) ([]byte, bool, error) {
+	if !d.Plugins.Has(source) {
+		return nil, false, fmt.Errorf("%s: %w", source, server.ErrNoSource)
+	}
 	return d.Plugins.Data(source).Get(ctx, key)
 }
 
 // Put writes one key.
-func (d DataAdmin) Put(source, key string, value []byte) (uint64, error) {
-	w, ok := d.Plugins.Writer(source)
-	if !ok {
-		return 0, fmt.Errorf("%s: %w", source, server.ErrNotWritable)
+func (d DataAdmin) Put(ctx context.Context, source, key string, value []byte) (uint64, error) {
+	w, err := d.writer(source)
+	if err != nil {
+		return 0, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), dataTimeout)
-	defer cancel()
 	return w.Put(ctx, key, value)
 }
 
-// Delete removes one key.
-func (d DataAdmin) Delete(source, key string) (uint64, error) {
+// writer is a source's writer, or the error the admin API maps to 404 or
+// 409.
+func (d DataAdmin) writer(source string) (plugin.Writer, error) {
+	if !d.Plugins.Has(source) {
+		return nil, fmt.Errorf("%s: %w", source, server.ErrNoSource)
+	}
 	w, ok := d.Plugins.Writer(source)
 	if !ok {
-		return 0, fmt.Errorf("%s: %w", source, server.ErrNotWritable)
+		return nil, fmt.Errorf("%s: %w", source, server.ErrNotWritable)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), dataTimeout)
-	defer cancel()
+	return w, nil
+}
+
+// Delete removes one key.
+func (d DataAdmin) Delete(ctx context.Context, source, key string) (uint64, error) {
+	w, err := d.writer(source)
+	if err != nil {
+		return 0, err
+	}
 	return w.Delete(ctx, key)
 }
 
 // Import writes every item, many at a time (plugin.PutAll). On an error
 // it stops and reports how many items were written.
-func (d DataAdmin) Import(source string, items map[string]json.RawMessage) (int, error) {
-	w, ok := d.Plugins.Writer(source)
-	if !ok {
-		return 0, fmt.Errorf("%s: %w", source, server.ErrNotWritable)
+func (d DataAdmin) Import(ctx context.Context, source string, items map[string]json.RawMessage) (int, error) {
+	w, err := d.writer(source)
+	if err != nil {
+		return 0, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
 	list := make([]plugin.Item, 0, len(items))
 	for k, v := range items {
 		list = append(list, plugin.Item{Key: k, Value: v})
@@ -64,9 +69,10 @@ func (d DataAdmin) Import(source string, items map[string]json.RawMessage) (int,
 }
 
 // Export reads every item, paging through the whole key space.
-func (d DataAdmin) Export(source string) (map[string]json.RawMessage, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
+func (d DataAdmin) Export(ctx context.Context, source string) (map[string]json.RawMessage, error) {
+	if !d.Plugins.Has(source) {
+		return nil, fmt.Errorf("%s: %w", source, server.ErrNoSource)
+	}
 	data := d.Plugins.Data(source)
 	out := map[string]json.RawMessage{}
 	cursor := ""

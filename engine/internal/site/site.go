@@ -31,12 +31,13 @@ type Options struct {
 	Logger     *slog.Logger
 	Out        io.Writer // progress messages for people; default io.Discard
 	Executable string    // the kiln binary, re-run as `kiln plugin NAME`
-	OnData     func()    // called after each batch of data changes (kiln dev)
+	OnData     func()    // called after each batch of data changes is committed (kiln dev)
 	// Background loads the renderers after Open returns: stored pages are
 	// served at once, and renders wait for their module (kiln serve on a
 	// store that already has pages).
 	Background bool
-	CacheDir   string // wasm compilation cache; default <store>/wazero
+	CacheDir   string    // wasm compilation cache; default <store>/wazero
+	Clock      isr.Clock // the engine's clock; default the system clock
 }
 
 // Site is an open site.
@@ -298,8 +299,9 @@ func (s *Site) startEngine(ctx context.Context, opts Options) error {
 	}
 	s.Routes = routes
 	s.Engine = isr.New(isr.Options{
-		Site: s.Config, Store: s.Store, Routes: routes, Renderers: s.Renderers,
-		Logger: s.log, Metrics: s.Metrics, Workers: max(2, runtime.NumCPU()),
+		Site: s.Config, Pages: s.Store, Queue: s.Store, History: s.Store, Routes: routes,
+		Renderers: s.Renderers, Logger: s.log, Metrics: s.Metrics, Workers: max(2, runtime.NumCPU()),
+		Clock: opts.Clock,
 	})
 	s.onClose(func() error { s.Engine.Close(); return nil })
 	if err := s.Engine.Start(); err != nil {
@@ -315,36 +317,23 @@ func (s *Site) startEngine(ctx context.Context, opts Options) error {
 func (s *Site) consumeChanges(onData func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	ch := make(chan isr.Change, 1024)
-	s.wg.Add(2)
-	go func() {
-		defer s.wg.Done()
-		defer close(ch)
-		for {
-			select {
-			case c, ok := <-s.Plugins.Events():
-				if !ok {
-					return
-				}
-				select {
-				case ch <- isr.Change{Source: c.Source, Revision: c.Revision, Key: c.Key, Value: c.Value, Deleted: c.Deleted}:
-				case <-ctx.Done():
-					return
-				}
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	go func() {
-		defer s.wg.Done()
-		s.Engine.Consume(ctx, ch, func(source string, rev uint64) error {
-			if onData != nil {
-				onData()
-			}
-			return s.Plugins.Commit(source, rev)
-		})
-	}()
+	var c isr.Committer = s.Plugins
+	if onData != nil {
+		c = notifyCommitter{c, onData}
+	}
+	s.wg.Go(func() { s.Engine.Consume(ctx, s.Plugins.Events(), c) })
+}
+
+// notifyCommitter calls fn after each commit (`kiln dev` reloads the tab).
+type notifyCommitter struct {
+	isr.Committer
+	fn func()
+}
+
+func (n notifyCommitter) Commit(source string, revision uint64) error {
+	err := n.Committer.Commit(source, revision)
+	n.fn()
+	return err
 }
 
 func round(d time.Duration) time.Duration {

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble"
-	"github.com/cockroachdb/pebble/vfs"
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // benchPages puts n pages of bodySize bytes and returns their paths.
@@ -99,7 +99,7 @@ func BenchmarkPut(b *testing.B) {
 					p := withIndex(page(fmt.Sprintf("/put/%d", i%1000), i),
 						[]string{fmt.Sprintf("k/%d", i%100)}, []string{"k/"}, []string{"t"})
 					p.Body = body
-					if err := s.Put(p); err != nil {
+					if err := s.Put(p, PutOptions{Build: true}); err != nil {
 						b.Fatal(err)
 					}
 				}

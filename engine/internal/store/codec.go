@@ -12,7 +12,7 @@ import (
 // are count-prefixed. Decoders reject unknown versions, out-of-range
 // fields, lengths that run past the end, and trailing bytes.
 const (
-	pageFormat  = 1
+	pageFormat  = 2 // 2 added Version; 1 is read as version 0
 	eventFormat = 1
 	jobFormat   = 1
 )
@@ -43,12 +43,13 @@ func encodePage(dst []byte, p *Page) []byte {
 	dst = binary.AppendVarint(dst, int64(p.Expire))
 	dst = appendStrings(dst, p.Tags)
 	dst = appendStrings(dst, p.Keys)
-	return appendStrings(dst, p.Prefixes)
+	dst = appendStrings(dst, p.Prefixes)
+	return binary.AppendUvarint(dst, p.Version)
 }
 
 // encodedPageSize is an upper bound of encodePage's output length.
 func encodedPageSize(p *Page) int {
-	n := 64 + len(p.Route) + len(p.Body) + len(p.Gzip) + len(p.Brotli) + len(p.ETag)
+	n := 64 + binary.MaxVarintLen64 + len(p.Route) + len(p.Body) + len(p.Gzip) + len(p.Brotli) + len(p.ETag)
 	for _, h := range p.Headers {
 		n += len(h.Name) + len(h.Value) + 2*binary.MaxVarintLen64
 	}
@@ -64,8 +65,9 @@ func encodedPageSize(p *Page) int {
 // owns its memory: the byte slices point into one private copy of b.
 func decodePage(path string, b []byte) (*Page, error) {
 	r := reader{b: append([]byte(nil), b...)}
-	if v := r.byte(); v != pageFormat && r.err == nil {
-		return nil, fmt.Errorf("%w: page format %d", ErrCorrupt, v)
+	format := r.byte()
+	if format != 1 && format != pageFormat && r.err == nil {
+		return nil, fmt.Errorf("%w: page format %d", ErrCorrupt, format)
 	}
 	p := &Page{Path: path, Kind: Kind(r.byte())}
 	p.Status = int(r.uvarint(999))
@@ -78,12 +80,16 @@ func decodePage(path string, b []byte) (*Page, error) {
 	p.Generated = r.time()
 	p.Revalidate, p.Expire = r.duration(), r.duration()
 	p.Tags, p.Keys, p.Prefixes = r.strings(), r.strings(), r.strings()
+	if format >= 2 {
+		p.Version = r.uvarint(^uint64(0))
+	}
 	if err := r.finish(); err != nil {
 		return nil, err
 	}
 	if p.Kind < KindPage || p.Kind > KindRedirect || flags&^flagStaleMarked != 0 {
 		return nil, fmt.Errorf("%w: kind %d flags %#x", ErrCorrupt, p.Kind, flags)
 	}
+	p.Seal()
 	return p, nil
 }
 

@@ -11,22 +11,26 @@ import (
 var t0 = time.Date(2026, 11, 25, 15, 0, 0, 123456789, time.UTC)
 
 func samplePages() []*Page {
-	return []*Page{
+	pages := []*Page{
 		{
 			Path: "/blog/hello", Route: "/blog/{slug}", Kind: KindPage, Status: 200,
 			Headers: []Header{{"Content-Type", "text/html; charset=utf-8"}, {"X-A", ""}},
 			Body:    []byte("<h1>hello</h1>"), Gzip: []byte{0x1f, 0x8b, 1, 2}, Brotli: []byte{9, 9},
 			ETag: `"abc"`, Generated: t0, Revalidate: time.Minute, Expire: time.Hour,
-			StaleMarked: true, Tags: []string{"blog", "posts"},
+			StaleMarked: true, Tags: []string{"blog", "posts"}, Version: 7,
 			Keys: []string{"posts/hello", "site"}, Prefixes: []string{"posts/", ""},
 		},
 		{Path: "/missing", Kind: KindNotFound, Status: 404, Generated: t0},
 		{
 			Path: "/old", Kind: KindRedirect, Status: 308,
 			Headers: []Header{{"Location", "/new"}}, Generated: time.Time{},
-			Revalidate: -1, Expire: 1<<63 - 1,
+			Revalidate: -1, Expire: 1<<63 - 1, Version: 1<<64 - 1,
 		},
 	}
+	for _, p := range pages {
+		p.Seal()
+	}
+	return pages
 }
 
 func TestPageRoundTrip(t *testing.T) {
@@ -58,7 +62,7 @@ func TestDecodePageRejects(t *testing.T) {
 		b    []byte
 	}{
 		{"empty", nil},
-		{"version", append([]byte{2}, good[1:]...)},
+		{"version", append([]byte{3}, good[1:]...)},
 		{"kind zero", append([]byte{1, 0}, good[2:]...)},
 		{"kind big", append([]byte{1, 4}, good[2:]...)},
 		{"truncated", good[:len(good)-1]},
@@ -74,6 +78,46 @@ func TestDecodePageRejects(t *testing.T) {
 				t.Errorf("err = %v, want ErrCorrupt", err)
 			}
 		})
+	}
+}
+
+// TestDecodeFormat1 reads a record written before pages had a version.
+func TestDecodeFormat1(t *testing.T) {
+	p := samplePages()[0]
+	b := encodePage(nil, p)
+	b[0] = 1
+	b = b[:len(b)-1] // version 7 is one varint byte
+	got, err := decodePage(p.Path, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 0 || string(got.Body) != string(p.Body) {
+		t.Errorf("format 1 decoded as version %d, body %q", got.Version, got.Body)
+	}
+}
+
+func TestVariantETags(t *testing.T) {
+	p := samplePages()[0]
+	tests := []struct {
+		enc    Encoding
+		body   string
+		etag   string
+		wantOK bool
+	}{
+		{Identity, "<h1>hello</h1>", `"abc"`, true},
+		{Gzip, "\x1f\x8b\x01\x02", `"abc-gzip"`, true},
+		{Brotli, "\x09\x09", `"abc-br"`, true},
+	}
+	for _, tt := range tests {
+		body, etag, ok := p.Variant(tt.enc)
+		if string(body) != tt.body || etag != tt.etag || ok != tt.wantOK {
+			t.Errorf("Variant(%d) = %q, %s, %v; want %q, %s, %v", tt.enc, body, etag, ok, tt.body, tt.etag, tt.wantOK)
+		}
+	}
+	plain := &Page{ETag: `"x"`, Body: []byte("b")}
+	plain.Seal()
+	if _, etag, ok := plain.Variant(Gzip); ok || etag != "" {
+		t.Errorf("a page without gzip has a gzip variant %q", etag)
 	}
 }
 

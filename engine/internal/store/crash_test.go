@@ -82,9 +82,9 @@ func crashWrite(s Store, path string, v int, out *sync.Mutex) {
 		v++
 		var err error
 		if crashDeleted(v) {
-			err = s.Delete(path)
+			err = s.Delete(path, false)
 		} else {
-			err = s.Put(crashPage(path, v))
+			err = s.Put(crashPage(path, v), PutOptions{Build: true})
 		}
 		if err != nil {
 			panic(err)

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/cockroachdb/pebble/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // TestHammer runs Get, Put, Delete, MarkStale and index queries
@@ -53,7 +53,7 @@ func hammerOp(s *pebbleStore, r *rand.Rand, path string, clock *atomic.Int64) er
 		v := int(clock.Add(1))
 		p := withIndex(page(path, v), []string{fmt.Sprintf("k%d", v%5)},
 			[]string{fmt.Sprintf("x%d/", v%3)}, []string{fmt.Sprintf("t%d", v%4)})
-		if err := s.Put(p); err != nil && !errors.Is(err, ErrNewer) {
+		if err := s.Put(p, PutOptions{Build: true}); err != nil && !errors.Is(err, ErrNewer) {
 			return err
 		}
 	case n < 8:
@@ -64,7 +64,7 @@ func hammerOp(s *pebbleStore, r *rand.Rand, path string, clock *atomic.Int64) er
 			return err
 		}
 	default:
-		return s.Delete(path)
+		return s.Delete(path, false)
 	}
 	return nil
 }
@@ -79,10 +79,10 @@ func TestColdReadRacesWrite(t *testing.T) {
 		write func(s *pebbleStore) error
 		want  string // body Get returns afterwards, "" for ErrNotFound
 	}{
-		{"put", func(s *pebbleStore) error { return s.Put(page("/a", 2)) }, string(page("/a", 2).Body)},
-		{"delete", func(s *pebbleStore) error { return s.Delete("/a") }, ""},
+		{"put", func(s *pebbleStore) error { return s.Put(page("/a", 2), PutOptions{Build: true}) }, string(page("/a", 2).Body)},
+		{"delete", func(s *pebbleStore) error { return s.Delete("/a", false) }, ""},
 		{"mark stale", func(s *pebbleStore) error { return s.MarkStale("/a") }, string(page("/a", 1).Body)},
-		{"other path", func(s *pebbleStore) error { return s.Put(page("/b", 1)) }, string(page("/a", 1).Body)},
+		{"other path", func(s *pebbleStore) error { return s.Put(page("/b", 1), PutOptions{Build: true}) }, string(page("/a", 1).Body)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

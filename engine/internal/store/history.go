@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // AddHistory appends e to path's history and drops the oldest events

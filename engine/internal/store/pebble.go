@@ -5,14 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/cockroachdb/pebble"
-	"github.com/cockroachdb/pebble/vfs"
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // Options configure Open. Zero values mean the defaults.
@@ -24,6 +25,8 @@ type Options struct {
 	HistoryLen int
 	// FS is the file system Pebble uses (default the OS; vfs.NewMem() in tests).
 	FS vfs.FS
+	// Logger gets the store's errors (default slog.Default()).
+	Logger *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
@@ -35,6 +38,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.FS == nil {
 		o.FS = vfs.Default
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
 	return o
 }
@@ -71,7 +77,7 @@ const pathLocks = 256
 // and serves hot-cache misses.
 const blockCacheBytes = 32 << 20
 
-// syncEvery bounds how long a PutUnsynced page may wait for the disk.
+// syncEvery bounds how long a NoSync page may wait for the disk.
 const syncEvery = time.Second
 
 type pebbleStore struct {
@@ -80,7 +86,7 @@ type pebbleStore struct {
 	hot  *hotCache
 	wo   *pebble.WriteOptions
 
-	unsynced atomic.Bool   // PutUnsynced since the last sync
+	unsynced atomic.Bool   // NoSync puts since the last sync
 	stopSync chan struct{} // closed by Close
 	synced   chan struct{} // closed when syncLoop returns
 
@@ -110,12 +116,19 @@ type pebbleStore struct {
 
 var _ Store = (*pebbleStore)(nil)
 
-// Open opens (creating if needed) the Pebble store in dir.
+// Open opens (creating if needed) the store in dir: Pebble in dir/pages.
+// The page store of a Kiln before Pebble v2 (Pebble's files in dir itself)
+// cannot be read by this one; it is a cache of what the renderers make,
+// so it is removed and the pages are rendered again.
 func Open(dir string, opts Options) (Store, error) {
 	opts = opts.withDefaults()
+	if err := removeV1(opts.FS, dir, opts.Logger); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	dir = opts.FS.PathJoin(dir, "pages")
 	cache := pebble.NewCache(blockCacheBytes)
 	defer cache.Unref()
-	db, err := pebble.Open(dir, &pebble.Options{FS: opts.FS, Cache: cache, Logger: quietLogger{}})
+	db, err := pebble.Open(dir, &pebble.Options{FS: opts.FS, Cache: cache, Logger: pebbleLogger{opts.Logger}})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
@@ -172,11 +185,40 @@ func (s *pebbleStore) load() error {
 	})
 }
 
-// quietLogger drops Pebble's informational messages.
-type quietLogger struct{}
+// removeV1 removes the Pebble v1 files of an older Kiln's page store from
+// dir (CURRENT, LOCK, MANIFEST-*, OPTIONS-*, *.log, *.sst, marker.*),
+// leaving everything else (the renderers' builds and compile cache).
+func removeV1(fs vfs.FS, dir string, log *slog.Logger) error {
+	if _, err := fs.Stat(fs.PathJoin(dir, "CURRENT")); err != nil {
+		return nil
+	}
+	names, err := fs.List(dir)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if n == "CURRENT" || n == "LOCK" || strings.HasPrefix(n, "MANIFEST-") || strings.HasPrefix(n, "OPTIONS-") ||
+			strings.HasPrefix(n, "marker.") || strings.HasSuffix(n, ".log") || strings.HasSuffix(n, ".sst") {
+			if err := fs.Remove(fs.PathJoin(dir, n)); err != nil {
+				return err
+			}
+		}
+	}
+	log.Warn("removed the page store of an older Kiln (Pebble v1); its pages will be rendered again", "dir", dir)
+	return nil
+}
 
-func (quietLogger) Infof(string, ...any) {}
-func (quietLogger) Fatalf(format string, args ...any) {
+// pebbleLogger drops Pebble's informational messages and sends its
+// errors to the engine's log.
+type pebbleLogger struct{ log *slog.Logger }
+
+func (pebbleLogger) Infof(string, ...any) {}
+
+func (l pebbleLogger) Errorf(format string, args ...any) {
+	l.log.Error("store: " + fmt.Sprintf(format, args...))
+}
+
+func (pebbleLogger) Fatalf(format string, args ...any) {
 	pebble.DefaultLogger.Fatalf(format, args...)
 }
 
@@ -264,14 +306,58 @@ func (s *pebbleStore) lock(path string) func() {
 	return m.Unlock
 }
 
-func (s *pebbleStore) Put(p *Page) error { return s.put(p, s.wo) }
-
-func (s *pebbleStore) PutUnsynced(p *Page) error {
-	err := s.put(p, pebble.NoSync)
-	if err == nil {
+func (s *pebbleStore) Put(p *Page, opts PutOptions) error {
+	if err := validate(p); err != nil {
+		return err
+	}
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
+	defer s.lock(p.Path)()
+	old, err := s.current(p.Path)
+	if err != nil {
+		return fmt.Errorf("put: %w", err)
+	}
+	if err := admit(old, p, opts); err != nil {
+		return err
+	}
+	wo := s.wo
+	if opts.NoSync {
+		wo = pebble.NoSync
+	}
+	cp := *p // callers may reuse their struct; the slices are ours now
+	cp.Version = 1
+	if old != nil {
+		cp.Version = old.Version + 1
+	}
+	cp.Seal()
+	if err := s.commitPut(old, &cp, opts.Dequeue, wo); err != nil {
+		return fmt.Errorf("put %s: %w", p.Path, err)
+	}
+	if opts.NoSync {
 		s.unsynced.Store(true)
 	}
-	return err
+	s.hot.set(&cp)
+	return nil
+}
+
+// admit checks Put's condition against the stored page old (nil if none).
+func admit(old, p *Page, opts PutOptions) error {
+	if opts.Build {
+		if old != nil && old.Generated.After(p.Generated) {
+			return ErrNewer
+		}
+		return nil
+	}
+	var stored uint64
+	if old != nil {
+		stored = old.Version
+	}
+	if stored != opts.Replaces {
+		return ErrConflict
+	}
+	return nil
 }
 
 func (s *pebbleStore) Sync() error {
@@ -285,37 +371,16 @@ func (s *pebbleStore) Sync() error {
 	return nil
 }
 
-func (s *pebbleStore) put(p *Page, wo *pebble.WriteOptions) error {
-	if err := validate(p); err != nil {
-		return err
-	}
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.leave()
-	defer s.lock(p.Path)()
-	old, err := s.current(p.Path)
-	if err != nil {
-		return fmt.Errorf("put: %w", err)
-	}
-	if old != nil && old.Generated.After(p.Generated) {
-		return ErrNewer
-	}
-	cp := *p // callers may reuse their struct; the slices are ours now
-	if err := s.commitPut(old, &cp, wo); err != nil {
-		return fmt.Errorf("put %s: %w", p.Path, err)
-	}
-	s.hot.set(&cp)
-	return nil
-}
-
 // commitPut writes p's record and swaps old's index entries for p's in
-// one batch.
-func (s *pebbleStore) commitPut(old, p *Page, wo *pebble.WriteOptions) error {
+// one batch, removing the path's job with dequeue.
+func (s *pebbleStore) commitPut(old, p *Page, dequeue bool, wo *pebble.WriteOptions) error {
 	b := s.db.NewBatchWithSize(encodedPageSize(p) + 256)
 	defer b.Close()
 	val := encodePage(make([]byte, 0, encodedPageSize(p)), p)
 	b.Set(key(nsPage, p.Path), val, nil)
+	if dequeue {
+		b.Delete(key(nsQueue, p.Path), nil)
+	}
 	if old == nil {
 		b.Set(key(nsList, p.Path), nil, nil)
 	} else {
@@ -374,18 +439,30 @@ func (s *pebbleStore) addPrefixes(prefixes []string, delta int) {
 	}
 }
 
-func (s *pebbleStore) Delete(path string) error {
+func (s *pebbleStore) Delete(path string, dequeue bool) error {
 	if err := s.enter(); err != nil {
 		return err
 	}
 	defer s.leave()
 	defer s.lock(path)()
 	old, err := s.current(path)
-	if err != nil || old == nil {
+	if err != nil {
 		return err
 	}
 	b := s.db.NewBatch()
 	defer b.Close()
+	if dequeue {
+		b.Delete(key(nsQueue, path), nil)
+	}
+	if old == nil {
+		if !dequeue {
+			return nil
+		}
+		if err := b.Commit(s.wo); err != nil {
+			return fmt.Errorf("delete %s: %w", path, err)
+		}
+		return nil
+	}
 	b.Delete(key(nsPage, path), nil)
 	b.Delete(key(nsList, path), nil)
 	indexEntries(old, func(k []byte) { b.Delete(k, nil) })
@@ -416,6 +493,7 @@ func (s *pebbleStore) MarkStale(path string) error {
 	}
 	cp := *old // cached pages are shared and immutable
 	cp.StaleMarked = true
+	cp.Seal()
 	val := encodePage(make([]byte, 0, encodedPageSize(&cp)), &cp)
 	if err := s.db.Set(key(nsPage, path), val, s.wo); err != nil {
 		return fmt.Errorf("mark stale %s: %w", path, err)

@@ -9,10 +9,12 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
-	"github.com/cockroachdb/pebble/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs"
 )
 
 // testEnv is a store location that can be reopened: a directory on the
@@ -58,15 +60,18 @@ func withIndex(p *Page, keys, prefixes, tags []string) *Page {
 func mustPut(t testing.TB, s Store, pages ...*Page) {
 	t.Helper()
 	for _, p := range pages {
-		if err := s.Put(p); err != nil {
+		if err := s.Put(p, PutOptions{Build: true}); err != nil {
 			t.Fatalf("put %s: %v", p.Path, err)
 		}
 	}
 }
 
-// samePage compares pages by their encodings, which normalize times.
+// samePage compares pages by their encodings, which normalize times,
+// leaving out the version the store assigns.
 func samePage(a, b *Page) bool {
-	return a.Path == b.Path && bytes.Equal(encodePage(nil, a), encodePage(nil, b))
+	a2, b2 := *a, *b
+	a2.Version, b2.Version = 0, 0
+	return a.Path == b.Path && bytes.Equal(encodePage(nil, &a2), encodePage(nil, &b2))
 }
 
 func TestPutGet(t *testing.T) {
@@ -100,7 +105,7 @@ func TestPutRejectsBadStrings(t *testing.T) {
 		withIndex(page("/a", 1), nil, []string{"\x00"}, nil),
 		withIndex(page("/a", 1), nil, nil, []string{"t\x00"}),
 	} {
-		if err := s.Put(p); err == nil {
+		if err := s.Put(p, PutOptions{Build: true}); err == nil {
 			t.Errorf("Put(%q keys %q) succeeded, want error", p.Path, p.Keys)
 		}
 	}
@@ -205,7 +210,7 @@ func TestPutNewer(t *testing.T) {
 			mustPut(t, s, page("/a", tt.stored))
 			put := page("/a", tt.put)
 			put.ETag = "put"
-			if err := s.Put(put); !errors.Is(err, tt.wantErr) {
+			if err := s.Put(put, PutOptions{Build: true}); !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Put err = %v, want %v", err, tt.wantErr)
 			}
 			got, _ := s.Get("/a")
@@ -224,7 +229,7 @@ func TestDelete(t *testing.T) {
 		s := env.open(t, Options{})
 		mustPut(t, s, indexFixture()...)
 		for _, path := range []string{"/", "/all", "/nope"} {
-			if err := s.Delete(path); err != nil {
+			if err := s.Delete(path, false); err != nil {
 				t.Fatalf("Delete(%s): %v", path, err)
 			}
 		}
@@ -484,7 +489,7 @@ func TestClosed(t *testing.T) {
 	s.Close()
 	calls := map[string]error{
 		"Get":   func() error { _, err := s.Get("/a"); return err }(),
-		"Put":   s.Put(page("/a", 2)),
+		"Put":   s.Put(page("/a", 2), PutOptions{Build: true}),
 		"Keys":  func() error { _, err := s.PathsForKey("k"); return err }(),
 		"Meta":  s.SetMeta("a", nil),
 		"Queue": s.Enqueue(Job{Path: "/a"}),
@@ -551,7 +556,7 @@ func TestCloseDuringPaths(t *testing.T) {
 		for !s.closed.Load() {
 			runtime.Gosched()
 		}
-		putErr = s.Put(page("/c", 1))
+		putErr = s.Put(page("/c", 1), PutOptions{Build: true})
 		return false
 	})
 	if err != nil {
@@ -575,7 +580,7 @@ func TestPutUnsynced(t *testing.T) {
 	}
 	p := &Page{Path: "/a", Route: "/:x", Kind: KindPage, Status: 200, Body: []byte("a"), Generated: t0,
 		Keys: []string{"k"}, Tags: []string{"t"}}
-	if err := s.PutUnsynced(p); err != nil {
+	if err := s.Put(p, PutOptions{Build: true, NoSync: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Sync(); err != nil {
@@ -610,41 +615,141 @@ func TestPutUnsynced(t *testing.T) {
 }
 
 // TestUnsyncedSyncedWithinASecond checks, on a file system that forgets
-// what was not synced (a power loss), that a PutUnsynced page is made
-// durable by the store's own sync within syncEvery, and that one written
-// just before the loss is lost whole, not torn.
+// what was not synced (a power loss), that a NoSync page is made durable
+// by the store's own sync within syncEvery, and that one written just
+// before the loss is lost whole, not torn. It runs on synctest's clock.
 func TestUnsyncedSyncedWithinASecond(t *testing.T) {
-	fs := vfs.NewStrictMem()
-	s, err := Open("", Options{FS: fs}) // "": a subdirectory's creation would itself need a sync
+	synctest.Test(t, func(t *testing.T) {
+		fs := vfs.NewCrashableMem()
+		s, err := Open("", Options{FS: fs}) // "": a subdirectory's creation would itself need a sync
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := func(path string) *Page {
+			return &Page{Path: path, Route: "/:x", Kind: KindPage, Status: 200, Body: []byte(path), Generated: t0}
+		}
+		if err := s.Put(page("/a"), PutOptions{Build: true, NoSync: true}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(syncEvery + syncEvery/2)
+		synctest.Wait()
+		if err := s.Put(page("/b"), PutOptions{Build: true, NoSync: true}); err != nil {
+			t.Fatal(err)
+		}
+		lost := fs.CrashClone(vfs.CrashCloneCfg{}) // the power goes: only what was synced is left
+		s.Close()
+		s, err = Open("", Options{FS: lost})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		for _, tt := range []struct {
+			path string
+			want bool
+		}{{"/a", true}, {"/b", false}} {
+			p, err := s.Get(tt.path)
+			if got := err == nil && string(p.Body) == tt.path; got != tt.want {
+				t.Errorf("%s after the loss: present %v (err %v), want %v", tt.path, got, err, tt.want)
+			}
+		}
+	})
+}
+
+// TestPutVersions checks Put's conditions: a page replaces only the
+// version it was rendered from, a build only an older page, and the store
+// counts versions.
+func TestPutVersions(t *testing.T) {
+	s := memStore(t)
+	page := func(gen time.Duration) *Page {
+		return &Page{Path: "/a", Kind: KindPage, Status: 200, Body: []byte("x"), Generated: t0.Add(gen)}
+	}
+	steps := []struct {
+		name        string
+		page        *Page
+		opts        PutOptions
+		wantErr     error
+		wantVersion uint64
+	}{
+		{"first page replaces nothing", page(0), PutOptions{Replaces: 0}, nil, 1},
+		{"a page rendered from nothing conflicts", page(time.Second), PutOptions{Replaces: 0}, ErrConflict, 1},
+		{"a page rendered from v1 replaces it", page(2 * time.Second), PutOptions{Replaces: 1}, nil, 2},
+		{"a stale base conflicts", page(3 * time.Second), PutOptions{Replaces: 1}, ErrConflict, 2},
+		{"an older generation time still replaces its base", page(-time.Hour), PutOptions{Replaces: 2}, nil, 3},
+		{"a build does not overwrite a newer page", page(-2 * time.Hour), PutOptions{Build: true}, ErrNewer, 3},
+		{"a build overwrites an older page", page(time.Hour), PutOptions{Build: true}, nil, 4},
+	}
+	for _, st := range steps {
+		if err := s.Put(st.page, st.opts); !errors.Is(err, st.wantErr) {
+			t.Fatalf("%s: err = %v, want %v", st.name, err, st.wantErr)
+		}
+		got, err := s.Get("/a")
+		if err != nil || got.Version != st.wantVersion {
+			t.Fatalf("%s: version %d, %v; want %d", st.name, got.Version, err, st.wantVersion)
+		}
+	}
+}
+
+// TestPutAndDeleteDequeue checks a page and the removal of its job are
+// one batch.
+func TestPutAndDeleteDequeue(t *testing.T) {
+	s := memStore(t)
+	for _, p := range []string{"/a", "/b", "/c"} {
+		if err := s.Enqueue(Job{Path: p, Reason: "event", Queued: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Put(&Page{Path: "/a", Kind: KindPage, Status: 200, Generated: t0}, PutOptions{Dequeue: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Put(&Page{Path: "/b", Kind: KindPage, Status: 200, Generated: t0}, PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Delete("/c", true); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := s.Pending()
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := func(path string) *Page {
-		return &Page{Path: path, Route: "/:x", Kind: KindPage, Status: 200, Body: []byte(path), Generated: t0}
+	if len(jobs) != 1 || jobs[0].Path != "/b" {
+		t.Errorf("pending %+v, want only /b's", jobs)
 	}
-	if err := s.PutUnsynced(page("/a")); err != nil {
+}
+
+func memStore(t *testing.T) Store {
+	t.Helper()
+	s, err := Open("db", Options{FS: vfs.NewMem()})
+	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(syncEvery + syncEvery/2)
-	if err := s.PutUnsynced(page("/b")); err != nil {
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestOpenRemovesV1Store checks that the files of an older Kiln's page
+// store (Pebble v1, in the store directory itself) are removed and a new
+// store opens, leaving the directory's other files alone.
+func TestOpenRemovesV1Store(t *testing.T) {
+	fs := vfs.NewMem()
+	if err := fs.MkdirAll("store/build", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	fs.SetIgnoreSyncs(true) // the power goes: Close's sync never reaches the disk
-	s.Close()
-	fs.ResetToSyncedState()
-	fs.SetIgnoreSyncs(false)
-	s, err = Open("", Options{FS: fs})
+	for _, name := range []string{"CURRENT", "LOCK", "MANIFEST-000001", "OPTIONS-000003", "000002.log", "000004.sst", "marker.format-version.000001.013", "build/post.wasm"} {
+		f, err := fs.Create("store/"+name, vfs.WriteCategoryUnspecified)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Write([]byte("v1"))
+		f.Close()
+	}
+	s, err := Open("store", Options{FS: fs})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, tt := range []struct {
-		path string
-		want bool
-	}{{"/a", true}, {"/b", false}} {
-		p, err := s.Get(tt.path)
-		if got := err == nil && string(p.Body) == tt.path; got != tt.want {
-			t.Errorf("%s after the loss: present %v (err %v), want %v", tt.path, got, err, tt.want)
-		}
+	names, _ := fs.List("store")
+	slices.Sort(names)
+	if got, want := strings.Join(names, " "), "build pages"; got != want {
+		t.Errorf("store holds %q, want %q", got, want)
 	}
 }

@@ -1,8 +1,11 @@
 // Package store keeps generated pages and their freshness metadata.
 //
-// The Store interface is the seam; the implementation is Pebble on disk
-// (pebble.go) with a byte-bounded in-memory hot cache in front of it, so a
-// hit never touches the disk.
+// The store is split by concept: Pages (the records and their indexes),
+// Queue (durable pending regenerations), History (each path's
+// regeneration log) and Meta (small engine state). One Pebble database
+// implements all four (pebble.go), with a byte-bounded in-memory hot cache
+// in front of the pages, so a hit never touches the disk; another backend
+// (cluster mode) may replace the concept it owns.
 package store
 
 import (
@@ -22,6 +25,16 @@ const (
 // Header is one stored response header.
 type Header struct{ Name, Value string }
 
+// Encoding is a content coding a page body is stored in.
+type Encoding uint8
+
+const (
+	Identity Encoding = iota
+	Gzip
+	Brotli
+	numEncodings
+)
+
 // Page is one atomic record per normalized path.
 type Page struct {
 	Path    string
@@ -30,27 +43,37 @@ type Page struct {
 	Status  int
 	Headers []Header // renderer headers plus Content-Type
 	Body    []byte   // identity body
-	Gzip    []byte   // gzip variant, compressed at generation time (nil if not worth it)
+	Gzip    []byte   // gzip variant, compressed when stored (nil if not worth it)
 	Brotli  []byte   // brotli variant
 	ETag    string   // strong ETag of the identity body, quoted
+
+	// Version counts the versions of this path's page; Put sets it (one
+	// more than the stored page's), and stores a new version only over
+	// the one it was rendered from (PutOptions.Replaces).
+	Version uint64
 
 	Generated time.Time // when it was rendered
 	// Revalidate is the freshness lifetime after Generated; 0 means never stale.
 	Revalidate time.Duration
-	// Expire is the maximum staleness after Generated+Revalidate after
-	// which a request blocks; 0 means no limit.
+	// Expire is the maximum age after Generated after which a request
+	// blocks on a new render; 0 means no limit.
 	Expire time.Duration
-	// StaleMarked forces the page stale (lazy event policy) regardless of age.
+	// StaleMarked forces the page stale (a lazy change, or a change that
+	// arrived while it rendered) regardless of age.
 	StaleMarked bool
 
 	// Private marks a rendered page that must not be stored or shared
-	// (the renderer's "don't cache", or a preview). It is never persisted:
-	// Put refuses such a page.
+	// (the renderer's "don't cache", a preview, a fallback shell). It is
+	// never persisted: Put refuses such a page.
 	Private bool
 
 	Tags     []string
 	Keys     []string // data keys the render read
 	Prefixes []string // data prefixes the render listed
+
+	// etags are the strong ETags of the body in each encoding: one per
+	// representation, so a validator never names another encoding's bytes.
+	etags [numEncodings]string
 }
 
 // FreshUntil is when the page goes stale; zero if never.
@@ -61,11 +84,42 @@ func (p *Page) FreshUntil() time.Time {
 	return p.Generated.Add(p.Revalidate)
 }
 
+// Seal computes the ETags of every encoding from ETag. Whoever builds a
+// page calls it once its bodies and ETag are set; the store seals what it
+// decodes.
+func (p *Page) Seal() {
+	p.etags[Identity] = p.ETag
+	p.etags[Gzip], p.etags[Brotli] = "", ""
+	if n := len(p.ETag); n >= 2 {
+		tag := p.ETag[:n-1]
+		if p.Gzip != nil {
+			p.etags[Gzip] = tag + `-gzip"`
+		}
+		if p.Brotli != nil {
+			p.etags[Brotli] = tag + `-br"`
+		}
+	}
+}
+
+// Variant returns the body and ETag of the page in encoding e; ok is
+// false when the page has no such variant.
+func (p *Page) Variant(e Encoding) (body []byte, etag string, ok bool) {
+	switch e {
+	case Identity:
+		return p.Body, p.etags[Identity], true
+	case Gzip:
+		return p.Gzip, p.etags[Gzip], p.Gzip != nil
+	case Brotli:
+		return p.Brotli, p.etags[Brotli], p.Brotli != nil
+	}
+	return nil, "", false
+}
+
 // Event is one entry of a page's regeneration history.
 type Event struct {
 	At       time.Time
 	Reason   string // "build", "stale", "on-demand", "event", "first-request", ...
-	Outcome  string // "regenerated", "not_found", "redirect", "error", "unchanged"
+	Outcome  string // "regenerated", "not_found", "redirect", "not_stored", "error", ...
 	Duration time.Duration
 	Error    string
 }
@@ -77,35 +131,41 @@ type Job struct {
 	Queued time.Time
 }
 
-// Store is the page store. All methods are safe for concurrent use.
-type Store interface {
-	// Get returns the page for a normalized path, or ErrNotFound.
-	// It is served from the hot cache when possible and must not allocate
-	// on a hot-cache hit beyond what the caller already holds. The page
-	// may be shared with other callers: treat it as read-only.
-	Get(path string) (*Page, error) // path may alias a reused buffer: Get must not retain it
-	// Put stores p atomically together with its key/prefix/tag index
-	// entries, replacing the old record and its index entries. If the
-	// stored page was generated after p.Generated, Put keeps it and
-	// returns ErrNewer. The store keeps p's slices: do not modify them
-	// after Put. Put returns once the page is synced to disk.
-	Put(p *Page) error
-	// PutUnsynced is Put without waiting for the disk: the page is
-	// atomic (old or new after any crash) but a crash of the engine may
-	// lose it until the next sync: Sync, any synced write after it, or
-	// the store's own sync within a second. For pages that a loss only
-	// sends back to their previous state: a build (which syncs once at
-	// the end) and a path's first generation.
-	PutUnsynced(p *Page) error
-	// Sync makes every write before it durable.
-	Sync() error
-	// Delete removes a page and its index entries. Deleting an absent
-	// path is not an error.
-	Delete(path string) error
-	// MarkStale sets StaleMarked on a stored page (lazy policy), or
-	// returns ErrNotFound.
-	MarkStale(path string) error
+// PutOptions say when and how a page is stored.
+type PutOptions struct {
+	// Replaces is the Version of the stored page the new one was rendered
+	// from (0: none was stored). If the stored version differs, Put
+	// stores nothing and returns ErrConflict.
+	Replaces uint64
+	// Build stores the page unless the stored one was generated after it
+	// (ErrNewer), whatever its version: what a build does.
+	Build bool
+	// NoSync does not wait for the disk: the page is atomic (old or new
+	// after any crash), but a crash may lose it until the next sync (Sync,
+	// any synced write after it, or the store's own sync within a second).
+	// For pages whose loss only sends them back to their previous state.
+	NoSync bool
+	// Dequeue removes the path's queued job in the same batch.
+	Dequeue bool
+}
 
+// Pages are the stored page records and their dependency indexes.
+type Pages interface {
+	// Get returns the page for a normalized path, or ErrNotFound.
+	// It is served from the hot cache when possible and does not allocate
+	// on a hot-cache hit. The page is shared with other callers: treat it
+	// as read-only. path may alias a reused buffer: Get does not retain it.
+	Get(path string) (*Page, error)
+	// Put stores p atomically with its key, prefix and tag index entries,
+	// replacing the old record and its entries, under the conditions of
+	// opts. The store keeps p's slices: do not modify them after Put.
+	Put(p *Page, opts PutOptions) error
+	// Delete removes a page and its index entries (and, with dequeue, the
+	// path's queued job) in one batch. Deleting an absent path is not an
+	// error.
+	Delete(path string, dequeue bool) error
+	// MarkStale sets StaleMarked on a stored page, or returns ErrNotFound.
+	MarkStale(path string) error
 	// PathsForKey returns the paths of pages that read key, or listed a
 	// prefix of key.
 	PathsForKey(key string) ([]string, error)
@@ -113,27 +173,44 @@ type Store interface {
 	PathsForTag(tag string) ([]string, error)
 	// Paths calls fn for every stored path in key order until fn returns false.
 	Paths(fn func(path string) bool) error
+	// Sync makes every write before it durable.
+	Sync() error
+}
 
-	// AddHistory appends to a path's regeneration history (bounded, newest kept).
-	AddHistory(path string, e Event) error
-	// History returns a path's history, oldest first.
-	History(path string) ([]Event, error)
-
-	// Enqueue durably records pending regenerations (idempotent per path).
+// Queue is the durable list of pending regenerations.
+type Queue interface {
+	// Enqueue records jobs in one synced batch (a path already queued
+	// keeps its first job).
 	Enqueue(jobs ...Job) error
-	// Dequeue removes a finished job.
+	// Dequeue removes a path's job; an absent job is not an error.
 	Dequeue(path string) error
 	// Pending returns every queued job, oldest first.
 	Pending() ([]Job, error)
+}
 
-	// GetMeta and SetMeta keep small engine state, e.g. the last revision
-	// processed per data source. SetMeta is durable (synced) when it returns.
+// History is each path's regeneration log, bounded, newest kept.
+type History interface {
+	AddHistory(path string, e Event) error
+	// History returns a path's events, oldest first.
+	History(path string) ([]Event, error)
+}
+
+// Meta keeps small engine state, e.g. the last revision processed per
+// data source.
+type Meta interface {
 	GetMeta(key string) ([]byte, error) // ErrNotFound if absent
+	// SetMeta is durable (synced) when it returns.
 	SetMeta(key string, value []byte) error
+}
 
+// Store is one database holding all four concepts.
+type Store interface {
+	Pages
+	Queue
+	History
+	Meta
 	// Stats reports sizes for /metrics.
 	Stats() Stats
-
 	Close() error
 }
 
@@ -150,6 +227,9 @@ type Stats struct {
 var (
 	ErrNotFound = errors.New("store: not found")
 	ErrNewer    = errors.New("store: stored page is newer")
+	// ErrConflict means the stored page is not the version a new one
+	// replaces: another version was stored meanwhile.
+	ErrConflict = errors.New("store: stored page changed")
 	ErrClosed   = errors.New("store: closed")
 	// ErrCorrupt reports a stored record that does not decode.
 	ErrCorrupt = errors.New("store: corrupt record")

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/kilnhq/kiln/sdk/go/abi"
 	"github.com/tetratelabs/wazero"
@@ -39,7 +40,14 @@ type instance struct {
 	mod            api.Module
 	fns            map[string]api.Function
 	stdout, stderr *lineWriter
+
+	mem       uint64    // linear memory as the pool last counted it
+	idleSince time.Time // when it last went back to the pool
 }
+
+// memory is the size of the instance's linear memory: what it may have
+// made resident.
+func (i *instance) memory() uint64 { return uint64(i.mod.Memory().Size()) }
 
 func (i *instance) close() {
 	i.stdout.Flush()

@@ -21,6 +21,7 @@ const (
 	DefaultTimeout     = 2 * time.Second
 	DefaultMaxMemory   = 128 << 20
 	DefaultMaxResponse = 16 << 20
+	DefaultIdleTimeout = 30 * time.Second
 )
 
 // ErrClosed is returned by a closed Runtime or Renderer.
@@ -30,9 +31,17 @@ var ErrClosed = errors.New("render: closed")
 type Config struct {
 	Name     string // the renderer's name from site.hcl
 	WasmPath string
-	// Pool is the number of initialized instances kept ready: at most
-	// Pool renders of this renderer run at once. Default runtime.NumCPU().
+	// Pool is the most instances there may be: at most Pool renders of
+	// this renderer run at once. Instances are created as renders need
+	// them; one stays warm. Default runtime.NumCPU().
 	Pool int
+	// MemoryBudget bounds the linear memory of all the instances
+	// together; no instance is created past it. 0 means no bound but
+	// Pool × MaxMemory.
+	MemoryBudget uint64
+	// IdleTimeout closes an instance, beyond the warm one, unused for
+	// this long. Default 30s.
+	IdleTimeout time.Duration
 	// Timeout stops a render that runs longer. Default 2s.
 	Timeout time.Duration
 	// MaxMemory caps an instance's linear memory. Default 128 MiB.
@@ -58,6 +67,8 @@ type Config struct {
 	// stop is how a timeout stops a render; only benchmarks and tests
 	// change it from stopAuto.
 	stop stopMode
+	// now is the pool's clock; nil is time.Now. Tests set it.
+	now func() time.Time
 }
 
 // stopMode is how a running render is stopped.
@@ -75,6 +86,9 @@ func (c Config) withDefaults(rt *Runtime) Config {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
 	}
 	if c.MaxMemory == 0 {
 		c.MaxMemory = DefaultMaxMemory
@@ -187,7 +201,8 @@ func (rt *Runtime) engine(ctx context.Context, key engineKey) (*engine, error) {
 }
 
 // Load compiles the module at cfg.WasmPath (or takes it from the cache),
-// checks it against the ABI and starts cfg.Pool initialized instances.
+// checks it against the ABI and starts its first instance; the pool
+// creates more as renders need them.
 func (rt *Runtime) Load(ctx context.Context, cfg Config) (Renderer, error) {
 	cfg = cfg.withDefaults(rt)
 	bin, err := os.ReadFile(cfg.WasmPath)
@@ -199,8 +214,8 @@ func (rt *Runtime) Load(ctx context.Context, cfg Config) (Renderer, error) {
 		return nil, fmt.Errorf("load renderer %s: %s: %w", cfg.Name, cfg.WasmPath, err)
 	}
 	r := &wasmRenderer{cfg: cfg, engine: e, compiled: compiled, exports: exports, guarded: guarded}
-	r.pool = newPool(cfg.Pool, r.newInstance, cfg.Logger)
-	if err := r.pool.fill(ctx); err != nil {
+	r.pool = newPool(&r.cfg, r.newInstance)
+	if err := r.pool.start(ctx); err != nil {
 		r.Close(ctx)
 		return nil, fmt.Errorf("load renderer %s: %s: %w", cfg.Name, cfg.WasmPath, err)
 	}

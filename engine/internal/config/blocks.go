@@ -139,7 +139,7 @@ func (d *decoder) decodeRendererBudgets(a *attrs, r *Renderer) {
 	r.IdleTimeout = a.duration("idle_timeout", DefaultIdleTimeout)
 	r.MaxLog = int(a.size("max_log", DefaultMaxLog, math.MaxInt32))
 	r.MaxDependencies = int(a.integer("max_dependencies", DefaultMaxDependencies, 1, 1_000_000))
-	r.MaxTags = int(a.integer("max_tags", DefaultMaxTags, 0, 100_000))
+	r.MaxTags = int(a.integer("max_tags", DefaultMaxTags, 1, 100_000))
 	d.positive(a, "memory_budget", time.Duration(r.MemoryBudget))
 	d.positive(a, "idle_timeout", r.IdleTimeout)
 	d.positive(a, "max_log", time.Duration(r.MaxLog))

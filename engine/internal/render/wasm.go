@@ -52,6 +52,11 @@ type Config struct {
 	// MaxResponse fails a render whose encoded response is larger.
 	// Default 16 MiB.
 	MaxResponse int
+	// Budgets of one render; passing one fails it with ErrBudget.
+	// MaxLog bounds the bytes logged (stdout, stderr and kiln.log
+	// together; default 1 MiB), MaxDependencies the keys and prefixes
+	// read (default 10,000), MaxTags the tags (default 128).
+	MaxLog, MaxDependencies, MaxTags int
 	// Data answers the renderer's data reads. Nil means no data: every
 	// key is missing and every list empty.
 	Data Data
@@ -100,11 +105,21 @@ func (c Config) withDefaults(rt *Runtime) Config {
 	if c.MaxResponse <= 0 {
 		c.MaxResponse = DefaultMaxResponse
 	}
+	c.MaxLog = positiveOr(c.MaxLog, DefaultMaxLog)
+	c.MaxDependencies = positiveOr(c.MaxDependencies, DefaultMaxDependencies)
+	c.MaxTags = positiveOr(c.MaxTags, DefaultMaxTags)
 	if c.Logger == nil {
 		c.Logger = rt.logger
 	}
 	c.Logger = c.Logger.With("renderer", c.Name)
 	return c
+}
+
+func positiveOr(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // Runtime compiles and runs renderer modules. It holds one wazero runtime

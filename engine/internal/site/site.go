@@ -225,7 +225,8 @@ func (s *Site) renderConfig(rc *config.Renderer, opts Options) render.Config {
 	c := render.Config{
 		Name: rc.Name, WasmPath: WasmPath(s.Config, rc), Pool: rc.Pool, Timeout: rc.Timeout,
 		MaxMemory: rc.MaxMemory, MaxResponse: rc.MaxResponse, Assets: s.Assets.Lookup,
-		Env: rc.Env,
+		Env: rc.Env, MemoryBudget: rc.MemoryBudget, IdleTimeout: rc.IdleTimeout,
+		MaxLog: rc.MaxLog, MaxDependencies: rc.MaxDependencies, MaxTags: rc.MaxTags,
 	}
 	if rc.Data != "" && s.Plugins != nil {
 		c.Data = s.Plugins.Data(rc.Data)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -127,6 +128,7 @@ func positiveOr(v, def int) int {
 // is compiled to machine code once per content and reused across restarts.
 type Runtime struct {
 	cache  wazero.CompilationCache
+	guard  guardCache
 	logger *slog.Logger
 
 	mu      sync.Mutex
@@ -148,13 +150,17 @@ type engine struct {
 }
 
 // NewRuntime returns a Runtime whose compilation cache lives in cacheDir
-// (created if needed). An empty cacheDir keeps the cache in memory.
+// (created if needed), with the instrumented modules in its subdirectory
+// guard. An empty cacheDir keeps the compilation cache in memory and
+// instruments modules at every load.
 func NewRuntime(ctx context.Context, cacheDir string, logger *slog.Logger) (*Runtime, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	cache := wazero.NewCompilationCache()
+	var guard guardCache
 	if cacheDir != "" {
+		guard.dir = filepath.Join(cacheDir, "guard")
 		if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 			return nil, fmt.Errorf("render: cache dir: %w", err)
 		}
@@ -164,7 +170,7 @@ func NewRuntime(ctx context.Context, cacheDir string, logger *slog.Logger) (*Run
 		}
 		cache = c
 	}
-	return &Runtime{cache: cache, logger: logger, engines: map[engineKey]*engine{}}, nil
+	return &Runtime{cache: cache, guard: guard, logger: logger, engines: map[engineKey]*engine{}}, nil
 }
 
 // Close closes every wazero runtime and the compilation cache. Close the
@@ -246,7 +252,7 @@ func (rt *Runtime) compile(ctx context.Context, cfg Config, bin []byte) (*engine
 	}
 	pages := uint32((cfg.MaxMemory + 0xffff) >> 16)
 	if cfg.stop == stopAuto {
-		guardedBin, err := instrument(bin)
+		guardedBin, err := rt.guard.instrument(bin, cfg.Logger)
 		if err == nil {
 			e, cm, exports, err := rt.compileOn(ctx, engineKey{pages: pages}, guardedBin)
 			if !errors.Is(err, errCompile) {

@@ -204,6 +204,11 @@ func (r *wasmRenderer) call(ctx context.Context, export string, req Request) ([]
 func (r *wasmRenderer) run(ctx context.Context, inst *instance, export string, st *callState) (code int32, broken bool, err error) {
 	cctx, cancel := context.WithTimeout(context.WithValue(ctx, stateKey{}, st), r.cfg.Timeout)
 	defer cancel()
+	if r.cfg.Profiler != nil {
+		var end func()
+		cctx, end = r.cfg.Profiler.begin(cctx)
+		defer end()
+	}
 	st.ctx = cctx
 	res, err := inst.fns[export].Call(cctx, uint64(len(st.req)))
 	if err == nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
@@ -69,6 +70,9 @@ type Config struct {
 	Env map[string]string
 	// Logger receives the renderer's logs; default the Runtime's.
 	Logger *slog.Logger
+	// Profiler, when set, records where the renders spend their time
+	// (see Profiler). The module is compiled for it: renders are slower.
+	Profiler *Profiler
 
 	// stop is how a timeout stops a render; only benchmarks and tests
 	// change it from stopAuto.
@@ -140,7 +144,8 @@ type Runtime struct {
 // termination checks per runtime, not per module.
 type engineKey struct {
 	pages  uint32
-	checks bool // wazero's WithCloseOnContextDone, for modules without a guard
+	checks bool      // wazero's WithCloseOnContextDone, for modules without a guard
+	prof   *Profiler // a profiled renderer's own runtime, host functions listened to
 }
 
 // engine is one wazero runtime with the WASI and kiln host modules.
@@ -251,17 +256,20 @@ func (rt *Runtime) compile(ctx context.Context, cfg Config, bin []byte) (*engine
 		return nil, nil, exportSet{}, false, errNotWasm
 	}
 	pages := uint32((cfg.MaxMemory + 0xffff) >> 16)
+	if cfg.Profiler != nil {
+		ctx = experimental.WithFunctionListenerFactory(ctx, cfg.Profiler)
+	}
 	if cfg.stop == stopAuto {
 		guardedBin, err := rt.guard.instrument(bin, cfg.Logger)
 		if err == nil {
-			e, cm, exports, err := rt.compileOn(ctx, engineKey{pages: pages}, guardedBin)
+			e, cm, exports, err := rt.compileOn(ctx, engineKey{pages: pages, prof: cfg.Profiler}, guardedBin)
 			if !errors.Is(err, errCompile) {
 				return e, cm, exports, err == nil, err
 			}
 		}
 		cfg.Logger.Info("renderer runs with wazero termination checks (slower)", "reason", err)
 	}
-	e, cm, exports, err := rt.compileOn(ctx, engineKey{pages: pages, checks: cfg.stop != stopNone}, bin)
+	e, cm, exports, err := rt.compileOn(ctx, engineKey{pages: pages, checks: cfg.stop != stopNone, prof: cfg.Profiler}, bin)
 	return e, cm, exports, false, err
 }
 

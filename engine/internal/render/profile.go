@@ -30,14 +30,15 @@ type Profiler struct {
 	mu      sync.Mutex
 	names   []string // by function id, given by NewFunctionListener
 	unnamed int      // functions the module does not name
-	root    *profNode
+	trees   []*profNode // one per call tree ever made
+	free    []*profCall // call trees not in use
 	renders int
 	total   time.Duration // the renders' time in the guest
 }
 
 // NewProfiler returns an empty Profiler.
 func NewProfiler() *Profiler {
-	return &Profiler{root: newProfNode(rootFn)}
+	return &Profiler{}
 }
 
 const rootFn = ^uint32(0)
@@ -47,7 +48,10 @@ const rootFn = ^uint32(0)
 func (p *Profiler) Reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.root, p.renders, p.total = newProfNode(rootFn), 0, 0
+	for _, t := range p.trees {
+		t.reset()
+	}
+	p.renders, p.total = 0, 0
 }
 
 // profNode is one call stack: its function, called from its parent's.
@@ -56,6 +60,13 @@ type profNode struct {
 	calls    int64
 	self     time.Duration
 	children map[uint32]*profNode
+}
+
+func (n *profNode) reset() {
+	n.calls, n.self = 0, 0
+	for _, c := range n.children {
+		c.reset()
+	}
 }
 
 func newProfNode(fn uint32) *profNode { return &profNode{fn: fn, children: map[uint32]*profNode{}} }
@@ -106,18 +117,37 @@ type profFrame struct {
 type profKey struct{}
 
 // begin starts recording a call made with the returned context; end
-// merges what it recorded into the profile.
+// counts it. A call records into a tree of its own, taken from the
+// profiler's free list and kept there, so that after the first renders
+// recording allocates nothing; the trees are merged when read.
 func (p *Profiler) begin(ctx context.Context) (context.Context, func()) {
-	c := &profCall{root: newProfNode(rootFn)}
-	c.frames = append(c.frames, profFrame{node: c.root, start: time.Now()})
+	p.mu.Lock()
+	var c *profCall
+	if n := len(p.free); n > 0 {
+		c, p.free = p.free[n-1], p.free[:n-1]
+	} else {
+		c = &profCall{root: newProfNode(rootFn)}
+		p.trees = append(p.trees, c.root)
+	}
+	p.mu.Unlock()
+	c.frames = append(c.frames[:0], profFrame{node: c.root, start: time.Now()})
 	return context.WithValue(ctx, profKey{}, c), func() {
 		elapsed := time.Since(c.frames[0].start)
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		p.renders++
 		p.total += elapsed
-		merge(p.root, c.root)
+		p.free = append(p.free, c)
 	}
+}
+
+// merged is the trees of every call merged into one; mu is held.
+func (p *Profiler) merged() *profNode {
+	root := newProfNode(rootFn)
+	for _, t := range p.trees {
+		merge(root, t)
+	}
+	return root
 }
 
 func merge(into, from *profNode) {
@@ -191,7 +221,7 @@ func (p *Profiler) Top(n int) []ProfileRow {
 			total += walk(c)
 		}
 		onPath[n.fn]--
-		if n.fn == rootFn {
+		if n.fn == rootFn || n.calls == 0 {
 			return total
 		}
 		r := rows[n.fn]
@@ -206,7 +236,7 @@ func (p *Profiler) Top(n int) []ProfileRow {
 		}
 		return total
 	}
-	walk(p.root)
+	walk(p.merged())
 	out := make([]ProfileRow, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, *r)
@@ -279,12 +309,14 @@ func (p *Profiler) Profile() *profile.Profile {
 	walk = func(n *profNode, stack []*profile.Location) {
 		if n.fn != rootFn {
 			stack = append([]*profile.Location{loc(n.fn)}, stack...) // leaf first
-			prof.Sample = append(prof.Sample, &profile.Sample{Location: stack, Value: []int64{n.calls, int64(n.self)}})
+			if n.calls > 0 {
+				prof.Sample = append(prof.Sample, &profile.Sample{Location: stack, Value: []int64{n.calls, int64(n.self)}})
+			}
 		}
 		for _, fn := range slices.Sorted(maps.Keys(n.children)) {
 			walk(n.children[fn], stack)
 		}
 	}
-	walk(p.root, nil)
+	walk(p.merged(), nil)
 	return prof
 }

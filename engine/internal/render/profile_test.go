@@ -106,7 +106,9 @@ func TestProfileTop(t *testing.T) {
 	p := NewProfiler()
 	p.names = []string{"", "main", "a", "b"}
 	p.renders, p.total = 1, 20
-	main := p.root.child(1)
+	root := newProfNode(rootFn)
+	p.trees = []*profNode{root}
+	main := root.child(1)
 	main.calls, main.self = 1, 3
 	a := main.child(2)
 	a.calls, a.self = 2, 10
@@ -122,4 +124,23 @@ func TestProfileTop(t *testing.T) {
 	if got := p.Top(10); !slices.Equal(got, want) {
 		t.Errorf("Top = %+v, want %+v", got, want)
 	}
+}
+
+// BenchmarkProfiler is the cost of profiling the Go page: the same render
+// without the profiler and with it, and the calls it times per render.
+func BenchmarkProfiler(b *testing.B) {
+	rt := newTestRuntime(b, nil)
+	wasm := buildGoGuest(b, "testdata/page")
+	b.Run("off", func(b *testing.B) {
+		benchRender(b, load(b, rt, Config{Name: "off", WasmPath: wasm, Pool: 1, Data: benchPost}), benchReq)
+	})
+	b.Run("on", func(b *testing.B) {
+		p := NewProfiler()
+		benchRender(b, load(b, rt, Config{Name: "on", WasmPath: wasm, Pool: 1, Data: benchPost, Profiler: p}), benchReq)
+		var calls int64
+		for _, r := range p.Top(1 << 20) {
+			calls += r.Calls
+		}
+		b.ReportMetric(float64(calls)/float64(b.N), "calls/op")
+	})
 }

@@ -28,8 +28,8 @@ import (
 // serves one renderer.
 type Profiler struct {
 	mu      sync.Mutex
-	names   []string // by function id, given by NewFunctionListener
-	unnamed int      // functions the module does not name
+	names   []string    // by function id, given by NewFunctionListener
+	unnamed int         // functions the module does not name
 	trees   []*profNode // one per call tree ever made
 	free    []*profCall // call trees not in use
 	renders int

@@ -61,7 +61,9 @@ func TestBudgets(t *testing.T) {
 			if tt.want != "" && strings.Contains(err.Error(), "stack trace") {
 				t.Errorf("err = %v, want the budget alone", err)
 			}
-			if elapsed := time.Since(start); elapsed > 30*time.Second {
+			elapsed := time.Since(start)
+			t.Logf("%s: %s, %d bytes allocated by the host, %d bytes logged", tt.name, elapsed.Round(time.Millisecond), alloc, logged(rec))
+			if elapsed > 30*time.Second {
 				t.Errorf("the render ran %s: stopped by its timeout, not its budget", elapsed)
 			}
 			if alloc > tt.maxAlloc {

@@ -66,15 +66,13 @@ func inspectPage(st store.Store, path string) (*pageInfo, error) {
 }
 
 func runInspect(args []string) error {
-	fs := newFlagSet("inspect", "[--config site.hcl] [--json] PATH\n       kiln inspect --profile [--renders N] [--pprof FILE] PATH",
-		"Show a stored page's status, age, freshness, dependencies and regeneration\nhistory. Asks the running server, or reads the store when none runs.\n\nWith --profile, render PATH here instead (nothing is stored), with the route's\nrenderer under the guest profiler, and show where the render's time goes.")
+	fs := newFlagSet("inspect", "[--config site.hcl] [--json] PATH",
+		"Show a stored page's status, age, freshness, dependencies and regeneration\nhistory. Asks the running server, or reads the store when none runs.")
 	var sf siteFlags
 	sf.register(fs, false)
 	base := fs.String("url", "", "the running server's `URL` (default: from site.hcl's listen)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	profile := fs.Bool("profile", false, "profile the renderer of PATH: time per guest function")
-	renders := fs.Int("renders", 100, "with --profile, how many renders to record")
-	pprofOut := fs.String("pprof", "", "with --profile, also write a pprof profile to `FILE`")
+	prof := profileFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -90,12 +88,8 @@ func runInspect(args []string) error {
 	if err != nil {
 		return err
 	}
-	if *profile {
-		if *renders < 1 {
-			return &exitError{code: 2, err: fmt.Errorf("--renders must be at least 1")}
-		}
-		p := &profileRun{cfg: cfg, path: path, renders: *renders, pprof: *pprofOut, out: os.Stdout}
-		return p.run(context.Background())
+	if prof.on {
+		return prof.run(context.Background(), cfg, path)
 	}
 	info, err := fetchInfo(newAdminClient(cfg, *base), cfg.StoreDir, path)
 	if err != nil {

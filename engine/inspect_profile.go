@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,6 +18,29 @@ import (
 
 // profileTop is how many functions the profile table shows.
 const profileTop = 25
+
+// profileOpts are inspect's --profile flags.
+type profileOpts struct {
+	on      bool
+	renders int
+	pprof   string
+}
+
+func profileFlags(fs *flag.FlagSet) *profileOpts {
+	o := &profileOpts{}
+	fs.BoolVar(&o.on, "profile", false, "render PATH here instead (nothing is stored), its renderer under the guest\nprofiler, and show where the render's time goes, per guest function")
+	fs.IntVar(&o.renders, "renders", 100, "with --profile, how many renders to record")
+	fs.StringVar(&o.pprof, "pprof", "", "with --profile, also write a pprof profile to `FILE`")
+	return o
+}
+
+func (o *profileOpts) run(ctx context.Context, cfg *config.Site, path string) error {
+	if o.renders < 1 {
+		return &exitError{code: 2, err: fmt.Errorf("--renders must be at least 1")}
+	}
+	p := &profileRun{cfg: cfg, path: path, renders: o.renders, pprof: o.pprof, out: os.Stdout}
+	return p.run(ctx)
+}
 
 // profileRun is `kiln inspect --profile`: it renders one path in this
 // process, with the route's renderer compiled for the guest profiler and

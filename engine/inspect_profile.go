@@ -64,6 +64,9 @@ func (p *profileRun) run(ctx context.Context) error {
 		return fmt.Errorf("no route matches %s", p.path)
 	}
 	rc := rendererBlock(p.cfg, route.Renderer)
+	if rc == nil {
+		return fmt.Errorf("route %s has no renderer to profile", route.Pattern)
+	}
 	prof := render.NewProfiler()
 	r, closeAll, err := p.load(ctx, rc, prof)
 	if err != nil {

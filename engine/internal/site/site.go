@@ -222,15 +222,22 @@ func (s *Site) buildAndLoad(ctx context.Context, opts Options) error {
 }
 
 func (s *Site) renderConfig(rc *config.Renderer, opts Options) render.Config {
-	c := render.Config{
-		Name: rc.Name, WasmPath: WasmPath(s.Config, rc), Pool: rc.Pool, Timeout: rc.Timeout,
-		MaxMemory: rc.MaxMemory, MaxResponse: rc.MaxResponse, Assets: s.Assets.Lookup,
-		Env: rc.Env,
-	}
+	var data render.Data
 	if rc.Data != "" && s.Plugins != nil {
-		c.Data = s.Plugins.Data(rc.Data)
+		data = s.Plugins.Data(rc.Data)
 	}
-	return c
+	return RenderConfig(s.Config, rc, data, s.Assets.Lookup)
+}
+
+// RenderConfig is what the render package needs of a renderer block:
+// its module, limits and budgets, its data and the site's assets.
+func RenderConfig(cfg *config.Site, rc *config.Renderer, data render.Data, assets func(string) (string, bool)) render.Config {
+	return render.Config{
+		Name: rc.Name, WasmPath: WasmPath(cfg, rc), Pool: rc.Pool, Timeout: rc.Timeout,
+		MaxMemory: rc.MaxMemory, MaxResponse: rc.MaxResponse, Data: data, Assets: assets,
+		Env: rc.Env, MemoryBudget: rc.MemoryBudget, IdleTimeout: rc.IdleTimeout,
+		MaxLog: rc.MaxLog, MaxDependencies: rc.MaxDependencies, MaxTags: rc.MaxTags,
+	}
 }
 
 // WasmPath is where a renderer's module is: its `wasm`, or for a Go

@@ -5,7 +5,7 @@ import (
 
 	"google.golang.org/grpc"
 
-	"github.com/kilnhq/kiln/sdk/plugin/internal/pb"
+	"github.com/kilnhq/kiln/sdk/plugin/pb"
 )
 
 // Plugin side: serves a Source over the generated gRPC service.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/kilnhq/kiln/engine/internal/pluginhost"
 	"github.com/kilnhq/kiln/engine/internal/render"
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
@@ -94,14 +95,14 @@ type writer struct{ in *instance }
 var _ plugin.Writer = writer{}
 
 func (w writer) Put(ctx context.Context, key string, value []byte) (uint64, error) {
-	return w.do(ctx, "put "+key, func(c *plugin.Client) (uint64, error) { return c.Put(ctx, key, value) })
+	return w.do(ctx, "put "+key, func(c *pluginhost.Client) (uint64, error) { return c.Put(ctx, key, value) })
 }
 
 func (w writer) Delete(ctx context.Context, key string) (uint64, error) {
-	return w.do(ctx, "delete "+key, func(c *plugin.Client) (uint64, error) { return c.Delete(ctx, key) })
+	return w.do(ctx, "delete "+key, func(c *pluginhost.Client) (uint64, error) { return c.Delete(ctx, key) })
 }
 
-func (w writer) do(ctx context.Context, op string, call func(*plugin.Client) (uint64, error)) (uint64, error) {
+func (w writer) do(ctx context.Context, op string, call func(*pluginhost.Client) (uint64, error)) (uint64, error) {
 	src, err := w.in.client()
 	if err != nil {
 		return 0, err

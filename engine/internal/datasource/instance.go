@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kilnhq/kiln/engine/internal/config"
+	"github.com/kilnhq/kiln/engine/internal/pluginhost"
 	"github.com/kilnhq/kiln/engine/internal/render"
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
@@ -233,7 +234,7 @@ func (in *instance) stop() {
 
 // client returns the running plugin, or an error wrapping
 // render.ErrUnavailable.
-func (in *instance) client() (*plugin.Client, error) {
+func (in *instance) client() (*pluginhost.Client, error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.conn == nil {
@@ -245,7 +246,7 @@ func (in *instance) client() (*plugin.Client, error) {
 // callErr wraps a failed call. A transport failure asks for a health
 // check, which restarts a dead plugin.
 func (in *instance) callErr(ctx context.Context, op string, err error) error {
-	if errors.Is(err, plugin.ErrTransport) {
+	if errors.Is(err, pluginhost.ErrTransport) {
 		select {
 		case in.kick <- struct{}{}:
 		default:

@@ -15,18 +15,15 @@ import (
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
-	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/kilnhq/kiln/engine/internal/config"
+	"github.com/kilnhq/kiln/engine/internal/pluginhost"
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
 
 // defaultStartTimeout applies when DataSource.StartTimeout is zero.
 const defaultStartTimeout = 10 * time.Second
-
-// maxMessage bounds one gRPC message from a plugin.
-const maxMessage = 64 << 20
 
 // ErrChecksum means a plugin executable's sha256 differs from the one in
 // site.hcl; the plugin is not started.
@@ -36,7 +33,7 @@ var ErrChecksum = errors.New("datasource: checksum mismatch")
 type conn struct {
 	client *goplugin.Client
 	rpc    goplugin.ClientProtocol
-	src    *plugin.Client
+	src    *pluginhost.Client
 	caps   plugin.Capabilities
 	pid    int
 
@@ -173,14 +170,14 @@ func (in *instance) launch(ctx context.Context, timeout time.Duration) (*conn, e
 	}
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  plugin.Handshake,
-		VersionedPlugins: plugin.VersionedPlugins(),
+		VersionedPlugins: pluginhost.VersionedPlugins(),
 		Cmd:              cmd,
 		SkipHostEnv:      true,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		StartTimeout:     timeout,
 		Logger:           newHCLogger(in.log, filepath.Base(cmd.Path)),
 		Stderr:           &stderrLog{log: in.log},
-		GRPCDialOptions:  []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage))},
+		GRPCDialOptions:  pluginhost.DialOptions(),
 	})
 	c, err := dispense(ctx, client)
 	if err != nil {
@@ -199,7 +196,7 @@ func dispense(ctx context.Context, client *goplugin.Client) (*conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dispense: %w", err)
 	}
-	src, ok := raw.(*plugin.Client)
+	src, ok := raw.(*pluginhost.Client)
 	if !ok {
 		return nil, fmt.Errorf("dispense: unexpected %T", raw)
 	}

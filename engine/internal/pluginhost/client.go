@@ -1,4 +1,9 @@
-package plugin
+// Package pluginhost is the engine's side of the data-source plugin
+// protocol: a go-plugin plugin set that dispenses a plugin process's gRPC
+// connection as a Client, which calls the plugin and converts its answers
+// to the SDK's Go types (sdk/plugin). The plugin side, the handshake and
+// the wire types live in the SDK; supervising processes is datasource's.
+package pluginhost
 
 import (
 	"context"
@@ -7,29 +12,62 @@ import (
 	"io"
 	"time"
 
-	"github.com/kilnhq/kiln/sdk/plugin/internal/pb"
+	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/kilnhq/kiln/sdk/plugin"
+	"github.com/kilnhq/kiln/sdk/plugin/pb"
 )
 
 // ErrTransport means a call did not reach the plugin or its answer did not
 // come back: the plugin process is likely gone. Errors the plugin reports
-// itself are Diagnostics instead.
-var ErrTransport = errors.New("plugin: transport failed")
+// itself are plugin.Diagnostics instead.
+var ErrTransport = errors.New("pluginhost: transport failed")
+
+// VersionedPlugins is the host's plugin map for version negotiation:
+// protocol version -> plugin set. Pass it as go-plugin's
+// ClientConfig.VersionedPlugins with plugin.Handshake; dispensing
+// plugin.PluginName then yields a *Client.
+func VersionedPlugins() map[int]goplugin.PluginSet {
+	return map[int]goplugin.PluginSet{
+		plugin.ProtocolVersion: {plugin.PluginName: grpcPlugin{}},
+	}
+}
+
+// grpcPlugin binds the host to go-plugin's gRPC transport.
+type grpcPlugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+}
+
+func (grpcPlugin) GRPCServer(*goplugin.GRPCBroker, *grpc.Server) error {
+	return errors.New("pluginhost: the engine does not serve plugins")
+}
+
+func (grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return &Client{rpc: pb.NewDataSourceClient(c)}, nil
+}
+
+// DialOptions are the gRPC options the host dials plugins with: messages
+// up to plugin.MaxMessage each way.
+func DialOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(plugin.MaxMessage), grpc.MaxCallSendMsgSize(plugin.MaxMessage))}
+}
 
 // describeTimeout bounds Capabilities and Schema, whose Source methods
 // take no context.
 const describeTimeout = 10 * time.Second
 
-// Client is the host side of a plugin connection. It implements Source and
-// Writer by calling the plugin process. Obtain one by dispensing
-// PluginName from a go-plugin client configured with Handshake and
-// VersionedPlugins.
+// Client is the host side of a plugin connection. It implements
+// plugin.Source and plugin.Writer by calling the plugin process. Obtain one
+// by dispensing plugin.PluginName from a go-plugin client configured with
+// plugin.Handshake and VersionedPlugins.
 type Client struct {
 	rpc pb.DataSourceClient
 }
 
 var (
-	_ Source = (*Client)(nil)
-	_ Writer = (*Client)(nil)
+	_ plugin.Source = (*Client)(nil)
+	_ plugin.Writer = (*Client)(nil)
 )
 
 func transport(op string, err error) error {
@@ -37,31 +75,31 @@ func transport(op string, err error) error {
 }
 
 // FetchCapabilities asks the plugin what it can do.
-func (c *Client) FetchCapabilities(ctx context.Context) (Capabilities, error) {
+func (c *Client) FetchCapabilities(ctx context.Context) (plugin.Capabilities, error) {
 	r, err := c.rpc.Capabilities(ctx, &pb.Capabilities_Request{})
 	if err != nil {
-		return Capabilities{}, transport("capabilities", err)
+		return plugin.Capabilities{}, transport("capabilities", err)
 	}
 	if err := diagsErr(r.GetDiagnostics()); err != nil {
-		return Capabilities{}, err
+		return plugin.Capabilities{}, err
 	}
-	return Capabilities{Watch: r.GetWatch(), Writable: r.GetWritable()}, nil
+	return plugin.Capabilities{Watch: r.GetWatch(), Writable: r.GetWritable()}, nil
 }
 
 // FetchSchema asks the plugin for its config schema.
-func (c *Client) FetchSchema(ctx context.Context) (Schema, error) {
+func (c *Client) FetchSchema(ctx context.Context) (plugin.Schema, error) {
 	r, err := c.rpc.Schema(ctx, &pb.Schema_Request{})
 	if err != nil {
-		return Schema{}, transport("schema", err)
+		return plugin.Schema{}, transport("schema", err)
 	}
 	if err := diagsErr(r.GetDiagnostics()); err != nil {
-		return Schema{}, err
+		return plugin.Schema{}, err
 	}
 	return fromProtoSchema(r)
 }
 
 // Capabilities is FetchCapabilities with errors dropped (zero value).
-func (c *Client) Capabilities() Capabilities {
+func (c *Client) Capabilities() plugin.Capabilities {
 	ctx, cancel := context.WithTimeout(context.Background(), describeTimeout)
 	defer cancel()
 	caps, _ := c.FetchCapabilities(ctx)
@@ -69,7 +107,7 @@ func (c *Client) Capabilities() Capabilities {
 }
 
 // Schema is FetchSchema with errors dropped (empty schema).
-func (c *Client) Schema() Schema {
+func (c *Client) Schema() plugin.Schema {
 	ctx, cancel := context.WithTimeout(context.Background(), describeTimeout)
 	defer cancel()
 	s, _ := c.FetchSchema(ctx)
@@ -78,17 +116,17 @@ func (c *Client) Schema() Schema {
 
 // Configure sends the config block. A transport failure comes back as an
 // error diagnostic; ConfigureErr keeps it apart.
-func (c *Client) Configure(ctx context.Context, config []byte) Diagnostics {
+func (c *Client) Configure(ctx context.Context, config []byte) plugin.Diagnostics {
 	ds, err := c.ConfigureErr(ctx, config)
 	if err != nil {
-		return Diagnostics{{Severity: SeverityError, Summary: "plugin configure failed", Detail: err.Error()}}
+		return plugin.Diagnostics{{Severity: plugin.SeverityError, Summary: "plugin configure failed", Detail: err.Error()}}
 	}
 	return ds
 }
 
 // ConfigureErr is Configure with transport failures returned as an error
 // wrapping ErrTransport, separate from the plugin's own diagnostics.
-func (c *Client) ConfigureErr(ctx context.Context, config []byte) (Diagnostics, error) {
+func (c *Client) ConfigureErr(ctx context.Context, config []byte) (plugin.Diagnostics, error) {
 	r, err := c.rpc.Configure(ctx, &pb.Configure_Request{Config: config})
 	if err != nil {
 		return nil, transport("configure", err)
@@ -97,39 +135,39 @@ func (c *Client) ConfigureErr(ctx context.Context, config []byte) (Diagnostics, 
 }
 
 // Get reads one key.
-func (c *Client) Get(ctx context.Context, key string) (Item, bool, error) {
+func (c *Client) Get(ctx context.Context, key string) (plugin.Item, bool, error) {
 	r, err := c.rpc.Get(ctx, &pb.Get_Request{Key: key})
 	if err != nil {
-		return Item{}, false, transport("get", err)
+		return plugin.Item{}, false, transport("get", err)
 	}
 	if err := diagsErr(r.GetDiagnostics()); err != nil {
-		return Item{}, false, err
+		return plugin.Item{}, false, err
 	}
 	if !r.GetFound() {
-		return Item{}, false, nil
+		return plugin.Item{}, false, nil
 	}
 	return fromProtoItem(r.GetItem()), true, nil
 }
 
 // List reads one page, reassembling the streamed chunks.
-func (c *Client) List(ctx context.Context, req ListRequest) (ListPage, error) {
+func (c *Client) List(ctx context.Context, req plugin.ListRequest) (plugin.ListPage, error) {
 	stream, err := c.rpc.List(ctx, &pb.List_Request{
 		Prefix: req.Prefix, Cursor: req.Cursor, Limit: uint32(max(req.Limit, 0)), Reverse: req.Reverse,
 	})
 	if err != nil {
-		return ListPage{}, transport("list", err)
+		return plugin.ListPage{}, transport("list", err)
 	}
-	var page ListPage
+	var page plugin.ListPage
 	for {
 		r, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
 			return page, nil
 		}
 		if err != nil {
-			return ListPage{}, transport("list", err)
+			return plugin.ListPage{}, transport("list", err)
 		}
 		if err := diagsErr(r.GetDiagnostics()); err != nil {
-			return ListPage{}, err
+			return plugin.ListPage{}, err
 		}
 		for _, it := range r.GetItems() {
 			page.Items = append(page.Items, fromProtoItem(it))
@@ -141,7 +179,7 @@ func (c *Client) List(ctx context.Context, req ListRequest) (ListPage, error) {
 // Watch streams changes after from to send until ctx is done, send fails,
 // the plugin reports an error or the stream breaks. It returns nil only if
 // the plugin ended the stream cleanly.
-func (c *Client) Watch(ctx context.Context, from uint64, send func(Event) error) error {
+func (c *Client) Watch(ctx context.Context, from uint64, send func(plugin.Event) error) error {
 	stream, err := c.rpc.Watch(ctx, &pb.Watch_Request{FromRevision: from})
 	if err != nil {
 		return transport("watch", err)

@@ -1545,7 +1545,7 @@ const file_kiln_datasource_v1_datasource_proto_rawDesc = "" +
 	"\x04List\x12 .kiln.datasource.v1.List.Request\x1a!.kiln.datasource.v1.List.Response0\x01\x12P\n" +
 	"\x05Watch\x12!.kiln.datasource.v1.Watch.Request\x1a\".kiln.datasource.v1.Watch.Response0\x01\x12H\n" +
 	"\x03Put\x12\x1f.kiln.datasource.v1.Put.Request\x1a .kiln.datasource.v1.Put.Response\x12Q\n" +
-	"\x06Delete\x12\".kiln.datasource.v1.Delete.Request\x1a#.kiln.datasource.v1.Delete.ResponseB2Z0github.com/kilnhq/kiln/sdk/plugin/internal/pb;pbb\x06proto3"
+	"\x06Delete\x12\".kiln.datasource.v1.Delete.Request\x1a#.kiln.datasource.v1.Delete.ResponseB)Z'github.com/kilnhq/kiln/sdk/plugin/pb;pbb\x06proto3"
 
 var (
 	file_kiln_datasource_v1_datasource_proto_rawDescOnce sync.Once

@@ -21,6 +21,7 @@ func toProtoDiags(ds Diagnostics) []*pb.Diagnostic {
 			Summary:   d.Summary,
 			Detail:    d.Detail,
 			Attribute: d.Attribute,
+			Transient: d.Transient,
 		}
 	}
 	return out

@@ -10,10 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/kilnhq/kiln/sdk/plugin"
 	"github.com/kilnhq/kiln/sdk/plugin/pb"
@@ -62,7 +65,8 @@ const describeTimeout = 10 * time.Second
 // by dispensing plugin.PluginName from a go-plugin client configured with
 // plugin.Handshake and VersionedPlugins.
 type Client struct {
-	rpc pb.DataSourceClient
+	rpc     pb.DataSourceClient
+	noBatch atomic.Bool // the plugin answered GetMany with UNIMPLEMENTED
 }
 
 var (
@@ -147,6 +151,46 @@ func (c *Client) Get(ctx context.Context, key string) (plugin.Item, bool, error)
 		return plugin.Item{}, false, nil
 	}
 	return fromProtoItem(r.GetItem()), true, nil
+}
+
+// GetMany reads several keys in one round trip and returns one item and
+// one found flag per key, in the order of keys. A plugin built before
+// GetMany existed answers UNIMPLEMENTED; the client then reads one key at
+// a time, as it does for a batch whose answer is too big for one message.
+func (c *Client) GetMany(ctx context.Context, keys []string) ([]plugin.Item, []bool, error) {
+	if len(keys) == 0 {
+		return nil, nil, nil
+	}
+	if c.noBatch.Load() {
+		return c.getEach(ctx, keys)
+	}
+	r, err := c.rpc.GetMany(ctx, &pb.GetMany_Request{Keys: keys})
+	switch status.Code(err) {
+	case codes.OK:
+	case codes.Unimplemented:
+		c.noBatch.Store(true)
+		return c.getEach(ctx, keys)
+	case codes.ResourceExhausted:
+		return c.getEach(ctx, keys)
+	default:
+		return nil, nil, transport("get many", err)
+	}
+	if err := diagsErr(r.GetDiagnostics()); err != nil {
+		return nil, nil, err
+	}
+	return fromProtoResults(r.GetResults(), len(keys))
+}
+
+// getEach is GetMany as one Get per key.
+func (c *Client) getEach(ctx context.Context, keys []string) ([]plugin.Item, []bool, error) {
+	items, found := make([]plugin.Item, len(keys)), make([]bool, len(keys))
+	for i, k := range keys {
+		var err error
+		if items[i], found[i], err = c.Get(ctx, k); err != nil {
+			return nil, nil, err
+		}
+	}
+	return items, found, nil
 }
 
 // List reads one page, reassembling the streamed chunks.

@@ -1,6 +1,8 @@
 package pluginhost
 
 import (
+	"fmt"
+
 	"github.com/kilnhq/kiln/sdk/plugin"
 	"github.com/kilnhq/kiln/sdk/plugin/pb"
 )
@@ -23,7 +25,7 @@ func fromProtoDiags(in []*pb.Diagnostic) plugin.Diagnostics {
 		if d.GetSeverity() == pb.Diagnostic_WARNING {
 			sev = plugin.SeverityWarning
 		}
-		out = append(out, plugin.Diagnostic{Severity: sev, Summary: d.GetSummary(), Detail: d.GetDetail(), Attribute: d.GetAttribute()})
+		out = append(out, plugin.Diagnostic{Severity: sev, Summary: d.GetSummary(), Detail: d.GetDetail(), Attribute: d.GetAttribute(), Transient: d.GetTransient()})
 	}
 	return out
 }
@@ -61,4 +63,19 @@ func fromProtoSchema(in *pb.Schema_Response) (plugin.Schema, error) {
 		s.Attributes = append(s.Attributes, plugin.Attribute{Name: a.GetName(), Type: t, Required: a.GetRequired(), Description: a.GetDescription()})
 	}
 	return s, nil
+}
+
+// fromProtoResults converts a GetMany answer, which must hold one result
+// per key.
+func fromProtoResults(in []*pb.GetMany_Result, keys int) ([]plugin.Item, []bool, error) {
+	if len(in) != keys {
+		return nil, nil, fmt.Errorf("pluginhost: GetMany answered %d results for %d keys", len(in), keys)
+	}
+	items, found := make([]plugin.Item, keys), make([]bool, keys)
+	for i, r := range in {
+		if found[i] = r.GetFound(); found[i] {
+			items[i] = fromProtoItem(r.GetItem())
+		}
+	}
+	return items, found, nil
 }

@@ -25,7 +25,7 @@ func benchSource(b *testing.B, n int) *Supervisor {
 		b.Fatal(err)
 	}
 	ds := &config.DataSource{Name: "content", Plugin: "jsonfile", Config: []byte(`{"path":` + strconv.Quote(path) + `}`)}
-	sup, err := Start(context.Background(), []*config.DataSource{ds}, Options{Logger: slog.New(slog.DiscardHandler), Executable: os.Args[0]})
+	sup, err := Start(context.Background(), []*config.DataSource{ds}, Options{Logger: slog.New(slog.DiscardHandler), Executable: os.Args[0], Builtins: builtinNames()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -42,8 +42,9 @@ type source struct {
 }
 
 var (
-	_ plugin.Source = (*source)(nil)
-	_ plugin.Writer = (*source)(nil)
+	_ plugin.Source      = (*source)(nil)
+	_ plugin.Writer      = (*source)(nil)
+	_ plugin.BatchGetter = (*source)(nil)
 )
 
 func (s *source) Capabilities() plugin.Capabilities {

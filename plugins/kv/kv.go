@@ -28,8 +28,9 @@ import (
 var ErrClosed = errors.New("kv: closed")
 
 var (
-	_ plugin.Source = (*Store)(nil)
-	_ plugin.Writer = (*Store)(nil)
+	_ plugin.Source      = (*Store)(nil)
+	_ plugin.Writer      = (*Store)(nil)
+	_ plugin.BatchGetter = (*Store)(nil)
 )
 
 // Store is the kv data source. The zero value is unconfigured; call

@@ -25,7 +25,10 @@ import (
 
 var errNotConfigured = errors.New("postgres: not configured")
 
-var _ plugin.Source = (*source)(nil)
+var (
+	_ plugin.Source      = (*source)(nil)
+	_ plugin.BatchGetter = (*source)(nil)
+)
 
 type source struct {
 	log hclog.Logger

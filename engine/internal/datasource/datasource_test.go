@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -149,6 +150,10 @@ func TestGetList(t *testing.T) {
 	}
 	if _, found, err := d.Get(ctx, "missing"); err != nil || found {
 		t.Fatalf(`Get("missing") found=%v err=%v; want false, nil`, found, err)
+	}
+	values, founds, err := d.(batchGetter).GetMany(ctx, []string{"posts/b", "missing", "posts/a"})
+	if got, want := fmt.Sprintf("%s %v %v", values, founds, err), `[2  {"title":"A"}] [true false true] <nil>`; got != want {
+		t.Fatalf("GetMany = %s, want %s", got, want)
 	}
 
 	tests := []struct {
@@ -430,6 +435,9 @@ func TestDataErrors(t *testing.T) {
 	waitGone(t, pid)
 	if _, _, err := sup.Data("p").Get(ctx, "pid"); !errors.Is(err, render.ErrUnavailable) || !errors.Is(err, ErrClosed) {
 		t.Errorf("after Close: err = %v", err)
+	}
+	if _, _, err := sup.Data("p").(batchGetter).GetMany(ctx, []string{"pid"}); !errors.Is(err, render.ErrUnavailable) || !errors.Is(err, ErrClosed) {
+		t.Errorf("GetMany after Close: err = %v", err)
 	}
 }
 

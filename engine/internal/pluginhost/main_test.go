@@ -31,7 +31,12 @@ var sources = map[string]func() plugin.Source{
 }
 
 func TestMain(m *testing.M) {
-	if name := os.Getenv(serveEnv); name != "" {
+	switch name := os.Getenv(serveEnv); name {
+	case "":
+	case "old":
+		serveOld()
+		os.Exit(0)
+	default:
 		plugin.Serve(sources[name]())
 		os.Exit(0)
 	}

@@ -249,6 +249,23 @@ func (s *Snapshot) Get(_ context.Context, key string) (item plugin.Item, found b
 	return plugin.Item{Key: key, Value: e.value, Revision: e.rev}, true, nil
 }
 
+// GetMany returns one item per key, in the order of keys, from one view
+// of the snapshot.
+func (s *Snapshot) GetMany(_ context.Context, keys []string) ([]plugin.Item, []bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state.Path == "" {
+		return nil, nil, s.errorf(ErrNotOpen)
+	}
+	items, found := make([]plugin.Item, len(keys)), make([]bool, len(keys))
+	for i, k := range keys {
+		if e := s.entries[k]; e != nil && !e.deleted && e.value != nil {
+			items[i], found[i] = plugin.Item{Key: k, Value: e.value, Revision: e.rev}, true
+		}
+	}
+	return items, found, nil
+}
+
 func hashValue(v []byte) string {
 	sum := sha256.Sum256(v)
 	return hex.EncodeToString(sum[:16])

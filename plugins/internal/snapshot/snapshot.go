@@ -16,8 +16,6 @@ package snapshot
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -87,6 +85,7 @@ type entry struct {
 	deleted bool
 	held    bool   // no value since Open: its file was invalid
 	file    string // Value.File
+	legacy  bool   // hash is a legacyHash, from an older state file
 }
 
 // New returns a snapshot that is not open yet. name (the plugin's name)
@@ -146,8 +145,8 @@ func (s *Snapshot) apply(values map[string]Value, invalid map[string]error) bool
 	for _, k := range sortedKeys(values) {
 		v, e := values[k], s.entries[k]
 		h := hashValue(v.Data)
-		if e != nil && !e.deleted && e.hash == h && !e.held {
-			e.value, e.file = v.Data, v.File // fills values known from the state file
+		if e != nil && !e.deleted && !e.held && (e.hash == h || e.legacy && e.hash == legacyHash(v.Data)) {
+			e.value, e.file, e.hash, e.legacy = v.Data, v.File, h, false // fills values known from the state file
 			continue
 		}
 		s.rev++
@@ -264,11 +263,6 @@ func (s *Snapshot) GetMany(_ context.Context, keys []string) ([]plugin.Item, []b
 		}
 	}
 	return items, found, nil
-}
-
-func hashValue(v []byte) string {
-	sum := sha256.Sum256(v)
-	return hex.EncodeToString(sum[:16])
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -11,8 +11,12 @@ import (
 
 // stateDoc is the state file's content.
 type stateDoc struct {
-	Revision uint64                `json:"revision"`
-	Keys     map[string]stateEntry `json:"keys"`
+	Revision uint64 `json:"revision"`
+	// Canonical says the hashes are of canonical JSON (hashValue). Older
+	// state files hashed the bytes as they were (legacyHash); their
+	// entries still match their values once, so upgrading fires no events.
+	Canonical bool                  `json:"canonical,omitempty"`
+	Keys      map[string]stateEntry `json:"keys"`
 }
 
 type stateEntry struct {
@@ -52,14 +56,14 @@ func parseState(b []byte) (stateDoc, error) {
 func (st stateDoc) entries() map[string]*entry {
 	m := make(map[string]*entry, len(st.Keys))
 	for k, e := range st.Keys {
-		m[k] = &entry{hash: e.Hash, rev: e.Revision, deleted: e.Deleted, file: e.File}
+		m[k] = &entry{hash: e.Hash, rev: e.Revision, deleted: e.Deleted, file: e.File, legacy: !st.Canonical}
 	}
 	return m
 }
 
 // save writes the state file durably. Callers hold mu.
 func (s *Snapshot) save() error {
-	st := stateDoc{Revision: s.rev, Keys: make(map[string]stateEntry, len(s.entries))}
+	st := stateDoc{Revision: s.rev, Canonical: true, Keys: make(map[string]stateEntry, len(s.entries))}
 	for k, e := range s.entries {
 		st.Keys[k] = stateEntry{Revision: e.rev, Hash: e.hash, File: e.file, Deleted: e.deleted}
 	}

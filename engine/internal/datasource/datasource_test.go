@@ -223,7 +223,7 @@ func TestWatchAndWriter(t *testing.T) {
 		t.Errorf("Put(invalid JSON) err = %v, want a plugin error", err)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, "data.json"))
-	if got, want := string(b), "{\n  \"b\": 3,\n  \"c\": [\n    1,\n    2\n  ],\n  \"d\": {\n    \"x\": true\n  }\n}\n"; got != want {
+	if got, want := string(b), `{"b": 3, "c": [1, 2], "d": {"x":true}}`; got != want {
 		t.Errorf("data file = %q, want %q", got, want)
 	}
 }

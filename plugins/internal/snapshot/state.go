@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // stateDoc is the state file's content.
@@ -82,7 +83,9 @@ func (s *Snapshot) save() error {
 
 // WriteFile replaces path with data through a synced temp file and a
 // rename, so readers and crashes see the old or the new content, never a
-// mix. The state file is written this way; so should a source's own file.
+// mix. The file keeps its mode (and, where allowed, its owner); a new one
+// is 0644. The state file is written this way; so should a source's own
+// file.
 func WriteFile(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
@@ -90,6 +93,10 @@ func WriteFile(path string, data []byte) error {
 		return err
 	}
 	defer os.Remove(f.Name())
+	if err := keepMode(f, path); err != nil {
+		f.Close()
+		return err
+	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
@@ -114,4 +121,20 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// keepMode gives the temp file f the mode and owner of the file it
+// replaces (0644 when there is none yet). An owner it may not set is left.
+func keepMode(f *os.File, path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return f.Chmod(0o644)
+	}
+	if err != nil {
+		return err
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && (int(st.Uid) != os.Getuid() || int(st.Gid) != os.Getgid()) {
+		_ = f.Chown(int(st.Uid), int(st.Gid))
+	}
+	return f.Chmod(fi.Mode().Perm())
 }

@@ -54,7 +54,7 @@ func (in *instance) up(c *conn) {
 	in.mu.Lock()
 	prev, since, restarts := in.state, in.since, in.restarts
 	in.conn, in.down, in.caps, in.known = c, nil, c.caps, true
-	in.state, in.since, in.fails, in.suppressed = StateUp, now, in.fails[:0], 0
+	in.state, in.since, in.suppressed = StateUp, now, 0 // fails stay: a flapping plugin degrades again
 	in.mu.Unlock()
 	switch prev {
 	case StateDegraded:

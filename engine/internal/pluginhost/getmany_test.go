@@ -36,7 +36,9 @@ func (oldServer) Get(_ context.Context, r *pb.Get_Request) (*pb.Get_Response, er
 	return &pb.Get_Response{}, nil
 }
 
-type oldPlugin struct{ goplugin.NetRPCUnsupportedPlugin }
+type oldPlugin struct {
+	goplugin.NetRPCUnsupportedPlugin
+}
 
 func (oldPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
 	pb.RegisterDataSourceServer(s, oldServer{})

@@ -56,6 +56,9 @@ func (d data) Get(ctx context.Context, key string) ([]byte, bool, error) {
 // key for a plugin without GetMany) and returns one value and one found
 // flag per key, in the order of keys.
 func (d data) GetMany(ctx context.Context, keys []string) ([][]byte, []bool, error) {
+	if len(keys) == 0 {
+		return nil, nil, nil
+	}
 	src, err := d.in.client()
 	if err != nil {
 		return nil, nil, err

@@ -85,7 +85,9 @@ func (in *instance) failed(err error) {
 	if next != prev {
 		in.state, in.since = next, now
 	}
-	summary := in.summarise(now, prev == next && sameError(prevErr, err))
+	// While degraded every failure is a repeat, whatever its text (which
+	// may name a fresh socket or pid each time): one summary a minute.
+	summary := in.summarise(now, prev == next && (next == StateDegraded || sameError(prevErr, err)))
 	in.mu.Unlock()
 	in.logFailure(prev, next, err, wait, summary)
 }

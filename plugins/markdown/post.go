@@ -11,11 +11,11 @@ import (
 // Post is one Markdown file as served: its value is Post encoded as JSON.
 // Content is the raw Markdown body; the renderer turns it into HTML.
 type Post struct {
-	Slug       string `json:"slug"`
-	Title      string `json:"title"`
-	Date       string `json:"date"`
-	Author     string `json:"author"`
-	Excerpt    string `json:"excerpt"`
+	Slug       string   `json:"slug"`
+	Title      string   `json:"title"`
+	Date       string   `json:"date"`
+	Author     string   `json:"author"`
+	Excerpt    string   `json:"excerpt"`
 	CoverImage string   `json:"coverImage"`
 	Tags       []string `json:"tags,omitempty"`
 	Content    string   `json:"content"`

@@ -3,6 +3,7 @@ package site
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -25,11 +26,21 @@ func (d DataAdmin) Get(source, key string) ([]byte, bool, error) {
 	return d.Plugins.Data(source).Get(ctx, key)
 }
 
+// writer returns the source's writer; a read-only source's error wraps
+// server.ErrNotWritable, an unknown source's datasource.ErrUnknown.
+func (d DataAdmin) writer(source string) (plugin.Writer, error) {
+	w, err := d.Plugins.Writer(source)
+	if errors.Is(err, datasource.ErrReadOnly) {
+		return nil, fmt.Errorf("%w: %w", server.ErrNotWritable, err)
+	}
+	return w, err
+}
+
 // Put writes one key.
 func (d DataAdmin) Put(source, key string, value []byte) (uint64, error) {
-	w, ok := d.Plugins.Writer(source)
-	if !ok {
-		return 0, fmt.Errorf("%s: %w", source, server.ErrNotWritable)
+	w, err := d.writer(source)
+	if err != nil {
+		return 0, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), dataTimeout)
 	defer cancel()
@@ -38,9 +49,9 @@ func (d DataAdmin) Put(source, key string, value []byte) (uint64, error) {
 
 // Delete removes one key.
 func (d DataAdmin) Delete(source, key string) (uint64, error) {
-	w, ok := d.Plugins.Writer(source)
-	if !ok {
-		return 0, fmt.Errorf("%s: %w", source, server.ErrNotWritable)
+	w, err := d.writer(source)
+	if err != nil {
+		return 0, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), dataTimeout)
 	defer cancel()
@@ -50,9 +61,9 @@ func (d DataAdmin) Delete(source, key string) (uint64, error) {
 // Import writes every item, many at a time (plugin.PutAll). On an error
 // it stops and reports how many items were written.
 func (d DataAdmin) Import(source string, items map[string]json.RawMessage) (int, error) {
-	w, ok := d.Plugins.Writer(source)
-	if !ok {
-		return 0, fmt.Errorf("%s: %w", source, server.ErrNotWritable)
+	w, err := d.writer(source)
+	if err != nil {
+		return 0, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

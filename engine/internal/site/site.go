@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kilnhq/kiln/engine/internal/assets"
+	"github.com/kilnhq/kiln/engine/internal/builtin"
 	"github.com/kilnhq/kiln/engine/internal/config"
 	"github.com/kilnhq/kiln/engine/internal/datasource"
 	"github.com/kilnhq/kiln/engine/internal/isr"
@@ -131,15 +132,31 @@ func (s *Site) startPlugins(ctx context.Context, opts Options) error {
 	}
 	start := time.Now()
 	sup, err := datasource.Start(ctx, s.Config.DataSources, datasource.Options{
-		Logger: s.log, Executable: opts.Executable, Revisions: s.Store,
+		Logger: s.log, Executable: opts.Executable, Builtins: builtin.Names(), Revisions: s.Store,
 	})
 	if err != nil {
 		return err
 	}
 	s.Plugins = sup
 	s.onClose(sup.Close)
-	fmt.Fprintf(s.out, "  started %d data source(s) in %s\n", len(s.Config.DataSources), round(time.Since(start)))
+	s.Metrics.WatchDataSources(func() []metrics.DataSourceState { return sourceStates(sup.Health()) })
+	up := 0
+	for _, h := range sup.Health() {
+		if h.State == datasource.StateUp {
+			up++
+		}
+	}
+	fmt.Fprintf(s.out, "  started %d of %d data source(s) in %s\n", up, len(s.Config.DataSources), round(time.Since(start)))
 	return nil
+}
+
+// sourceStates turns the supervisor's health into the metrics' view.
+func sourceStates(hs []datasource.SourceHealth) []metrics.DataSourceState {
+	out := make([]metrics.DataSourceState, len(hs))
+	for i, h := range hs {
+		out[i] = metrics.DataSourceState{Name: h.Name, Up: h.State == datasource.StateUp, Degraded: h.State == datasource.StateDegraded, Restarts: h.Restarts}
+	}
+	return out
 }
 
 func (s *Site) loadRenderers(ctx context.Context, opts Options) error {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/kilnhq/kiln/engine/internal/builtin"
 	"github.com/kilnhq/kiln/engine/internal/config"
 	"github.com/kilnhq/kiln/engine/internal/datasource"
 	"github.com/kilnhq/kiln/engine/internal/server"
@@ -122,7 +123,7 @@ func (d *dataTarget) viaPlugin(op string, args []string) (any, error) {
 		return nil, fmt.Errorf("no data source %q", d.source)
 	}
 	sup, err := datasource.Start(context.Background(), ds, datasource.Options{
-		Logger: newLogger(io.Discard), Executable: executable(), Revisions: &memMeta{},
+		Logger: newLogger(io.Discard), Executable: executable(), Builtins: builtin.Names(), Revisions: &memMeta{},
 	})
 	if err != nil {
 		return nil, err

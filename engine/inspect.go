@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ func runInspect(args []string) error {
 	sf.register(fs, false)
 	base := fs.String("url", "", "the running server's `URL` (default: from site.hcl's listen)")
 	asJSON := fs.Bool("json", false, "print JSON")
+	prof := profileFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -34,6 +36,9 @@ func runInspect(args []string) error {
 	path, err := router.Normalize([]byte(fs.Arg(0)))
 	if err != nil {
 		return err
+	}
+	if prof.on {
+		return prof.run(context.Background(), cfg, path)
 	}
 	info, err := fetchInfo(newAdminClient(cfg, *base), cfg.StoreDir, path)
 	if err != nil {

@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/kilnhq/kiln/engine/internal/datasource"
+	"github.com/kilnhq/kiln/engine/internal/builtin"
 )
 
 // runPlugin is how the engine starts a built-in data-source plugin: it
@@ -12,5 +12,5 @@ func runPlugin(args []string) error {
 	if len(args) != 1 {
 		return &exitError{code: 2, err: fmt.Errorf("usage: kiln plugin NAME")}
 	}
-	return datasource.RunBuiltin(args[0])
+	return builtin.Run(args[0])
 }

@@ -42,8 +42,9 @@ type source struct {
 }
 
 var (
-	_ plugin.Source = (*source)(nil)
-	_ plugin.Writer = (*source)(nil)
+	_ plugin.Source      = (*source)(nil)
+	_ plugin.Writer      = (*source)(nil)
+	_ plugin.BatchGetter = (*source)(nil)
 )
 
 func (s *source) Capabilities() plugin.Capabilities {
@@ -101,8 +102,10 @@ func (s *source) open(st settings) plugin.Diagnostics {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	data, err := readData(st.Path)
-	if err != nil {
-		return diag("path", "cannot load data file", err.Error())
+	if err != nil { // the user fixes the file, not site.hcl: the engine retries
+		ds := diag("path", "cannot load data file", err.Error())
+		ds[0].Transient = true
+		return ds
 	}
 	if ds := s.Open(snapshot.StateFile{Path: st.State}, values(data), nil); ds != nil {
 		return ds

@@ -181,3 +181,49 @@ func FuzzParseData(f *testing.F) {
 		}
 	})
 }
+
+// TestWriteKeepsFile: a Put changes the bytes of its value only, and the
+// file keeps its mode.
+func TestWriteKeepsFile(t *testing.T) {
+	s := newSource(t, t.TempDir(), "{\n  \"z\": \"a \\u003e b\",\n  \"a\": {\"x\": 1}\n}\n")
+	if err := os.Chmod(s.path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(context.Background(), "a", []byte(`{"x": 2}`)); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(s.path)
+	if got, want := string(b), "{\n  \"z\": \"a \\u003e b\",\n  \"a\": {\"x\":2}\n}\n"; got != want {
+		t.Errorf("file = %q, want %q", got, want)
+	}
+	if fi, _ := os.Stat(s.path); fi.Mode().Perm() != 0o640 {
+		t.Errorf("mode = %v, want 0640", fi.Mode().Perm())
+	}
+}
+
+// TestWriteRefusesInvalidFile: a write does not overwrite a file that is
+// being edited into something invalid.
+func TestWriteRefusesInvalidFile(t *testing.T) {
+	s := newSource(t, t.TempDir(), `{"a": 1}`)
+	if err := os.WriteFile(s.path, []byte(`{"a": 1, "b": `), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(context.Background(), "c", []byte("3")); err == nil || !strings.Contains(err.Error(), "fix it first") {
+		t.Errorf("Put over an invalid file: err = %v", err)
+	}
+	if b, _ := os.ReadFile(s.path); string(b) != `{"a": 1, "b": ` {
+		t.Errorf("file = %q, want the author's edit kept", b)
+	}
+}
+
+// TestReorderFiresNothing: rewriting the file with members reordered and
+// reindented (as `jq -S` does) changes nothing; one real change among
+// them is one event.
+func TestReorderFiresNothing(t *testing.T) {
+	s := newSource(t, t.TempDir(), `{"b": {"y": 1, "x": [1, 2]}, "a": "a>b"}`) // a@1 b@2
+	edit(t, s, "{\n  \"a\": \"a\\u003eb\",\n  \"b\": {\n    \"x\": [\n      1,\n      2\n    ],\n    \"y\": 1\n  }\n}\n")
+	edit(t, s, `{"a": "a>b", "b": {"x": [1, 2], "y": 1.0}, "c": 3}`)
+	if got, want := plugintest.Changes(t, s, 2, 3), []string{"c=3@3"}; !slices.Equal(got, want) {
+		t.Errorf("Watch(2) = %q, want %q", got, want)
+	}
+}

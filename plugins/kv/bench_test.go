@@ -60,8 +60,6 @@ func BenchmarkImport10k(b *testing.B) {
 	}
 }
 
-func importReader(n int) *strings.Reader { return strings.NewReader(importDoc(n)) }
-
 func importDoc(n int) string {
 	var sb strings.Builder
 	sb.WriteString("{")
@@ -73,16 +71,4 @@ func importDoc(n int) string {
 	}
 	sb.WriteString("}")
 	return sb.String()
-}
-
-// BenchmarkImport10kProcess imports 10,000 keys through a real plugin
-// process over gRPC, as `kiln data import` does while the engine runs.
-func BenchmarkImport10kProcess(b *testing.B) {
-	doc := importDoc(10000)
-	for i := 0; i < b.N; i++ {
-		c := plugintest.Start(b, fmt.Sprintf(`{"dir":%q}`, b.TempDir()))
-		if _, err := Import(context.Background(), c, strings.NewReader(doc)); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

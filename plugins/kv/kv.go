@@ -29,8 +29,9 @@ import (
 var ErrClosed = errors.New("kv: closed")
 
 var (
-	_ plugin.Source = (*Store)(nil)
-	_ plugin.Writer = (*Store)(nil)
+	_ plugin.Source      = (*Store)(nil)
+	_ plugin.Writer      = (*Store)(nil)
+	_ plugin.BatchGetter = (*Store)(nil)
 )
 
 // Store is the kv data source. The zero value is unconfigured; call
@@ -93,8 +94,10 @@ func (s *Store) Configure(_ context.Context, raw []byte) plugin.Diagnostics {
 	if c.Dir == "" {
 		return diag("missing required attribute", "dir names the store directory", "dir")
 	}
-	if err := s.open(c.Dir, nil); err != nil {
-		return diag("cannot open store", err.Error(), "dir")
+	if err := s.open(c.Dir, nil); err != nil { // e.g. locked by `kiln data`: the engine retries
+		ds := diag("cannot open store", err.Error(), "dir")
+		ds[0].Transient = true
+		return ds
 	}
 	return nil
 }

@@ -13,9 +13,6 @@ import (
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
 
-// TestMain lets TestProcess run this test binary as the plugin.
-func TestMain(m *testing.M) { plugintest.Main(m, New) }
-
 func memStore(t testing.TB) *Store {
 	t.Helper()
 	s, err := openFS("/db", vfs.NewMem())

@@ -38,6 +38,37 @@ func (s *Store) Get(_ context.Context, key string) (plugin.Item, bool, error) {
 	return plugin.Item{Key: key, Value: clone(value), Revision: rev}, true, nil
 }
 
+// GetMany returns the items stored under keys, in the order of keys, read
+// from one consistent snapshot of the store.
+func (s *Store) GetMany(_ context.Context, keys []string) ([]plugin.Item, []bool, error) {
+	db, err := s.acquire()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer s.release()
+	snap := db.NewSnapshot()
+	defer snap.Close()
+	items, found := make([]plugin.Item, len(keys)), make([]bool, len(keys))
+	for i, key := range keys {
+		v, closer, err := snap.Get(dataKey(key))
+		if errors.Is(err, pebble.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("get %q: %w", key, err)
+		}
+		rev, value, err := decodeRecord(v)
+		if err == nil {
+			items[i], found[i] = plugin.Item{Key: key, Value: clone(value), Revision: rev}, true
+		}
+		closer.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("get %q: %w", key, err)
+		}
+	}
+	return items, found, nil
+}
+
 // List returns one page of the items whose keys start with req.Prefix.
 func (s *Store) List(_ context.Context, req plugin.ListRequest) (plugin.ListPage, error) {
 	db, err := s.acquire()

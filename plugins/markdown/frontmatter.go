@@ -3,8 +3,9 @@ package markdown
 import (
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // errNoFrontMatter is returned for a file that does not start with "---".
@@ -12,152 +13,148 @@ import (
 // watcher is an error that keeps the last good version, not an empty post.
 var errNoFrontMatter = errors.New("missing front matter (the file must start with a --- line)")
 
-// frontMatter is the parsed `key: value` block. One level of nesting is
-// flattened: "author:" followed by indented "name: Ann" gives "author.name".
-type frontMatter map[string]string
+// frontMatter is the parsed YAML block: its top-level keys and their
+// nodes. Values are read as the plugin needs them (scalar, nested scalar,
+// list), so a YAML alias is never expanded beyond one node.
+type frontMatter map[string]*yaml.Node
 
 // splitFrontMatter parses a Markdown file into its front matter and body.
-// The block is YAML-ish: `key: value` lines, values plain, "double quoted"
-// (Go/JSON escapes) or 'single quoted' (a doubled quote is a quote); blank lines and
-// `#` comments are skipped. Errors start with "line N: ".
+// The front matter is a YAML mapping between a first line "---" and the
+// next line "---". Errors start with "line N: ", N counted in the file.
 func splitFrontMatter(src string) (frontMatter, string, error) {
 	src = strings.TrimPrefix(strings.ReplaceAll(src, "\r\n", "\n"), "\ufeff")
 	first, rest, _ := strings.Cut(src, "\n")
 	if strings.TrimRight(first, " \t") != "---" {
 		return nil, "", errNoFrontMatter
 	}
-	fm := frontMatter{}
-	parent := ""
-	for n := 2; ; n++ {
+	var block strings.Builder
+	block.WriteString("\n") // the opening fence, so YAML's line numbers are the file's
+	for {
 		if rest == "" {
 			return nil, "", errors.New("unterminated front matter (no closing --- line)")
 		}
 		var line string
 		line, rest, _ = strings.Cut(rest, "\n")
 		if strings.TrimRight(line, " \t") == "---" {
-			return fm, rest, nil
+			break
 		}
-		var err error
-		if parent, err = fm.parseLine(line, parent); err != nil {
-			return nil, "", fmt.Errorf("line %d: %w", n, err)
-		}
+		block.WriteString(line + "\n")
 	}
-}
-
-// parseLine adds one line to fm. parent is the key of the last unindented
-// line with an empty value, under which indented lines nest; the new
-// parent is returned.
-func (fm frontMatter) parseLine(line, parent string) (string, error) {
-	trimmed := strings.TrimSpace(line)
-	if trimmed == "" || trimmed[0] == '#' {
-		return parent, nil
-	}
-	indented := line[0] == ' ' || line[0] == '\t'
-	if indented && parent == "" {
-		return "", errors.New("indented line outside a nested block")
-	}
-	key, value, err := parsePair(trimmed)
+	fm, err := parseYAML(block.String())
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
-	if indented {
-		key = parent + "." + key
+	return fm, rest, nil
+}
+
+// parseYAML decodes the block, which must be a mapping (or empty).
+func parseYAML(block string) (frontMatter, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal([]byte(block), &doc); err != nil {
+		return nil, errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	if _, dup := fm[key]; dup {
-		return "", fmt.Errorf("duplicate key %q", key)
+	fm := frontMatter{}
+	if doc.Kind == 0 || len(doc.Content) == 0 { // an empty block
+		return fm, nil
 	}
-	fm[key] = value
-	if !indented {
-		parent = ""
-		if value == "" {
-			parent = key
+	root := deref(doc.Content[0])
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return fm, nil
+	}
+	if root.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("line %d: front matter must be key: value pairs", root.Line)
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k := deref(root.Content[i])
+		if k.Kind != yaml.ScalarNode {
+			return nil, fmt.Errorf("line %d: a key must be a plain name", k.Line)
+		}
+		if at, dup := seen[k.Value]; dup {
+			return nil, fmt.Errorf("line %d: duplicate key %q (first at line %d)", k.Line, k.Value, at)
+		}
+		seen[k.Value], fm[k.Value] = k.Line, root.Content[i+1]
+	}
+	return fm, nil
+}
+
+// deref follows an alias to the node it names.
+func deref(n *yaml.Node) *yaml.Node {
+	if n != nil && n.Kind == yaml.AliasNode && n.Alias != nil {
+		return n.Alias
+	}
+	return n
+}
+
+// text reads key as a string: a scalar's text ("" for null or absent).
+func (fm frontMatter) text(key string) (string, error) {
+	return scalarText(key, fm[key])
+}
+
+// nested reads key.sub as a string when key is a mapping, and "" when it
+// is not.
+func (fm frontMatter) nested(key, sub string) (string, error) {
+	n := deref(fm[key])
+	if n == nil || n.Kind != yaml.MappingNode {
+		return "", nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := deref(n.Content[i]); k.Kind == yaml.ScalarNode && k.Value == sub {
+			return scalarText(key+"."+sub, n.Content[i+1])
 		}
 	}
-	return parent, nil
+	return "", nil
 }
 
-func parsePair(s string) (key, value string, err error) {
-	key, raw, ok := strings.Cut(s, ":")
-	if !ok {
-		return "", "", fmt.Errorf("want key: value, got %q", s)
-	}
-	key = strings.TrimSpace(key)
-	if !validKey(key) {
-		return "", "", fmt.Errorf("invalid key %q", key)
-	}
-	value, err = parseValue(strings.TrimSpace(raw))
-	if err != nil {
-		return "", "", fmt.Errorf("value of %s: %w", key, err)
-	}
-	return key, value, nil
-}
-
-func validKey(k string) bool {
-	if k == "" {
-		return false
-	}
-	for _, r := range k {
-		ok := r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
-		if !ok {
-			return false
+// list reads key as a list of strings: a sequence of scalars, or one
+// scalar as a list of one.
+func (fm frontMatter) list(key string) ([]string, error) {
+	n := deref(fm[key])
+	if n == nil || n.Kind != yaml.SequenceNode {
+		s, err := scalarText(key, n)
+		if s == "" || err != nil {
+			return nil, err
 		}
+		return []string{s}, nil
 	}
-	return true
-}
-
-// parseValue decodes a quoted or plain scalar. A plain value ends at a
-// " #" comment.
-func parseValue(s string) (string, error) {
-	switch {
-	case strings.HasPrefix(s, `"`):
-		v, tail, err := quotedPrefix(s)
+	var out []string // nil for an empty list: the value omits it
+	for _, item := range n.Content {
+		s, err := scalarText(key, item)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		return v, checkTail(tail)
-	case strings.HasPrefix(s, "'"):
-		return singleQuoted(s)
+		out = append(out, s)
 	}
-	if i := strings.Index(s, " #"); i >= 0 {
-		s = strings.TrimSpace(s[:i])
-	}
-	return s, nil
+	return out, nil
 }
 
-func quotedPrefix(s string) (string, string, error) {
-	q, err := strconv.QuotedPrefix(s)
-	if err != nil {
-		return "", "", errors.New("bad double-quoted string")
+// textOrNested reads key as a string, or key.sub when key is a mapping.
+func (fm frontMatter) textOrNested(key, sub string) (string, error) {
+	if n := deref(fm[key]); n != nil && n.Kind == yaml.MappingNode {
+		return fm.nested(key, sub)
 	}
-	v, err := strconv.Unquote(q)
-	if err != nil {
-		return "", "", errors.New("bad double-quoted string")
-	}
-	return v, s[len(q):], nil
+	return fm.text(key)
 }
 
-func singleQuoted(s string) (string, error) {
-	var b strings.Builder
-	for i := 1; i < len(s); i++ {
-		if s[i] != '\'' {
-			b.WriteByte(s[i])
-			continue
-		}
-		if i+1 < len(s) && s[i+1] == '\'' {
-			b.WriteByte('\'')
-			i++
-			continue
-		}
-		return b.String(), checkTail(s[i+1:])
+func scalarText(name string, n *yaml.Node) (string, error) {
+	n = deref(n)
+	switch {
+	case n == nil:
+		return "", nil
+	case n.Kind != yaml.ScalarNode:
+		return "", fmt.Errorf("line %d: %s: want a string, got a %s", n.Line, name, kindName(n.Kind))
+	case n.Tag == "!!null":
+		return "", nil
 	}
-	return "", errors.New("unterminated single-quoted string")
+	return n.Value, nil
 }
 
-// checkTail allows only a comment after a quoted value.
-func checkTail(tail string) error {
-	tail = strings.TrimSpace(tail)
-	if tail != "" && tail[0] != '#' {
-		return fmt.Errorf("unexpected %q after quoted value", tail)
+func kindName(k yaml.Kind) string {
+	switch k {
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.MappingNode:
+		return "mapping"
 	}
-	return nil
+	return "document"
 }

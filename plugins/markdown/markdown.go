@@ -35,7 +35,10 @@ const DefaultPrefix = "post:"
 // StateFile is the state file's name inside the folder by default.
 const StateFile = ".kiln-state.json"
 
-var _ plugin.Source = (*source)(nil)
+var (
+	_ plugin.Source      = (*source)(nil)
+	_ plugin.BatchGetter = (*source)(nil)
+)
 
 // source is the snapshot of the folder; the snapshot serves Get, List and
 // Watch.

@@ -19,9 +19,6 @@ import (
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
 
-// TestMain lets TestProcess run this test binary as the plugin.
-func TestMain(m *testing.M) { plugintest.Main(m, New) }
-
 // blogDir copies testdata/blog into a temp folder.
 func blogDir(t *testing.T) string {
 	t.Helper()

@@ -11,13 +11,14 @@ import (
 // Post is one Markdown file as served: its value is Post encoded as JSON.
 // Content is the raw Markdown body; the renderer turns it into HTML.
 type Post struct {
-	Slug       string `json:"slug"`
-	Title      string `json:"title"`
-	Date       string `json:"date"`
-	Author     string `json:"author"`
-	Excerpt    string `json:"excerpt"`
-	CoverImage string `json:"coverImage"`
-	Content    string `json:"content"`
+	Slug       string   `json:"slug"`
+	Title      string   `json:"title"`
+	Date       string   `json:"date"`
+	Author     string   `json:"author"`
+	Excerpt    string   `json:"excerpt"`
+	CoverImage string   `json:"coverImage"`
+	Tags       []string `json:"tags,omitempty"`
+	Content    string   `json:"content"`
 }
 
 // ParsePost parses one file. name is the file's base name; its stem is the
@@ -27,26 +28,34 @@ func ParsePost(name string, src []byte) (Post, error) {
 	if err != nil {
 		return Post{}, err
 	}
-	p := Post{
-		Slug:       first(fm["slug"], strings.TrimSuffix(name, ".md")),
-		Title:      fm["title"],
-		Date:       fm["date"],
-		Author:     first(fm["author"], fm["author.name"]),
-		Excerpt:    fm["excerpt"],
-		CoverImage: first(fm["coverImage"], fm["coverImage.url"]),
-		Content:    strings.TrimLeft(body, "\n"),
+	p := Post{Content: strings.TrimLeft(body, "\n")}
+	fields := []struct {
+		dst       *string
+		key, name string // name: the field inside a mapping value
+	}{
+		{&p.Slug, "slug", ""}, {&p.Title, "title", ""}, {&p.Date, "date", ""},
+		{&p.Author, "author", "name"}, {&p.Excerpt, "excerpt", ""}, {&p.CoverImage, "coverImage", "url"},
+	}
+	for _, f := range fields {
+		if f.name == "" {
+			*f.dst, err = fm.text(f.key)
+		} else {
+			*f.dst, err = fm.textOrNested(f.key, f.name)
+		}
+		if err != nil {
+			return Post{}, err
+		}
+	}
+	if p.Tags, err = fm.list("tags"); err != nil {
+		return Post{}, err
+	}
+	if p.Slug == "" {
+		p.Slug = strings.TrimSuffix(name, ".md")
 	}
 	if err := checkSlug(p.Slug); err != nil {
 		return Post{}, err
 	}
 	return p, nil
-}
-
-func first(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // checkSlug keeps slugs usable as one URL path segment.

@@ -25,7 +25,10 @@ import (
 
 var errNotConfigured = errors.New("postgres: not configured")
 
-var _ plugin.Source = (*source)(nil)
+var (
+	_ plugin.Source      = (*source)(nil)
+	_ plugin.BatchGetter = (*source)(nil)
+)
 
 type source struct {
 	log hclog.Logger
@@ -119,13 +122,21 @@ func connect(ctx context.Context, dsn string) (*pgxpool.Pool, plugin.Diagnostics
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, diag("dsn", "cannot connect", err.Error())
+		return nil, unreachable(err)
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
-		return nil, diag("dsn", "cannot connect", err.Error())
+		return nil, unreachable(err)
 	}
 	return pool, nil
+}
+
+// unreachable is a transient diagnostic: the database may come back, and
+// the engine retries.
+func unreachable(err error) plugin.Diagnostics {
+	ds := diag("dsn", "cannot connect", err.Error())
+	ds[0].Transient = true
+	return ds
 }
 
 // setup resolves the table and columns, installs the triggers if asked and

@@ -19,9 +19,6 @@ import (
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
 
-// TestMain lets TestProcess run this test binary as the plugin.
-func TestMain(m *testing.M) { plugintest.Main(m, New) }
-
 const testDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // testDB is one test's private schema on the local server.

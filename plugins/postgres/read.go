@@ -18,8 +18,8 @@ const maxLimit = 1000
 
 // queries are the SQL statements for one resolved table.
 type queries struct {
-	get, list, listReverse, listAfter, listBefore string
-	changes, lastRev                              string
+	get, getMany, list, listReverse, listAfter, listBefore string
+	changes, lastRev                                       string
 }
 
 // buildQueries writes the statements once. Keys compare as text in the C
@@ -40,6 +40,7 @@ func buildQueries(t table, watchable bool) queries {
 	prefix := fmt.Sprintf(" WHERE starts_with(%s, $1)", key)
 	return queries{
 		get:         sel + fmt.Sprintf(" WHERE %s = $1 LIMIT 1", key),
+		getMany:     sel + fmt.Sprintf(" WHERE %s = ANY($1::text[])", key),
 		list:        sel + prefix + order + " LIMIT $2",
 		listReverse: sel + prefix + order + " DESC LIMIT $2",
 		listAfter:   sel + prefix + fmt.Sprintf(" AND %s COLLATE \"C\" > $3", key) + order + " LIMIT $2",
@@ -70,6 +71,39 @@ func (s *source) Get(ctx context.Context, key string) (plugin.Item, bool, error)
 		return plugin.Item{}, false, err
 	}
 	return items[0], true, nil
+}
+
+// GetMany reads every key in one query and returns one item per key, in
+// the order of keys.
+func (s *source) GetMany(ctx context.Context, keys []string) ([]plugin.Item, []bool, error) {
+	if s.pool == nil {
+		return nil, nil, errNotConfigured
+	}
+	cols := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if col, ok := s.colKey(k); ok {
+			cols = append(cols, col)
+		}
+	}
+	var rows []plugin.Item
+	if len(cols) > 0 {
+		err := s.retry(ctx, func() (err error) {
+			rows, err = s.query(ctx, s.q.getMany, cols)
+			return err
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
+	byKey := make(map[string]plugin.Item, len(rows))
+	for _, it := range rows {
+		byKey[it.Key] = it
+	}
+	items, found := make([]plugin.Item, len(keys)), make([]bool, len(keys))
+	for i, k := range keys {
+		items[i], found[i] = byKey[k]
+	}
+	return items, found, nil
 }
 
 func (s *source) List(ctx context.Context, req plugin.ListRequest) (plugin.ListPage, error) {

@@ -2,17 +2,21 @@ package plugin
 
 import (
 	"context"
+	"errors"
 
 	goplugin "github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
-	"github.com/kilnhq/kiln/sdk/plugin/internal/pb"
+	"github.com/kilnhq/kiln/sdk/plugin/pb"
 )
+
+// What the engine and every plugin must agree on. The engine's host side
+// (engine/internal/pluginhost) uses the same values.
 
 // Handshake is the go-plugin handshake shared by the engine and every
 // plugin. The cookie only tells a binary it was started by Kiln; it is not a
 // security measure. ProtocolVersion is unset because versions are
-// negotiated through VersionedPlugins.
+// negotiated through go-plugin's VersionedPlugins.
 var Handshake = goplugin.HandshakeConfig{
 	MagicCookieKey:   "KILN_PLUGIN",
 	MagicCookieValue: "datasource-7c1f4e0a",
@@ -21,26 +25,22 @@ var Handshake = goplugin.HandshakeConfig{
 // PluginName is the name the data-source service is dispensed under.
 const PluginName = "datasource"
 
-// maxMessage bounds one gRPC message each way (one value or one list chunk).
-const maxMessage = 64 << 20
+// MaxMessage bounds one gRPC message each way (one value, one list chunk
+// or one batch of GetMany answers).
+const MaxMessage = 64 << 20
 
-// VersionedPlugins is the plugin map for version negotiation: protocol
-// version -> plugin set. The host passes it as ClientConfig.VersionedPlugins;
-// dispensing PluginName yields a *Client.
-func VersionedPlugins() map[int]goplugin.PluginSet {
-	return versionedPlugins(nil)
-}
-
+// versionedPlugins is the plugin side's map for version negotiation:
+// protocol version -> plugin set serving src.
 func versionedPlugins(src Source) map[int]goplugin.PluginSet {
 	return map[int]goplugin.PluginSet{
 		ProtocolVersion: {PluginName: &grpcPlugin{src: src}},
 	}
 }
 
-// grpcPlugin binds a Source to go-plugin's gRPC transport.
+// grpcPlugin binds a Source to go-plugin's gRPC transport, plugin side.
 type grpcPlugin struct {
 	goplugin.NetRPCUnsupportedPlugin
-	src Source // nil on the host side
+	src Source
 }
 
 func (p *grpcPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
@@ -48,6 +48,7 @@ func (p *grpcPlugin) GRPCServer(_ *goplugin.GRPCBroker, s *grpc.Server) error {
 	return nil
 }
 
-func (p *grpcPlugin) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
-	return &Client{rpc: pb.NewDataSourceClient(c)}, nil
+// GRPCClient is the host's business: the SDK only serves.
+func (p *grpcPlugin) GRPCClient(context.Context, *goplugin.GRPCBroker, *grpc.ClientConn) (any, error) {
+	return nil, errors.New("plugin: the SDK serves plugins; the host side is in the Kiln engine")
 }

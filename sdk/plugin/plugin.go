@@ -61,11 +61,18 @@ const (
 // Diagnostic is an error or warning that crosses the plugin boundary as
 // data. Attribute names the config attribute it is about (e.g. "path"), so
 // the host can point at the site.hcl line it came from.
+//
+// Transient marks an error from Configure that is not the config's fault:
+// the source cannot serve now (a database unreachable, a data file
+// invalid) but may later. The engine then starts without the source,
+// serves stored pages, and retries. Any other error from Configure is one
+// the user must fix in site.hcl, and stops the engine at start.
 type Diagnostic struct {
 	Severity  Severity
 	Summary   string
 	Detail    string
 	Attribute string
+	Transient bool
 }
 
 // Diagnostics is a list of diagnostics; it is an error when any has
@@ -148,6 +155,15 @@ type Source interface {
 	// happened while the plugin was not running must be sent if the source
 	// can recover them (its revisions are durable).
 	Watch(ctx context.Context, from uint64, send func(Event) error) error
+}
+
+// BatchGetter is implemented by sources that read several keys at once
+// faster than one by one (one query, one lock). Without it the SDK answers
+// a batched read by calling Get per key.
+type BatchGetter interface {
+	// GetMany returns one item per key, in the order of keys; found[i] is
+	// false when keys[i] is missing. An error fails the whole batch.
+	GetMany(ctx context.Context, keys []string) (items []Item, found []bool, err error)
 }
 
 // Writer is implemented by writable sources.

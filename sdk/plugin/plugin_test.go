@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"slices"
@@ -13,6 +14,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	goplugin "github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+
+	"github.com/kilnhq/kiln/sdk/plugin/pb"
 )
 
 // The test binary is also the plugin: with KILN_SDK_TEST_PLUGIN set it
@@ -136,14 +140,27 @@ func (s *memSource) change(ev Event) uint64 {
 	return s.rev
 }
 
-// dial starts the test binary as a plugin process and returns its client.
-func dial(t *testing.T, versions map[int]goplugin.PluginSet) (*Client, error) {
+// wireHost is a bare host for these tests: it dispenses the raw generated
+// client, so the SDK's server is tested on the wire, without the engine.
+type wireHost struct {
+	goplugin.NetRPCUnsupportedPlugin
+}
+
+func (wireHost) GRPCServer(*goplugin.GRPCBroker, *grpc.Server) error { return nil }
+
+func (wireHost) GRPCClient(_ context.Context, _ *goplugin.GRPCBroker, c *grpc.ClientConn) (any, error) {
+	return pb.NewDataSourceClient(c), nil
+}
+
+// dial starts the test binary as a plugin process and returns a wire
+// client speaking protocol version.
+func dial(t *testing.T, version int) (pb.DataSourceClient, error) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), "KILN_SDK_TEST_PLUGIN=1")
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  Handshake,
-		VersionedPlugins: versions,
+		VersionedPlugins: map[int]goplugin.PluginSet{version: {PluginName: wireHost{}}},
 		Cmd:              cmd,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		Logger:           hclog.New(&hclog.LoggerOptions{Output: tWriter{t}, Level: hclog.Info}),
@@ -157,7 +174,7 @@ func dial(t *testing.T, versions map[int]goplugin.PluginSet) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return raw.(*Client), nil
+	return raw.(pb.DataSourceClient), nil
 }
 
 type tWriter struct{ t *testing.T }
@@ -167,81 +184,63 @@ func (w tWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func TestOverProcess(t *testing.T) {
-	c, err := dial(t, VersionedPlugins())
+// TestServe checks what Serve puts on the wire for each call.
+func TestServe(t *testing.T) {
+	c, err := dial(t, ProtocolVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-
-	if got, want := c.Capabilities(), (Capabilities{Watch: true, Writable: true}); got != want {
-		t.Errorf("Capabilities = %+v, want %+v", got, want)
+	caps, err := c.Capabilities(ctx, &pb.Capabilities_Request{})
+	if err != nil || !caps.GetWatch() || !caps.GetWritable() {
+		t.Errorf("Capabilities = %v, %v", caps, err)
 	}
-	if s := c.Schema(); len(s.Attributes) != 1 || s.Attributes[0] != (Attribute{Name: "seed", Type: TypeList, Required: true, Description: "key=value pairs"}) {
-		t.Errorf("Schema = %+v", s)
+	sc, err := c.Schema(ctx, &pb.Schema_Request{})
+	if err != nil || len(sc.GetAttributes()) != 1 || sc.GetAttributes()[0].GetType() != "list(string)" || !sc.GetAttributes()[0].GetRequired() {
+		t.Errorf("Schema = %v, %v", sc, err)
 	}
-	ds := c.Configure(ctx, []byte(`{"seed": ["reject"]}`))
-	want := Diagnostics{{Severity: SeverityWarning, Summary: "deprecated"}, {Severity: SeverityError, Summary: "rejected", Detail: "as asked", Attribute: "seed"}}
-	if !slices.Equal(ds, want) {
-		t.Errorf("Configure = %+v, want %+v", ds, want)
+	cr, err := c.Configure(ctx, &pb.Configure_Request{Config: []byte(`{"seed": ["reject"]}`)})
+	if got, want := describeDiags(cr.GetDiagnostics()), "WARNING deprecated||; ERROR rejected|as asked|seed"; err != nil || got != want {
+		t.Errorf("Configure diagnostics = %q, %v; want %q", got, err, want)
 	}
-	if ds := c.Configure(ctx, []byte(`{}`)); ds != nil {
-		t.Errorf("Configure = %v", ds)
-	}
-
-	events := make(chan Event, 16)
-	wctx, stop := context.WithCancel(ctx)
-	watchDone := make(chan error, 1)
-	go func() { watchDone <- c.Watch(wctx, 0, func(ev Event) error { events <- ev; return nil }) }()
-	if ev := <-events; !ev.Bookmark || ev.Revision != 0 {
-		t.Errorf("first event = %+v, want a bookmark at 0", ev)
-	}
-
 	big := bytes.Repeat([]byte("x"), 700<<10) // three of these span several List chunks
 	for _, k := range []string{"a", "b", "c"} {
-		if _, err := c.Put(ctx, "big/"+k, big); err != nil {
-			t.Fatal(err)
+		if r, err := c.Put(ctx, &pb.Put_Request{Key: "big/" + k, Value: big}); err != nil || r.GetDiagnostics() != nil {
+			t.Fatal(r, err)
 		}
 	}
-	if rev, err := c.Delete(ctx, "big/b"); err != nil || rev != 4 {
-		t.Errorf("Delete = %d, %v; want 4", rev, err)
+	stream, err := c.List(ctx, &pb.List_Request{Prefix: "big/", Limit: 2})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for i, want := range []Event{{Revision: 1, Key: "big/a", Value: big}, {Revision: 2, Key: "big/b", Value: big}, {Revision: 3, Key: "big/c", Value: big}, {Revision: 4, Key: "big/b", Deleted: true}} {
-		ev := <-events
-		if ev.Revision != want.Revision || ev.Key != want.Key || ev.Deleted != want.Deleted || !bytes.Equal(ev.Value, want.Value) {
-			t.Errorf("event %d = %d %s deleted=%v (%d bytes), want %+v", i, ev.Revision, ev.Key, ev.Deleted, len(ev.Value), want.Key)
+	var chunks []string
+	for {
+		r, err := stream.Recv()
+		if err != nil {
+			break
 		}
+		chunks = append(chunks, fmt.Sprintf("%d items next=%q", len(r.GetItems()), r.GetNext()))
 	}
-	stop()
-	if err := <-watchDone; !errors.Is(err, context.Canceled) {
-		t.Errorf("Watch after cancel: %v", err)
+	if got, want := strings.Join(chunks, "; "), `1 items next=""; 1 items next="big/b"`; got != want {
+		t.Errorf("List chunks = %s, want %s", got, want)
 	}
-
-	page, err := c.List(ctx, ListRequest{Prefix: "big/", Limit: 5})
-	if err != nil || len(page.Items) != 2 || page.Items[1].Key != "big/c" || !bytes.Equal(page.Items[1].Value, big) || page.Next != "" {
-		t.Errorf("List = %d items, next %q, %v", len(page.Items), page.Next, err)
-	}
-	page, err = c.List(ctx, ListRequest{Prefix: "big/", Limit: 1})
-	if err != nil || len(page.Items) != 1 || page.Next != "big/a" {
-		t.Errorf("List(limit 1) = %d items, next %q, %v", len(page.Items), page.Next, err)
-	}
-
-	it, found, err := c.Get(ctx, "big/a")
-	if err != nil || !found || !bytes.Equal(it.Value, big) {
-		t.Errorf("Get(big/a) found=%v err=%v", found, err)
-	}
-	if _, found, err := c.Get(ctx, "nope"); found || err != nil {
-		t.Errorf("Get(nope) = %v, %v", found, err)
-	}
-	_, _, err = c.Get(ctx, "fail")
-	var diags Diagnostics
-	if !errors.As(err, &diags) || diags[0].Summary != "get failed on purpose" || errors.Is(err, ErrTransport) {
-		t.Errorf("Get(fail) err = %v, want the plugin's diagnostic", err)
+	g, err := c.Get(ctx, &pb.Get_Request{Key: "fail"})
+	if got, want := describeDiags(g.GetDiagnostics()), "ERROR get failed on purpose||"; err != nil || got != want {
+		t.Errorf("Get(fail) = %q, %v; want the error as a diagnostic, not a status", got, err)
 	}
 }
 
+// describeDiags formats wire diagnostics as "SEVERITY summary|detail|attribute; ...".
+func describeDiags(ds []*pb.Diagnostic) string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, fmt.Sprintf("%s %s|%s|%s", d.GetSeverity(), d.GetSummary(), d.GetDetail(), d.GetAttribute()))
+	}
+	return strings.Join(out, "; ")
+}
+
 func TestVersionMismatch(t *testing.T) {
-	_, err := dial(t, map[int]goplugin.PluginSet{ProtocolVersion + 1: VersionedPlugins()[ProtocolVersion]})
+	_, err := dial(t, ProtocolVersion+1)
 	if err == nil || !strings.Contains(err.Error(), "incompatible API version") {
 		t.Fatalf("err = %v, want an incompatible version error", err)
 	}

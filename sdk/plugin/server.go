@@ -2,10 +2,11 @@ package plugin
 
 import (
 	"context"
+	"fmt"
 
 	"google.golang.org/grpc"
 
-	"github.com/kilnhq/kiln/sdk/plugin/internal/pb"
+	"github.com/kilnhq/kiln/sdk/plugin/pb"
 )
 
 // Plugin side: serves a Source over the generated gRPC service.
@@ -43,6 +44,42 @@ func (s *server) Get(ctx context.Context, req *pb.Get_Request) (*pb.Get_Response
 		return &pb.Get_Response{}, nil
 	}
 	return &pb.Get_Response{Item: toProtoItem(it), Found: true}, nil
+}
+
+// GetMany answers a batched read with the source's BatchGetter, or with
+// one Get per key.
+func (s *server) GetMany(ctx context.Context, req *pb.GetMany_Request) (*pb.GetMany_Response, error) {
+	keys := req.GetKeys()
+	items, found, err := getMany(ctx, s.src, keys)
+	if err == nil && (len(items) != len(keys) || len(found) != len(keys)) {
+		err = fmt.Errorf("plugin: GetMany returned %d items and %d found flags for %d keys", len(items), len(found), len(keys))
+	}
+	if err != nil {
+		return &pb.GetMany_Response{Diagnostics: errToProto(err)}, nil
+	}
+	out := &pb.GetMany_Response{Results: make([]*pb.GetMany_Result, len(keys))}
+	for i := range keys {
+		r := &pb.GetMany_Result{Found: found[i]}
+		if found[i] {
+			r.Item = toProtoItem(items[i])
+		}
+		out.Results[i] = r
+	}
+	return out, nil
+}
+
+func getMany(ctx context.Context, src Source, keys []string) ([]Item, []bool, error) {
+	if b, ok := src.(BatchGetter); ok {
+		return b.GetMany(ctx, keys)
+	}
+	items, found := make([]Item, len(keys)), make([]bool, len(keys))
+	for i, k := range keys {
+		var err error
+		if items[i], found[i], err = src.Get(ctx, k); err != nil {
+			return nil, nil, err
+		}
+	}
+	return items, found, nil
 }
 
 func (s *server) List(req *pb.List_Request, stream grpc.ServerStreamingServer[pb.List_Response]) error {

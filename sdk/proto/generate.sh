@@ -1,5 +1,5 @@
 #!/bin/sh
-# Regenerates sdk/plugin/internal/pb from the .proto files in this directory.
+# Regenerates sdk/plugin/pb from the .proto files in this directory.
 # Needs only Go: buf and the protoc plugins come from the Go module proxy.
 set -eu
 cd "$(dirname "$0")"

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"maps"
 	"math"
 	"os"
@@ -26,6 +27,10 @@ const (
 	DefaultRenderTimeout    = 2 * time.Second
 	DefaultMaxMemory        = 128 << 20
 	DefaultMaxResponse      = 16 << 20
+	DefaultIdleTimeout      = 30 * time.Second
+	DefaultMaxLog           = 1 << 20
+	DefaultMaxDependencies  = 10000
+	DefaultMaxTags          = 128
 	DefaultStartTimeout     = 10 * time.Second
 )
 
@@ -89,6 +94,8 @@ func isEnvName(s string) bool { return s != "" && checkParamName(s) == nil }
 var rendererSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "source"}, {Name: "wasm"}, {Name: "build"}, {Name: "watch"}, {Name: "data"},
 	{Name: "pool"}, {Name: "timeout"}, {Name: "max_memory"}, {Name: "max_response"}, {Name: "env"},
+	{Name: "memory_budget"}, {Name: "idle_timeout"}, {Name: "max_log"}, {Name: "max_dependencies"},
+	{Name: "max_tags"},
 }}
 
 func (d *decoder) decodeRenderer(b *hcl.Block) *Renderer {
@@ -106,6 +113,7 @@ func (d *decoder) decodeRenderer(b *hcl.Block) *Renderer {
 		Env:         a.strMap("env"),
 		Pos:         d.pos(b.DefRange),
 	}
+	d.decodeRendererBudgets(a, r)
 	d.checkName(b, "renderer")
 	d.checkRendererModule(b, a, r)
 	r.Watch = d.globs(a, "watch")
@@ -122,6 +130,37 @@ func (d *decoder) decodeRenderer(b *hcl.Block) *Renderer {
 	}
 	d.collect(a)
 	return r
+}
+
+// decodeRendererBudgets reads what bounds a renderer's memory and what one
+// render may ask of the host.
+func (d *decoder) decodeRendererBudgets(a *attrs, r *Renderer) {
+	r.MemoryBudget = uint64(a.size("memory_budget", 0, math.MaxInt64))
+	r.IdleTimeout = a.duration("idle_timeout", DefaultIdleTimeout)
+	r.MaxLog = int(a.size("max_log", DefaultMaxLog, math.MaxInt32))
+	r.MaxDependencies = int(a.integer("max_dependencies", DefaultMaxDependencies, 1, 1_000_000))
+	r.MaxTags = int(a.integer("max_tags", DefaultMaxTags, 1, 100_000))
+	d.positive(a, "memory_budget", time.Duration(r.MemoryBudget))
+	d.positive(a, "idle_timeout", r.IdleTimeout)
+	d.positive(a, "max_log", time.Duration(r.MaxLog))
+	if a.has("memory_budget") && !a.bad["memory_budget"] && !a.bad["max_memory"] && r.MemoryBudget > 0 && r.MemoryBudget < r.MaxMemory {
+		a.fail("memory_budget", "Invalid memory budget",
+			"memory_budget (%s) is smaller than max_memory (%s): one instance alone could pass it. Raise memory_budget or lower max_memory.",
+			bytesText(r.MemoryBudget), bytesText(r.MaxMemory))
+	}
+}
+
+// bytesText writes n as the largest binary unit that divides it.
+func bytesText(n uint64) string {
+	for _, u := range []struct {
+		name  string
+		shift uint
+	}{{"GiB", 30}, {"MiB", 20}, {"KiB", 10}} {
+		if n >= 1<<u.shift && n%(1<<u.shift) == 0 {
+			return fmt.Sprintf("%d%s", n>>u.shift, u.name)
+		}
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func (d *decoder) checkRendererModule(b *hcl.Block, a *attrs, r *Renderer) {

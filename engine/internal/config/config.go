@@ -63,6 +63,15 @@ type Renderer struct {
 	Timeout     time.Duration // default 2s
 	MaxMemory   uint64        // bytes; default 128 MiB
 	MaxResponse int           // bytes; default 16 MiB
+	// MemoryBudget bounds the linear memory of all the renderer's
+	// instances together; 0 means Pool × MaxMemory.
+	MemoryBudget uint64
+	IdleTimeout  time.Duration // an idle instance beyond the first is closed after this; default 30s
+	// Per-render budgets: log bytes (stdout, stderr and kiln.log
+	// together), dependencies (keys and prefixes read) and tags.
+	MaxLog          int // bytes; default 1 MiB
+	MaxDependencies int // default 10,000
+	MaxTags         int // default 128
 	// Env is the renderer's environment (os.Getenv, getenv, std::env),
 	// set in HCL as `env = { NAME = "value" }`. The engine's own
 	// environment is never passed through.

@@ -48,6 +48,7 @@ route "/" {
 		Renderers: []*Renderer{{
 			Name: "page", Wasm: filepath.Join(dir, "shell.wasm"), Pool: runtime.NumCPU(),
 			Timeout: 2 * time.Second, MaxMemory: 128 << 20, MaxResponse: 16 << 20,
+			IdleTimeout: 30 * time.Second, MaxLog: 1 << 20, MaxDependencies: 10000, MaxTags: 128,
 			Pos: Pos{"testdata/valid/site.hcl", 2, 1},
 		}},
 		Routes: []*Route{{
@@ -79,11 +80,13 @@ func TestParseFull(t *testing.T) {
 	wantRenderers := []*Renderer{
 		{Name: "post", Source: filepath.Join(dir, "renderers/post"), Data: "blog", Pool: 2, Timeout: 3 * time.Second,
 			MaxMemory: 64 << 20, MaxResponse: 1 << 20, Env: map[string]string{"PRERENDER": "all", "LIMIT": "10"},
+			MemoryBudget: 192 << 20, IdleTimeout: 5 * time.Minute, MaxLog: 64 << 10, MaxDependencies: 50000, MaxTags: 16,
 			Pos: Pos{file, 12, 1}},
 		{Name: "shell", Wasm: filepath.Join(dir, "shell.wasm"),
 			Build: []string{"clang", "--target=wasm32-wasi", "-o", "shell.wasm", "shell.c"},
 			Watch: []string{filepath.Join(dir, "src/*.c")}, Data: "blog", Pool: runtime.NumCPU(),
-			Timeout: 2 * time.Second, MaxMemory: 128 << 20, MaxResponse: 16 << 20, Pos: Pos{file, 22, 1}},
+			Timeout: 2 * time.Second, MaxMemory: 128 << 20, MaxResponse: 16 << 20,
+			IdleTimeout: 30 * time.Second, MaxLog: 1 << 20, MaxDependencies: 10000, MaxTags: 128, Pos: Pos{file, 27, 1}},
 	}
 	if !reflect.DeepEqual(s.Renderers, wantRenderers) {
 		t.Errorf("renderers:\ngot  %s\nwant %s", dump(s.Renderers), dump(wantRenderers))
@@ -91,23 +94,23 @@ func TestParseFull(t *testing.T) {
 	wantSources := []*DataSource{
 		{Name: "blog", Plugin: "jsonfile",
 			Config:       []byte(`{"limits":{"max":10},"path":"` + filepath.Join(dir, "data.json") + `","pretty":true}`),
-			ConfigPos:    map[string]Pos{"path": {file, 32, 5}, "pretty": {file, 33, 5}, "limits": {file, 34, 5}},
-			StartTimeout: 10 * time.Second, Pos: Pos{file, 29, 1}},
+			ConfigPos:    map[string]Pos{"path": {file, 37, 5}, "pretty": {file, 38, 5}, "limits": {file, 39, 5}},
+			StartTimeout: 10 * time.Second, Pos: Pos{file, 34, 1}},
 		{Name: "db", Command: filepath.Join(dir, "bin/pg-plugin"), Args: []string{"--verbose"},
 			SHA256: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", Env: []string{"DATABASE_URL"},
-			Config: []byte("{}"), ConfigPos: map[string]Pos{}, StartTimeout: 30 * time.Second, Pos: Pos{file, 38, 1}},
+			Config: []byte("{}"), ConfigPos: map[string]Pos{}, StartTimeout: 30 * time.Second, Pos: Pos{file, 43, 1}},
 	}
 	if !reflect.DeepEqual(s.DataSources, wantSources) {
 		t.Errorf("data sources:\ngot  %s\nwant %s", dump(s.DataSources), dump(wantSources))
 	}
 	wantRoutes := []*Route{
 		{Pattern: "/", Renderer: "post", Revalidate: 10 * time.Second, Fallback: FallbackBlocking,
-			Timeout: 3 * time.Second, Policy: PolicyEager, Pos: Pos{file, 46, 1}},
+			Timeout: 3 * time.Second, Policy: PolicyEager, Pos: Pos{file, 51, 1}},
 		{Pattern: "/posts/:slug", Renderer: "post", Revalidate: time.Minute, Expire: time.Hour, Fallback: FallbackTrue,
 			FallbackRenderer: "shell", Paths: []string{"/posts/a", "/posts/b"}, HasPaths: true,
-			Timeout: 3 * time.Second, Policy: PolicyLazy, Pos: Pos{file, 51, 1}},
+			Timeout: 3 * time.Second, Policy: PolicyLazy, Pos: Pos{file, 56, 1}},
 		{Pattern: "/docs/*path", Renderer: "post", Fallback: FallbackFalse, Paths: []string{}, HasPaths: true,
-			Timeout: 5 * time.Second, Policy: PolicyEager, Pos: Pos{file, 61, 1}},
+			Timeout: 5 * time.Second, Policy: PolicyEager, Pos: Pos{file, 66, 1}},
 	}
 	if !reflect.DeepEqual(s.Routes, wantRoutes) {
 		t.Errorf("routes:\ngot  %s\nwant %s", dump(s.Routes), dump(wantRoutes))
@@ -117,11 +120,11 @@ func TestParseFull(t *testing.T) {
 	}
 	o := s.OnChange[0]
 	gotRule := []string{o.Name, o.Source, o.Match, string(o.Policy), o.Pos.String(), sources(o.Revalidate), sources(o.Tags)}
-	wantRule := []string{"posts", "blog", "post:*", "lazy", file + ":68:1", `"/posts/${item.value.slug}" "/"`, `"post" lower(item.key)`}
+	wantRule := []string{"posts", "blog", "post:*", "lazy", file + ":73:1", `"/posts/${item.value.slug}" "/"`, `"post" lower(item.key)`}
 	if !reflect.DeepEqual(gotRule, wantRule) {
 		t.Errorf("on_change:\ngot  %q\nwant %q", gotRule, wantRule)
 	}
-	wantStatic := []*Static{{Prefix: "/assets/", Dir: filepath.Join(dir, "public"), Pos: Pos{file, 76, 1}}}
+	wantStatic := []*Static{{Prefix: "/assets/", Dir: filepath.Join(dir, "public"), Pos: Pos{file, 81, 1}}}
 	if !reflect.DeepEqual(s.Static, wantStatic) {
 		t.Errorf("static:\ngot  %s\nwant %s", dump(s.Static), dump(wantStatic))
 	}

@@ -25,7 +25,7 @@ func benchSource(b *testing.B, n int) *Supervisor {
 		b.Fatal(err)
 	}
 	ds := &config.DataSource{Name: "content", Plugin: "jsonfile", Config: []byte(`{"path":` + strconv.Quote(path) + `}`)}
-	sup, err := Start(context.Background(), []*config.DataSource{ds}, Options{Logger: slog.New(slog.DiscardHandler), Executable: os.Args[0]})
+	sup, err := Start(context.Background(), []*config.DataSource{ds}, Options{Logger: slog.New(slog.DiscardHandler), Executable: os.Args[0], Builtins: builtinNames()})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -71,4 +71,34 @@ func BenchmarkList(b *testing.B) {
 			b.Fatal(len(items), err)
 		}
 	}
+}
+
+// BenchmarkRead11 reads the 11 items a home page reads: one Get each
+// (baseline) against one GetMany, through the plugin process.
+func BenchmarkRead11(b *testing.B) {
+	sup := benchSource(b, 1000)
+	d := sup.Data("content")
+	keys := make([]string, 11)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("post/%04d", i*37)
+	}
+	ctx := context.Background()
+	b.Run("Get", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			for _, k := range keys {
+				if _, found, err := d.Get(ctx, k); err != nil || !found {
+					b.Fatal(found, err)
+				}
+			}
+		}
+	})
+	b.Run("GetMany", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, found, err := d.(batchGetter).GetMany(ctx, keys); err != nil || !found[10] {
+				b.Fatal(err)
+			}
+		}
+	})
 }

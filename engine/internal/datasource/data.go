@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/kilnhq/kiln/engine/internal/pluginhost"
 	"github.com/kilnhq/kiln/engine/internal/render"
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
@@ -28,7 +29,16 @@ func (s *Supervisor) Data(name string) render.Data {
 
 type data struct{ in *instance }
 
-var _ render.Data = data{}
+var (
+	_ render.Data = data{}
+	_ batchGetter = data{}
+	_ batchGetter = unknown("")
+)
+
+// batchGetter is the batched read renderers use (render.Data's GetMany).
+type batchGetter interface {
+	GetMany(ctx context.Context, keys []string) (values [][]byte, found []bool, err error)
+}
 
 func (d data) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	src, err := d.in.client()
@@ -40,6 +50,30 @@ func (d data) Get(ctx context.Context, key string) ([]byte, bool, error) {
 		return nil, false, d.in.callErr(ctx, fmt.Sprintf("get %q", key), err)
 	}
 	return it.Value, found, nil
+}
+
+// GetMany reads several keys in one round trip to the plugin (one Get per
+// key for a plugin without GetMany) and returns one value and one found
+// flag per key, in the order of keys.
+func (d data) GetMany(ctx context.Context, keys []string) ([][]byte, []bool, error) {
+	if len(keys) == 0 {
+		return nil, nil, nil
+	}
+	src, err := d.in.client()
+	if err != nil {
+		return nil, nil, err
+	}
+	items, found, err := src.GetMany(ctx, keys)
+	if err != nil {
+		return nil, nil, d.in.callErr(ctx, fmt.Sprintf("get %d keys", len(keys)), err)
+	}
+	values := make([][]byte, len(keys))
+	for i := range keys {
+		if found[i] {
+			values[i] = items[i].Value
+		}
+	}
+	return values, found, nil
 }
 
 func (d data) List(ctx context.Context, prefix, cursor string, limit int, reverse bool) ([]render.Item, string, error) {
@@ -70,29 +104,42 @@ func (u unknown) err() error {
 
 func (u unknown) Get(context.Context, string) ([]byte, bool, error) { return nil, false, u.err() }
 
+func (u unknown) GetMany(context.Context, []string) ([][]byte, []bool, error) {
+	return nil, nil, u.err()
+}
+
 func (u unknown) List(context.Context, string, string, int, bool) ([]render.Item, string, error) {
 	return nil, "", u.err()
 }
 
-// Has reports whether the site has a data source called name.
-func (s *Supervisor) Has(name string) bool {
-	_, ok := s.byName[name]
-	return ok
-}
+// ErrReadOnly is returned for writes to a source that is not writable.
+var ErrReadOnly = errors.New("datasource: read-only")
 
-// Writer returns a writable source's writer; ok is false for read-only or
-// unknown sources. Like Data, it follows plugin restarts.
-func (s *Supervisor) Writer(name string) (plugin.Writer, bool) {
+// Writer returns a source's writer. The error wraps ErrUnknown for a name
+// that is not a data source, and ErrReadOnly for a source that says it is
+// not writable. Like Data, the writer follows plugin restarts; while a
+// source that has never started is down, its writer's calls fail with
+// render.ErrUnavailable.
+func (s *Supervisor) Writer(name string) (plugin.Writer, error) {
 	in, ok := s.byName[name]
 	if !ok {
-		return nil, false
+		return nil, fmt.Errorf("%w data source %q", ErrUnknown, name)
 	}
+	if err := in.writable(); err != nil {
+		return nil, err
+	}
+	return writer{in}, nil
+}
+
+// writable fails with ErrReadOnly once the plugin has said it is not
+// writable.
+func (in *instance) writable() error {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if !in.caps.Writable {
-		return nil, false
+	if in.known && !in.caps.Writable {
+		return fmt.Errorf("data source %q: %w", in.cfg.Name, ErrReadOnly)
 	}
-	return writer{in}, true
+	return nil
 }
 
 type writer struct{ in *instance }
@@ -100,16 +147,19 @@ type writer struct{ in *instance }
 var _ plugin.Writer = writer{}
 
 func (w writer) Put(ctx context.Context, key string, value []byte) (uint64, error) {
-	return w.do(ctx, "put "+key, func(c *plugin.Client) (uint64, error) { return c.Put(ctx, key, value) })
+	return w.do(ctx, "put "+key, func(c *pluginhost.Client) (uint64, error) { return c.Put(ctx, key, value) })
 }
 
 func (w writer) Delete(ctx context.Context, key string) (uint64, error) {
-	return w.do(ctx, "delete "+key, func(c *plugin.Client) (uint64, error) { return c.Delete(ctx, key) })
+	return w.do(ctx, "delete "+key, func(c *pluginhost.Client) (uint64, error) { return c.Delete(ctx, key) })
 }
 
-func (w writer) do(ctx context.Context, op string, call func(*plugin.Client) (uint64, error)) (uint64, error) {
+func (w writer) do(ctx context.Context, op string, call func(*pluginhost.Client) (uint64, error)) (uint64, error) {
 	src, err := w.in.client()
 	if err != nil {
+		return 0, err
+	}
+	if err := w.in.writable(); err != nil {
 		return 0, err
 	}
 	rev, err := call(src)

@@ -2,9 +2,11 @@
 // engine's only door to them.
 //
 // A Supervisor starts every plugin as a child process over hashicorp/go-plugin
-// (gRPC), configures it, serves renderers' reads through Data, forwards the
-// plugins' change events on Events, and restarts crashed plugins with
-// backoff. Event delivery is at least once: the engine acknowledges
+// (gRPC, through pluginhost), configures it, serves renderers' reads
+// through Data, forwards the plugins' change events on Events, and restarts
+// crashed plugins with backoff, forever: a source that keeps failing is
+// reported degraded (Health) and retried at the maximum backoff until it
+// comes back. Event delivery is at least once: the engine acknowledges
 // processed events with Commit, the revision is persisted, and Watch
 // resumes from it after a plugin crash or an engine restart.
 package datasource
@@ -34,7 +36,17 @@ type Options struct {
 	// Executable is the kiln binary; built-in plugins run as
 	// `<Executable> plugin <name>`.
 	Executable string
-	Revisions  Revisions // nil keeps revisions in memory only
+	// Builtins names the plugins built into Executable (builtin.Names);
+	// a data_source naming another is an error at Start.
+	Builtins  []string
+	Revisions Revisions // nil keeps revisions in memory only
+	// TempDir holds the engine's private folder for plugin sockets and
+	// verified executables; default os.TempDir().
+	TempDir string
+
+	policy      policy // zero: defaultPolicy; tests shorten it
+	clock       clock  // nil: the wall clock; tests inject one
+	afterVerify func() // tests swap the executable here
 }
 
 // Change is one change event from a data source.
@@ -63,20 +75,29 @@ type Supervisor struct {
 	all    []*instance
 	events chan Change
 
+	policy policy
+	clock  clock
+	run    *runDir // sockets and verified executables
+
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // run loops
 	once   sync.Once
 }
 
-// Start starts and configures every data source, in parallel. If any
-// fails, it stops the others and returns every failure at once.
+// Start starts and configures every data source, in parallel. It fails,
+// returning every such error at once and stopping the other plugins, only
+// for errors the user must fix in site.hcl: a config the plugin rejects
+// (diagnostics not marked transient), an unknown built-in plugin. A source
+// that cannot start for any other reason (it crashes, times out, its
+// checksum differs, its database is down) leaves the engine running
+// without it: its renders fail with render.ErrUnavailable and it is
+// retried with backoff until it comes up.
 func Start(ctx context.Context, sources []*config.DataSource, opts Options) (*Supervisor, error) {
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
+	s, err := newSupervisor(ctx, opts)
+	if err != nil {
+		return nil, err
 	}
-	s := &Supervisor{opts: opts, log: opts.Logger, byName: map[string]*instance{}, events: make(chan Change, eventBuffer)}
-	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	for _, ds := range sources {
 		in := newInstance(s, ds)
 		s.byName[ds.Name], s.all = in, append(s.all, in)
@@ -85,6 +106,7 @@ func Start(ctx context.Context, sources []*config.DataSource, opts Options) (*Su
 		s.Close()
 		return nil, err
 	}
+	s.log.Debug("data sources started", "run_dir", s.run.path)
 	for _, in := range s.all {
 		s.wg.Add(1)
 		go func() {
@@ -92,6 +114,27 @@ func Start(ctx context.Context, sources []*config.DataSource, opts Options) (*Su
 			in.run(s.ctx)
 		}()
 	}
+	return s, nil
+}
+
+func newSupervisor(ctx context.Context, opts Options) (*Supervisor, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Supervisor{opts: opts, log: opts.Logger, byName: map[string]*instance{}, events: make(chan Change, eventBuffer),
+		policy: opts.policy, clock: opts.clock}
+	if s.policy == (policy{}) {
+		s.policy = defaultPolicy
+	}
+	if s.clock == nil {
+		s.clock = realClock{}
+	}
+	run, err := openRunDir(opts.TempDir, s.log)
+	if err != nil {
+		return nil, fmt.Errorf("datasource: %w", err)
+	}
+	s.run = run
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	return s, nil
 }
 
@@ -117,6 +160,9 @@ func (s *Supervisor) Close() error {
 		}
 		wg.Wait()
 		close(s.events)
+		if err := s.run.Close(); err != nil {
+			s.log.Warn("cannot remove the plugins' run folder", "error", err)
+		}
 	})
 	return nil
 }

@@ -43,3 +43,14 @@ func positioned(ds *config.DataSource, d plugin.Diagnostic) string {
 	}
 	return msg
 }
+
+// transientOnly reports whether every error diagnostic is transient: the
+// config is fine and the source may serve later.
+func transientOnly(diags plugin.Diagnostics) bool {
+	for _, d := range diags {
+		if d.Severity == plugin.SeverityError && !d.Transient {
+			return false
+		}
+	}
+	return true
+}

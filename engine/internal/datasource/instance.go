@@ -9,18 +9,13 @@ import (
 	"time"
 
 	"github.com/kilnhq/kiln/engine/internal/config"
+	"github.com/kilnhq/kiln/engine/internal/pluginhost"
 	"github.com/kilnhq/kiln/engine/internal/render"
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
 
-// Restart policy.
-const (
-	backoffMin   = 100 * time.Millisecond
-	backoffMax   = 10 * time.Second
-	crashWindow  = time.Minute
-	crashLimit   = 5 // crashes within crashWindow before giving up
-	exitPollTick = 250 * time.Millisecond
-)
+// exitPollTick is how often a running plugin's process is checked.
+const exitPollTick = 250 * time.Millisecond
 
 // instance supervises one data source's plugin process.
 type instance struct {
@@ -29,12 +24,21 @@ type instance struct {
 	log  *slog.Logger
 	kick chan struct{} // a failed call asks the run loop for a health check
 
-	mu       sync.Mutex
-	conn     *conn // nil while down
-	down     error // why conn is nil
-	caps     plugin.Capabilities
-	baseline uint64 // the source's revision when a from-0 Watch began
-	crashes  []time.Time
+	mu         sync.Mutex
+	conn       *conn // nil while down
+	down       error // why conn is nil
+	caps       plugin.Capabilities
+	known      bool   // caps are known: the plugin has been up once
+	baseline   uint64 // the source's revision when a from-0 Watch began
+	state      State
+	since      time.Time
+	lastErr    error
+	lastErrAt  time.Time
+	restarts   int
+	fails      []time.Time   // recent failures, for the policy
+	wait       time.Duration // before the next start
+	suppressed int           // repeated failures not logged yet
+	summaryAt  time.Time     // when repeats were last summarised
 
 	commitMu  sync.Mutex // serialises commits so the stored revision only grows
 	committed uint64
@@ -43,21 +47,45 @@ type instance struct {
 func newInstance(s *Supervisor, ds *config.DataSource) *instance {
 	return &instance{
 		sup: s, cfg: ds, kick: make(chan struct{}, 1),
-		log:  s.log.With("datasource", ds.Name),
-		down: errors.New("not started"),
+		log:   s.log.With("datasource", ds.Name),
+		down:  errors.New("not started"),
+		state: StateStarting, since: s.clock.Now(),
 	}
 }
 
-// first loads the committed revision and starts the plugin. Errors are
-// positioned at the data_source block (or the attribute a diagnostic names).
+// fatalError marks a first-start error the user must fix in site.hcl: a
+// config the plugin rejects, an unknown built-in. Start fails on it.
+type fatalError struct{ error }
+
+func (e fatalError) Unwrap() error { return e.error }
+
+// first loads the committed revision and starts the plugin. An error the
+// user must fix in site.hcl is returned, positioned at the data_source
+// block (or the attribute a diagnostic names); any other failure leaves
+// the source down, to be retried by run.
 func (in *instance) first(ctx context.Context) error {
 	rev, err := in.sup.loadRevision(in.cfg.Name)
-	if err == nil {
-		in.committed = rev
-		err = in.start(ctx)
+	if err != nil {
+		return in.position(err)
 	}
+	in.committed = rev
+	err = in.start(ctx)
+	var fe fatalError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &fe):
+		return in.position(fe.error)
+	}
+	in.failed(in.position(err))
+	return nil
+}
+
+// position prefixes an error with the data_source block's position, unless
+// it is a plugin's diagnostics, which are positioned already.
+func (in *instance) position(err error) error {
 	var ce configError
-	if err == nil || errors.As(err, &ce) {
+	if errors.As(err, &ce) {
 		return err
 	}
 	if p := in.cfg.Pos; p.File != "" {
@@ -83,17 +111,7 @@ func (in *instance) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	config := in.cfg.Config
-	if len(config) == 0 {
-		config = []byte("{}")
-	}
-	ds, err := c.src.ConfigureErr(ctx, config)
-	if err == nil {
-		if err = configErr(in.cfg, ds, in.log); err != nil {
-			err = configError{err}
-		}
-	}
-	if err != nil {
+	if err := in.configure(ctx, c); err != nil {
 		c.kill()
 		return err
 	}
@@ -101,25 +119,67 @@ func (in *instance) start(ctx context.Context) error {
 		c.kill()
 		return err
 	}
-	in.mu.Lock()
-	in.conn, in.down, in.caps = c, nil, c.caps
-	in.mu.Unlock()
-	in.log.Debug("data source started", "pid", c.client.ID())
+	in.up(c)
 	return nil
 }
 
-// run serves the plugin until ctx is done, restarting it when it crashes.
+// configure sends the config block. Error diagnostics are fatal at the
+// first start unless every one is transient.
+func (in *instance) configure(ctx context.Context, c *conn) error {
+	config := in.cfg.Config
+	if len(config) == 0 {
+		config = []byte("{}")
+	}
+	ds, err := c.src.ConfigureErr(ctx, config)
+	if err != nil {
+		return err
+	}
+	if err := configErr(in.cfg, ds, in.log); err != nil {
+		if transientOnly(ds) {
+			return configError{err}
+		}
+		return fatalError{configError{err}}
+	}
+	return nil
+}
+
+// run serves the plugin until ctx is done, restarting it whenever it
+// crashes or fails to start, for as long as the supervisor runs.
 func (in *instance) run(ctx context.Context) {
 	for {
-		c := in.current()
-		if c == nil {
+		if c := in.current(); c != nil {
+			cause := in.serve(ctx, c)
+			in.setDown(c, cause)
+			if ctx.Err() != nil {
+				return
+			}
+			in.failed(cause)
+		}
+		if !in.sleep(ctx) {
 			return
 		}
-		cause := in.serve(ctx, c)
-		in.setDown(c, cause)
-		if ctx.Err() != nil || !in.restart(ctx, cause) {
-			return
+		in.mu.Lock()
+		in.restarts++
+		in.mu.Unlock()
+		if err := in.start(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			in.failed(err)
 		}
+	}
+}
+
+// sleep waits for the backoff the last failure decided; false if ctx ended.
+func (in *instance) sleep(ctx context.Context) bool {
+	in.mu.Lock()
+	wait := in.wait
+	in.mu.Unlock()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-in.sup.clock.After(wait):
+		return true
 	}
 }
 
@@ -171,55 +231,6 @@ func (in *instance) serve(ctx context.Context, c *conn) error {
 	}
 }
 
-// restart starts the plugin again after a crash, with exponential backoff,
-// until it runs or crashes crashLimit times within crashWindow.
-func (in *instance) restart(ctx context.Context, cause error) bool {
-	for {
-		n := in.recordCrash(time.Now())
-		if n >= crashLimit {
-			in.giveUp(n, cause)
-			return false
-		}
-		wait := min(backoffMin<<(n-1), backoffMax)
-		in.log.Warn("data source crashed; restarting", "error", cause, "crashes", n, "backoff", wait)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(wait):
-		}
-		if cause = in.start(ctx); cause == nil {
-			return true
-		}
-		in.setDownErr(cause)
-	}
-}
-
-func (in *instance) setDownErr(err error) {
-	in.mu.Lock()
-	in.down = err
-	in.mu.Unlock()
-}
-
-// recordCrash notes a crash and returns the crashes within the window.
-func (in *instance) recordCrash(now time.Time) int {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	kept := in.crashes[:0]
-	for _, t := range in.crashes {
-		if now.Sub(t) < crashWindow {
-			kept = append(kept, t)
-		}
-	}
-	in.crashes = append(kept, now)
-	return len(in.crashes)
-}
-
-func (in *instance) giveUp(n int, cause error) {
-	err := fmt.Errorf("gave up after %d crashes within %s: %w", n, crashWindow, cause)
-	in.log.Error("data source unavailable", "error", err)
-	in.setDownErr(err)
-}
-
 // stop kills the process for good (Close).
 func (in *instance) stop() {
 	in.mu.Lock()
@@ -233,7 +244,7 @@ func (in *instance) stop() {
 
 // client returns the running plugin, or an error wrapping
 // render.ErrUnavailable.
-func (in *instance) client() (*plugin.Client, error) {
+func (in *instance) client() (*pluginhost.Client, error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.conn == nil {
@@ -245,7 +256,7 @@ func (in *instance) client() (*plugin.Client, error) {
 // callErr wraps a failed call. A transport failure asks for a health
 // check, which restarts a dead plugin.
 func (in *instance) callErr(ctx context.Context, op string, err error) error {
-	if errors.Is(err, plugin.ErrTransport) {
+	if errors.Is(err, pluginhost.ErrTransport) {
 		select {
 		case in.kick <- struct{}{}:
 		default:

@@ -6,13 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/kilnhq/kiln/engine/internal/config"
 	"github.com/kilnhq/kiln/engine/internal/store"
+	"github.com/kilnhq/kiln/plugins/jsonfile"
+	"github.com/kilnhq/kiln/plugins/kv"
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
 
@@ -21,12 +25,13 @@ import (
 // With KILN_TEST_HOST set it is instead an engine that starts one plugin,
 // prints its pid and waits to be killed (TestPluginExitsWithEngine).
 func TestMain(m *testing.M) {
-	builtins["probe"] = func() plugin.Source { return &probe{} }
 	if len(os.Args) == 3 && os.Args[1] == "plugin" {
-		if err := RunBuiltin(os.Args[2]); err != nil {
-			fmt.Fprintln(os.Stderr, err)
+		newSource, ok := testBuiltins[os.Args[2]]
+		if !ok {
+			fmt.Fprintln(os.Stderr, "unknown built-in", os.Args[2])
 			os.Exit(1)
 		}
+		plugin.Serve(newSource())
 		os.Exit(0)
 	}
 	if dir := os.Getenv("KILN_TEST_HOST"); dir != "" {
@@ -36,9 +41,19 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// runHost is a minimal engine for TestPluginExitsWithEngine.
+// testBuiltins are the plugins the test binary serves as `plugin NAME`.
+var testBuiltins = map[string]func() plugin.Source{
+	"probe":    func() plugin.Source { return &probe{} },
+	"jsonfile": jsonfile.New,
+	"kv":       kv.New,
+}
+
+func builtinNames() []string { return slices.Sorted(maps.Keys(testBuiltins)) }
+
+// runHost is a minimal engine for TestPluginExitsWithEngine and
+// TestStaleRunDir: its run folder goes under $KILN_TEST_HOST.
 func runHost() {
-	sup, err := Start(context.Background(), []*config.DataSource{{Name: "p", Plugin: "probe"}}, Options{Executable: os.Args[0]})
+	sup, err := Start(context.Background(), []*config.DataSource{{Name: "p", Plugin: "probe"}}, Options{Executable: os.Args[0], Builtins: builtinNames(), TempDir: os.Getenv("KILN_TEST_HOST")})
 	if err != nil {
 		fmt.Println("error:", err)
 		os.Exit(1)

@@ -2,41 +2,32 @@ package datasource
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
-	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/kilnhq/kiln/engine/internal/config"
+	"github.com/kilnhq/kiln/engine/internal/pluginhost"
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
 
 // defaultStartTimeout applies when DataSource.StartTimeout is zero.
 const defaultStartTimeout = 10 * time.Second
 
-// maxMessage bounds one gRPC message from a plugin.
-const maxMessage = 64 << 20
-
-// ErrChecksum means a plugin executable's sha256 differs from the one in
-// site.hcl; the plugin is not started.
-var ErrChecksum = errors.New("datasource: checksum mismatch")
-
 // conn is one running plugin process.
 type conn struct {
 	client *goplugin.Client
 	rpc    goplugin.ClientProtocol
-	src    *plugin.Client
+	src    *pluginhost.Client
 	caps   plugin.Capabilities
 	pid    int
 
@@ -103,20 +94,19 @@ func (c *conn) ping(ctx context.Context) error {
 // command builds the plugin's command line: a built-in plugin re-runs the
 // engine binary as `<exe> plugin <name>`. It runs in the directory of
 // site.hcl, so relative paths in its config mean what they say there.
-func command(ds *config.DataSource, exe string) (*exec.Cmd, error) {
+func command(ds *config.DataSource, exe string, builtins []string) (*exec.Cmd, error) {
 	var cmd *exec.Cmd
 	switch {
+	case ds.Plugin != "" && !slices.Contains(builtins, ds.Plugin):
+		return nil, fatalError{fmt.Errorf("%w built-in plugin %q (have: %s)", ErrUnknown, ds.Plugin, strings.Join(builtins, ", "))}
 	case ds.Plugin != "" && exe == "":
-		return nil, errors.New("no engine executable to run built-in plugins")
+		return nil, fatalError{errors.New("no engine executable to run built-in plugins")}
 	case ds.Plugin != "":
-		if _, ok := builtins[ds.Plugin]; !ok {
-			return nil, fmt.Errorf("%w built-in plugin %q", ErrUnknown, ds.Plugin)
-		}
 		cmd = exec.Command(exe, "plugin", ds.Plugin)
 	case ds.Command != "":
 		cmd = exec.Command(ds.Command, ds.Args...)
 	default:
-		return nil, errors.New("neither plugin nor command is set")
+		return nil, fatalError{errors.New("neither plugin nor command is set")}
 	}
 	if cmd.Err != nil {
 		return nil, cmd.Err
@@ -140,47 +130,37 @@ func passEnv(names []string) []string {
 	return env
 }
 
-// verify checks the executable against the configured sha256.
-func verify(path, want string) error {
-	if want == "" {
-		return nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return err
-	}
-	got := hex.EncodeToString(h.Sum(nil))
-	if !strings.EqualFold(got, want) {
-		return fmt.Errorf("%w: %s has sha256 %s, site.hcl wants %s", ErrChecksum, path, got, want)
-	}
-	return nil
-}
-
 // launch starts the plugin process, negotiates the protocol and asks for
-// its capabilities, all within timeout. It does not configure it.
+// its capabilities, all within timeout. It does not configure it. With a
+// sha256 in site.hcl, what runs is a private copy of the executable whose
+// bytes were checked as they were copied.
 func (in *instance) launch(ctx context.Context, timeout time.Duration) (*conn, error) {
-	cmd, err := command(in.cfg, in.sup.opts.Executable)
+	cmd, err := command(in.cfg, in.sup.opts.Executable, in.sup.opts.Builtins)
 	if err != nil {
 		return nil, err
 	}
-	if err := verify(cmd.Path, in.cfg.SHA256); err != nil {
-		return nil, err
+	if in.cfg.SHA256 != "" {
+		copied, err := in.sup.run.verifiedCopy(cmd.Path, in.cfg.SHA256)
+		if err != nil {
+			return nil, err
+		}
+		defer os.Remove(copied) // the running process keeps its inode
+		cmd.Path = copied
+		if in.sup.opts.afterVerify != nil {
+			in.sup.opts.afterVerify()
+		}
 	}
+	cmd.Env = append(cmd.Env, goplugin.EnvUnixSocketDir+"="+in.sup.run.sockets())
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig:  plugin.Handshake,
-		VersionedPlugins: plugin.VersionedPlugins(),
+		VersionedPlugins: pluginhost.VersionedPlugins(),
 		Cmd:              cmd,
 		SkipHostEnv:      true,
 		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
 		StartTimeout:     timeout,
-		Logger:           newHCLogger(in.log, filepath.Base(cmd.Path)),
+		Logger:           newHCLogger(in.log, filepath.Base(cmd.Args[0])),
 		Stderr:           &stderrLog{log: in.log},
-		GRPCDialOptions:  []grpc.DialOption{grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessage), grpc.MaxCallSendMsgSize(maxMessage))},
+		GRPCDialOptions:  pluginhost.DialOptions(),
 	})
 	c, err := dispense(ctx, client)
 	if err != nil {
@@ -199,7 +179,7 @@ func dispense(ctx context.Context, client *goplugin.Client) (*conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dispense: %w", err)
 	}
-	src, ok := raw.(*plugin.Client)
+	src, ok := raw.(*pluginhost.Client)
 	if !ok {
 		return nil, fmt.Errorf("dispense: unexpected %T", raw)
 	}

@@ -74,7 +74,7 @@ func FuzzParseLogLine(f *testing.F) {
 func TestPluginLogs(t *testing.T) {
 	var buf syncBuffer
 	log := slog.New(slog.NewJSONHandler(&buf, nil))
-	sup, err := Start(context.Background(), []*config.DataSource{{Name: "p", Plugin: "probe"}}, Options{Logger: log, Executable: os.Args[0]})
+	sup, err := Start(context.Background(), []*config.DataSource{{Name: "p", Plugin: "probe"}}, Options{Logger: log, Executable: os.Args[0], Builtins: builtinNames()})
 	if err != nil {
 		t.Fatal(err)
 	}

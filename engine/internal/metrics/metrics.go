@@ -97,3 +97,49 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(descRatio, prometheus.GaugeValue, ratio)
 }
+
+// DataSourceState is one data source's health at scrape time.
+type DataSourceState struct {
+	Name     string
+	Up       bool
+	Degraded bool
+	Restarts int
+}
+
+// DataSourceStates is polled at scrape time for the data-source gauges.
+type DataSourceStates func() []DataSourceState
+
+var (
+	descSourceUp       = prometheus.NewDesc("kiln_data_source_up", "1 when the data source's plugin is running, 0 while it is starting or degraded.", []string{"source"}, nil)
+	descSourceDegraded = prometheus.NewDesc("kiln_data_source_degraded", "1 when the data source has failed past the crash-loop limit and is retried at the maximum backoff.", []string{"source"}, nil)
+	descSourceRestarts = prometheus.NewDesc("kiln_data_source_restarts_total", "Start attempts of the data source's plugin after the first.", []string{"source"}, nil)
+)
+
+// WatchDataSources registers the per-source gauges, read from states at
+// each scrape.
+func (m *Metrics) WatchDataSources(states DataSourceStates) {
+	m.Registry.MustRegister(sourceCollector(states))
+}
+
+type sourceCollector DataSourceStates
+
+func (c sourceCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descSourceUp
+	ch <- descSourceDegraded
+	ch <- descSourceRestarts
+}
+
+func (c sourceCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c() {
+		ch <- prometheus.MustNewConstMetric(descSourceUp, prometheus.GaugeValue, boolValue(s.Up), s.Name)
+		ch <- prometheus.MustNewConstMetric(descSourceDegraded, prometheus.GaugeValue, boolValue(s.Degraded), s.Name)
+		ch <- prometheus.MustNewConstMetric(descSourceRestarts, prometheus.CounterValue, float64(s.Restarts), s.Name)
+	}
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -2,7 +2,6 @@ package render
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -105,28 +104,45 @@ func BenchmarkTimeout(b *testing.B) {
 }
 
 // BenchmarkColdStart is NewRuntime + Load (compile, check, one instance,
-// _initialize) + Close, with the compilation cache warm on disk and with
-// an empty one.
+// _initialize) + Close: with the caches warm on disk (compiled and
+// instrumented modules), with only the compilation cache warm (the module
+// is instrumented again, as before the instrumented modules were cached),
+// and with both empty.
 func BenchmarkColdStart(b *testing.B) {
 	wasm := buildGoGuest(b, "testdata/page")
-	for _, warm := range []bool{true, false} {
-		b.Run(fmt.Sprintf("cache=%v", warm), func(b *testing.B) {
-			dir := filepath.Join(cacheDir(b), "wazero")
+	for _, tt := range []struct {
+		name          string
+		wazero, guard bool // warm
+	}{{"cache=warm", true, true}, {"cache=compiled-only", true, false}, {"cache=cold", false, false}} {
+		b.Run(tt.name, func(b *testing.B) {
+			dir := filepath.Join(b.TempDir(), "cache")
+			coldStart(b, dir, wasm) // warms both
+			start := cpuTime()
 			for b.Loop() {
-				if !warm {
+				b.StopTimer()
+				if !tt.wazero {
 					dir = b.TempDir()
 				}
-				rt, err := NewRuntime(context.Background(), dir, nil)
-				if err != nil {
-					b.Fatal(err)
+				if !tt.guard {
+					os.RemoveAll(filepath.Join(dir, "guard"))
 				}
-				r, err := rt.Load(context.Background(), Config{Name: "page", WasmPath: wasm, Pool: 1})
-				if err != nil {
-					b.Fatal(err)
-				}
-				r.Close(context.Background())
-				rt.Close(context.Background())
+				b.StartTimer()
+				coldStart(b, dir, wasm)
 			}
+			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 		})
 	}
+}
+
+func coldStart(b *testing.B, dir, wasm string) {
+	rt, err := NewRuntime(context.Background(), dir, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := rt.Load(context.Background(), Config{Name: "page", WasmPath: wasm, Pool: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.Close(context.Background())
+	rt.Close(context.Background())
 }

@@ -65,3 +65,17 @@ func FuzzInstrument(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkInstrument is the guard rewrite of a Go renderer (6.7 MB).
+func BenchmarkInstrument(b *testing.B) {
+	bin, err := os.ReadFile(buildGoGuest(b, "testdata/page"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(bin)))
+	for b.Loop() {
+		if _, err := instrument(bin); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -79,4 +80,57 @@ func TestCloseWhileRendering(t *testing.T) {
 		t.Error(err)
 	}
 	wg.Wait()
+}
+
+// TestPoolHammerReap renders from many goroutines while another reaps
+// idle instances on a clock racing ahead and others break instances, in a
+// pool bounded by its budget. Run it with -race.
+func TestPoolHammerReap(t *testing.T) {
+	probe, _ := loadPool(t, Config{Pool: 1})
+	size := probe.pool.stats().Memory
+	r, clock := loadPool(t, Config{Pool: 4, MemoryBudget: 3 * size, IdleTimeout: time.Second})
+	stop := make(chan struct{})
+	var reaper sync.WaitGroup
+	reaper.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				r.pool.reap(clock.advance(300 * time.Millisecond))
+				runtime.Gosched()
+			}
+		}
+	})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 40 {
+				if (g+i)%7 == 0 { // a render that breaks its instance
+					if inst, err := r.pool.get(context.Background()); err != nil {
+						t.Error(err)
+					} else {
+						r.pool.discard(inst)
+					}
+					continue
+				}
+				if resp, err := r.Render(context.Background(), Request{Path: "/"}); err != nil || string(resp.Body) != "ok" {
+					t.Errorf("render = %v, %v", resp, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	reaper.Wait()
+	r.pool.put(take(t, r, 1)[0]) // waits for a replacement still on its way
+	r.pool.mu.Lock()
+	defer r.pool.mu.Unlock()
+	p := r.pool
+	if p.live != len(p.idle)+p.creating || p.live > p.max || p.live < 1 || len(p.waiters) != 0 {
+		t.Errorf("live %d, idle %d, creating %d, waiting %d: want live = idle + creating, 1..%d", p.live, len(p.idle), p.creating, len(p.waiters), p.max)
+	}
+	if p.mem > p.budget {
+		t.Errorf("memory %d over the budget %d", p.mem, p.budget)
+	}
 }

@@ -74,6 +74,8 @@ type callState struct {
 	hasPending  bool
 	unavailable error
 	deps        depSet
+	responses   int        // kiln.response calls
+	logs        *logBudget // the instance's: stdout, stderr and kiln.log
 }
 
 // read copies n bytes at ptr out of guest memory, trapping when out of range.
@@ -104,13 +106,14 @@ func (st *callState) request(mem api.Memory, stack []uint64) {
 }
 
 func (st *callState) response(mem api.Memory, stack []uint64) {
+	st.spendResponse()
 	ptr, n := uint32(stack[0]), uint32(stack[1])
 	st.answered = true
 	if uint64(n) > uint64(st.cfg.MaxResponse) {
 		st.tooLarge, st.answer = int(n), nil
 		return
 	}
-	st.answer = append([]byte(nil), read(mem, ptr, n)...)
+	st.answer = append(st.answer[:0], read(mem, ptr, n)...)
 }
 
 func (st *callState) fail(mem api.Memory, stack []uint64) {
@@ -218,6 +221,7 @@ func (st *callState) log(mem api.Memory, stack []uint64) {
 		level = slog.LevelError
 	}
 	n := min(uint32(stack[2]), maxMsgLen)
+	st.logs.spend(int(n))
 	msg := strings.ToValidUTF8(string(read(mem, uint32(stack[1]), n)), "\uFFFD")
 	st.logger.Log(st.ctx, level, msg)
 }
@@ -228,7 +232,8 @@ func result32(v int32) uint64 { return uint64(uint32(v)) }
 // depSet records keys and prefixes in first-use order, without repeats.
 type depSet struct {
 	Deps
-	seen map[string]bool
+	seen   map[string]bool
+	budget depBudget
 }
 
 func (d *depSet) key(k string) {
@@ -250,6 +255,7 @@ func (d *depSet) add(s string) bool {
 	if d.seen[s] {
 		return false
 	}
+	d.budget.admit(len(s) - 1)
 	d.seen[s] = true
 	return true
 }

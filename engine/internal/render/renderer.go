@@ -40,7 +40,15 @@ type instance struct {
 	mod            api.Module
 	fns            map[string]api.Function
 	stdout, stderr *lineWriter
+	logs           *logBudget // what the running call has logged
+
+	mem       uint64    // linear memory as the pool last counted it
+	idleSince time.Time // when it last went back to the pool
 }
+
+// memory is the size of the instance's linear memory: what it may have
+// made resident.
+func (i *instance) memory() uint64 { return uint64(i.mod.Memory().Size()) }
 
 func (i *instance) close() {
 	i.stdout.Flush()
@@ -52,9 +60,11 @@ func (i *instance) close() {
 // arguments or sockets; only the environment from site.hcl) and runs
 // _initialize.
 func (r *wasmRenderer) newInstance(ctx context.Context) (*instance, error) {
+	logs := &logBudget{limit: r.cfg.MaxLog}
 	inst := &instance{
-		stdout: newLineWriter(r.cfg.Logger.With("stream", "stdout")),
-		stderr: newLineWriter(r.cfg.Logger.With("stream", "stderr")),
+		stdout: newLineWriter(r.cfg.Logger.With("stream", "stdout"), logs),
+		stderr: newLineWriter(r.cfg.Logger.With("stream", "stderr"), logs),
+		logs:   logs,
 		fns:    map[string]api.Function{},
 	}
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions().
@@ -73,7 +83,7 @@ func (r *wasmRenderer) newInstance(ctx context.Context) (*instance, error) {
 		defer cancel()
 		if _, err := mod.ExportedFunction("_initialize").Call(ictx); err != nil {
 			inst.close()
-			return nil, fmt.Errorf("_initialize: %w", err)
+			return nil, fmt.Errorf("_initialize: %w", budgetOr(err))
 		}
 	}
 	for _, name := range []string{abi.ExportRender, abi.ExportPaths, abi.ExportFallback} {
@@ -103,6 +113,9 @@ func (r *wasmRenderer) Render(ctx context.Context, req Request) (*Response, erro
 	}
 	resp, err := decodeResponse(answer)
 	if err != nil {
+		return nil, r.wrap(req, err)
+	}
+	if err := checkTags(resp, r.cfg.MaxTags); err != nil {
 		return nil, r.wrap(req, err)
 	}
 	resp.Deps = deps
@@ -139,6 +152,9 @@ func (r *wasmRenderer) Fallback(ctx context.Context, req Request) (*Response, bo
 		return nil, false, r.wrap(req, err)
 	}
 	resp, err := decodeResponse(answer)
+	if err == nil {
+		err = checkTags(resp, r.cfg.MaxTags)
+	}
 	if err != nil {
 		return nil, false, r.wrap(req, err)
 	}
@@ -168,7 +184,9 @@ func (r *wasmRenderer) call(ctx context.Context, export string, req Request) ([]
 		return nil, Deps{}, err
 	}
 	st := &callState{cfg: &r.cfg, req: encodeRequest(req),
-		logger: r.cfg.Logger.With("path", req.Path)}
+		logger: r.cfg.Logger.With("path", req.Path), logs: inst.logs}
+	st.deps.budget.limit = r.cfg.MaxDependencies
+	inst.logs.reset(r.cfg.MaxLog)
 	timeout := r.cfg.Timeout
 	if req.Timeout > 0 {
 		timeout = req.Timeout
@@ -190,21 +208,39 @@ func (r *wasmRenderer) call(ctx context.Context, export string, req Request) ([]
 func (r *wasmRenderer) run(ctx context.Context, inst *instance, export string, st *callState, timeout time.Duration) (code int32, broken bool, err error) {
 	cctx, cancel := context.WithTimeout(context.WithValue(ctx, stateKey{}, st), timeout)
 	defer cancel()
+	if r.cfg.Profiler != nil {
+		var end func()
+		cctx, end = r.cfg.Profiler.begin(cctx)
+		defer end()
+	}
 	st.ctx = cctx
 	res, err := inst.fns[export].Call(cctx, uint64(len(st.req)))
 	if err == nil {
 		return int32(res[0]), false, nil
 	}
 	var exit *sys.ExitError
+	var budget *budgetError
 	switch {
 	case ctx.Err() != nil:
 		return 0, true, ctx.Err()
+	case errors.As(err, &budget):
+		return 0, true, budget
 	case errors.Is(err, errInterrupted) || errors.Is(cctx.Err(), context.DeadlineExceeded):
 		return 0, true, fmt.Errorf("%w after %s", ErrTimeout, timeout)
 	case errors.As(err, &exit):
 		return 0, true, fmt.Errorf("renderer exited with code %d", exit.ExitCode())
 	}
 	return 0, true, fmt.Errorf("trap: %w", err)
+}
+
+// budgetOr is the budget error err carries, without wazero's stack trace,
+// or err.
+func budgetOr(err error) error {
+	var budget *budgetError
+	if errors.As(err, &budget) {
+		return budget
+	}
+	return err
 }
 
 // outcome turns what happened during a call into its error, if any.

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 )
 
@@ -21,6 +23,7 @@ const (
 	DefaultTimeout     = 2 * time.Second
 	DefaultMaxMemory   = 128 << 20
 	DefaultMaxResponse = 16 << 20
+	DefaultIdleTimeout = 30 * time.Second
 )
 
 // ErrClosed is returned by a closed Runtime or Renderer.
@@ -30,9 +33,17 @@ var ErrClosed = errors.New("render: closed")
 type Config struct {
 	Name     string // the renderer's name from site.hcl
 	WasmPath string
-	// Pool is the number of initialized instances kept ready: at most
-	// Pool renders of this renderer run at once. Default runtime.NumCPU().
+	// Pool is the most instances there may be: at most Pool renders of
+	// this renderer run at once. Instances are created as renders need
+	// them; one stays warm. Default runtime.NumCPU().
 	Pool int
+	// MemoryBudget bounds the linear memory of all the instances
+	// together; no instance is created past it. 0 means no bound but
+	// Pool × MaxMemory.
+	MemoryBudget uint64
+	// IdleTimeout closes an instance, beyond the warm one, unused for
+	// this long. Default 30s.
+	IdleTimeout time.Duration
 	// Timeout stops a render that runs longer. Default 2s.
 	Timeout time.Duration
 	// MaxMemory caps an instance's linear memory. Default 128 MiB.
@@ -43,6 +54,11 @@ type Config struct {
 	// MaxResponse fails a render whose encoded response is larger.
 	// Default 16 MiB.
 	MaxResponse int
+	// Budgets of one render; passing one fails it with ErrBudget.
+	// MaxLog bounds the bytes logged (stdout, stderr and kiln.log
+	// together; default 1 MiB), MaxDependencies the keys and prefixes
+	// read (default 10,000), MaxTags the tags (default 128).
+	MaxLog, MaxDependencies, MaxTags int
 	// Data answers the renderer's data reads. Nil means no data: every
 	// key is missing and every list empty.
 	Data Data
@@ -54,10 +70,15 @@ type Config struct {
 	Env map[string]string
 	// Logger receives the renderer's logs; default the Runtime's.
 	Logger *slog.Logger
+	// Profiler, when set, records where the renders spend their time
+	// (see Profiler). The module is compiled for it: renders are slower.
+	Profiler *Profiler
 
 	// stop is how a timeout stops a render; only benchmarks and tests
 	// change it from stopAuto.
 	stop stopMode
+	// now is the pool's clock; nil is time.Now. Tests set it.
+	now func() time.Time
 }
 
 // stopMode is how a running render is stopped.
@@ -76,6 +97,9 @@ func (c Config) withDefaults(rt *Runtime) Config {
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout
 	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
 	if c.MaxMemory == 0 {
 		c.MaxMemory = DefaultMaxMemory
 	}
@@ -86,6 +110,9 @@ func (c Config) withDefaults(rt *Runtime) Config {
 	if c.MaxResponse <= 0 {
 		c.MaxResponse = DefaultMaxResponse
 	}
+	c.MaxLog = positiveOr(c.MaxLog, DefaultMaxLog)
+	c.MaxDependencies = positiveOr(c.MaxDependencies, DefaultMaxDependencies)
+	c.MaxTags = positiveOr(c.MaxTags, DefaultMaxTags)
 	if c.Logger == nil {
 		c.Logger = rt.logger
 	}
@@ -93,11 +120,19 @@ func (c Config) withDefaults(rt *Runtime) Config {
 	return c
 }
 
+func positiveOr(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
 // Runtime compiles and runs renderer modules. It holds one wazero runtime
 // per distinct memory limit, all sharing one compilation cache, so a module
 // is compiled to machine code once per content and reused across restarts.
 type Runtime struct {
 	cache  wazero.CompilationCache
+	guard  guardCache
 	logger *slog.Logger
 
 	mu      sync.Mutex
@@ -109,7 +144,8 @@ type Runtime struct {
 // termination checks per runtime, not per module.
 type engineKey struct {
 	pages  uint32
-	checks bool // wazero's WithCloseOnContextDone, for modules without a guard
+	checks bool      // wazero's WithCloseOnContextDone, for modules without a guard
+	prof   *Profiler // a profiled renderer's own runtime, host functions listened to
 }
 
 // engine is one wazero runtime with the WASI and kiln host modules.
@@ -119,13 +155,17 @@ type engine struct {
 }
 
 // NewRuntime returns a Runtime whose compilation cache lives in cacheDir
-// (created if needed). An empty cacheDir keeps the cache in memory.
+// (created if needed), with the instrumented modules in its subdirectory
+// guard. An empty cacheDir keeps the compilation cache in memory and
+// instruments modules at every load.
 func NewRuntime(ctx context.Context, cacheDir string, logger *slog.Logger) (*Runtime, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	cache := wazero.NewCompilationCache()
+	var guard guardCache
 	if cacheDir != "" {
+		guard.dir = filepath.Join(cacheDir, "guard")
 		if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 			return nil, fmt.Errorf("render: cache dir: %w", err)
 		}
@@ -135,7 +175,7 @@ func NewRuntime(ctx context.Context, cacheDir string, logger *slog.Logger) (*Run
 		}
 		cache = c
 	}
-	return &Runtime{cache: cache, logger: logger, engines: map[engineKey]*engine{}}, nil
+	return &Runtime{cache: cache, guard: guard, logger: logger, engines: map[engineKey]*engine{}}, nil
 }
 
 // Close closes every wazero runtime and the compilation cache. Close the
@@ -187,7 +227,8 @@ func (rt *Runtime) engine(ctx context.Context, key engineKey) (*engine, error) {
 }
 
 // Load compiles the module at cfg.WasmPath (or takes it from the cache),
-// checks it against the ABI and starts cfg.Pool initialized instances.
+// checks it against the ABI and starts its first instance; the pool
+// creates more as renders need them.
 func (rt *Runtime) Load(ctx context.Context, cfg Config) (Renderer, error) {
 	cfg = cfg.withDefaults(rt)
 	bin, err := os.ReadFile(cfg.WasmPath)
@@ -199,8 +240,8 @@ func (rt *Runtime) Load(ctx context.Context, cfg Config) (Renderer, error) {
 		return nil, fmt.Errorf("load renderer %s: %s: %w", cfg.Name, cfg.WasmPath, err)
 	}
 	r := &wasmRenderer{cfg: cfg, engine: e, compiled: compiled, exports: exports, guarded: guarded}
-	r.pool = newPool(cfg.Pool, r.newInstance, cfg.Logger)
-	if err := r.pool.fill(ctx); err != nil {
+	r.pool = newPool(&r.cfg, r.newInstance)
+	if err := r.pool.start(ctx); err != nil {
 		r.Close(ctx)
 		return nil, fmt.Errorf("load renderer %s: %s: %w", cfg.Name, cfg.WasmPath, err)
 	}
@@ -215,17 +256,20 @@ func (rt *Runtime) compile(ctx context.Context, cfg Config, bin []byte) (*engine
 		return nil, nil, exportSet{}, false, errNotWasm
 	}
 	pages := uint32((cfg.MaxMemory + 0xffff) >> 16)
+	if cfg.Profiler != nil {
+		ctx = experimental.WithFunctionListenerFactory(ctx, cfg.Profiler)
+	}
 	if cfg.stop == stopAuto {
-		guardedBin, err := instrument(bin)
+		guardedBin, err := rt.guard.instrument(bin, cfg.Logger)
 		if err == nil {
-			e, cm, exports, err := rt.compileOn(ctx, engineKey{pages: pages}, guardedBin)
+			e, cm, exports, err := rt.compileOn(ctx, engineKey{pages: pages, prof: cfg.Profiler}, guardedBin)
 			if !errors.Is(err, errCompile) {
 				return e, cm, exports, err == nil, err
 			}
 		}
 		cfg.Logger.Info("renderer runs with wazero termination checks (slower)", "reason", err)
 	}
-	e, cm, exports, err := rt.compileOn(ctx, engineKey{pages: pages, checks: cfg.stop != stopNone}, bin)
+	e, cm, exports, err := rt.compileOn(ctx, engineKey{pages: pages, checks: cfg.stop != stopNone, prof: cfg.Profiler}, bin)
 	return e, cm, exports, false, err
 }
 

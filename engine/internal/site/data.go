@@ -3,6 +3,7 @@ package site
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/kilnhq/kiln/engine/internal/datasource"
@@ -15,12 +16,27 @@ type DataAdmin struct{ Plugins *datasource.Supervisor }
 
 var _ server.DataAdmin = DataAdmin{}
 
+// adminErr wraps the supervisor's errors in the ones the admin API maps
+// to statuses: 404 for an unknown source, 409 for a read-only one.
+func adminErr(err error) error {
+	switch {
+	case errors.Is(err, datasource.ErrUnknown):
+		return fmt.Errorf("%w: %w", server.ErrNoSource, err)
+	case errors.Is(err, datasource.ErrReadOnly):
+		return fmt.Errorf("%w: %w", server.ErrNotWritable, err)
+	}
+	return err
+}
+
 // Get reads one key.
 func (d DataAdmin) Get(ctx context.Context, source, key string) ([]byte, bool, error) {
-	if !d.Plugins.Has(source) {
-		return nil, false, fmt.Errorf("%s: %w", source, server.ErrNoSource)
-	}
-	return d.Plugins.Data(source).Get(ctx, key)
+	v, found, err := d.Plugins.Data(source).Get(ctx, key)
+	return v, found, adminErr(err)
+}
+
+func (d DataAdmin) writer(source string) (plugin.Writer, error) {
+	w, err := d.Plugins.Writer(source)
+	return w, adminErr(err)
 }
 
 // Put writes one key.
@@ -30,19 +46,6 @@ func (d DataAdmin) Put(ctx context.Context, source, key string, value []byte) (u
 		return 0, err
 	}
 	return w.Put(ctx, key, value)
-}
-
-// writer is a source's writer, or the error the admin API maps to 404 or
-// 409.
-func (d DataAdmin) writer(source string) (plugin.Writer, error) {
-	if !d.Plugins.Has(source) {
-		return nil, fmt.Errorf("%s: %w", source, server.ErrNoSource)
-	}
-	w, ok := d.Plugins.Writer(source)
-	if !ok {
-		return nil, fmt.Errorf("%s: %w", source, server.ErrNotWritable)
-	}
-	return w, nil
 }
 
 // Delete removes one key.
@@ -70,16 +73,13 @@ func (d DataAdmin) Import(ctx context.Context, source string, items map[string]j
 
 // Export reads every item, paging through the whole key space.
 func (d DataAdmin) Export(ctx context.Context, source string) (map[string]json.RawMessage, error) {
-	if !d.Plugins.Has(source) {
-		return nil, fmt.Errorf("%s: %w", source, server.ErrNoSource)
-	}
 	data := d.Plugins.Data(source)
 	out := map[string]json.RawMessage{}
 	cursor := ""
 	for {
 		items, next, err := data.List(ctx, "", cursor, 1000, false)
 		if err != nil {
-			return nil, err
+			return nil, adminErr(err)
 		}
 		for _, it := range items {
 			v := json.RawMessage(it.Value)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/kilnhq/kiln/engine/internal/assets"
+	"github.com/kilnhq/kiln/engine/internal/builtin"
 	"github.com/kilnhq/kiln/engine/internal/config"
 	"github.com/kilnhq/kiln/engine/internal/datasource"
 	"github.com/kilnhq/kiln/engine/internal/isr"
@@ -132,15 +133,31 @@ func (s *Site) startPlugins(ctx context.Context, opts Options) error {
 	}
 	start := time.Now()
 	sup, err := datasource.Start(ctx, s.Config.DataSources, datasource.Options{
-		Logger: s.log, Executable: opts.Executable, Revisions: s.Store,
+		Logger: s.log, Executable: opts.Executable, Builtins: builtin.Names(), Revisions: s.Store,
 	})
 	if err != nil {
 		return err
 	}
 	s.Plugins = sup
 	s.onClose(sup.Close)
-	fmt.Fprintf(s.out, "  started %d data source(s) in %s\n", len(s.Config.DataSources), round(time.Since(start)))
+	s.Metrics.WatchDataSources(func() []metrics.DataSourceState { return sourceStates(sup.Health()) })
+	up := 0
+	for _, h := range sup.Health() {
+		if h.State == datasource.StateUp {
+			up++
+		}
+	}
+	fmt.Fprintf(s.out, "  started %d of %d data source(s) in %s\n", up, len(s.Config.DataSources), round(time.Since(start)))
 	return nil
+}
+
+// sourceStates turns the supervisor's health into the metrics' view.
+func sourceStates(hs []datasource.SourceHealth) []metrics.DataSourceState {
+	out := make([]metrics.DataSourceState, len(hs))
+	for i, h := range hs {
+		out[i] = metrics.DataSourceState{Name: h.Name, Up: h.State == datasource.StateUp, Degraded: h.State == datasource.StateDegraded, Restarts: h.Restarts}
+	}
+	return out
 }
 
 func (s *Site) loadRenderers(ctx context.Context, opts Options) error {
@@ -223,15 +240,22 @@ func (s *Site) buildAndLoad(ctx context.Context, opts Options) error {
 }
 
 func (s *Site) renderConfig(rc *config.Renderer, opts Options) render.Config {
-	c := render.Config{
-		Name: rc.Name, WasmPath: WasmPath(s.Config, rc), Pool: rc.Pool, Timeout: rc.Timeout,
-		MaxMemory: rc.MaxMemory, MaxResponse: rc.MaxResponse, Assets: s.Assets.Lookup,
-		Env: rc.Env,
-	}
+	var data render.Data
 	if rc.Data != "" && s.Plugins != nil {
-		c.Data = s.Plugins.Data(rc.Data)
+		data = s.Plugins.Data(rc.Data)
 	}
-	return c
+	return RenderConfig(s.Config, rc, data, s.Assets.Lookup)
+}
+
+// RenderConfig is what the render package needs of a renderer block:
+// its module, limits and budgets, its data and the site's assets.
+func RenderConfig(cfg *config.Site, rc *config.Renderer, data render.Data, assets func(string) (string, bool)) render.Config {
+	return render.Config{
+		Name: rc.Name, WasmPath: WasmPath(cfg, rc), Pool: rc.Pool, Timeout: rc.Timeout,
+		MaxMemory: rc.MaxMemory, MaxResponse: rc.MaxResponse, Data: data, Assets: assets,
+		Env: rc.Env, MemoryBudget: rc.MemoryBudget, IdleTimeout: rc.IdleTimeout,
+		MaxLog: rc.MaxLog, MaxDependencies: rc.MaxDependencies, MaxTags: rc.MaxTags,
+	}
 }
 
 // WasmPath is where a renderer's module is: its `wasm`, or for a Go

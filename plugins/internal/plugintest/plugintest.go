@@ -1,76 +1,18 @@
-// Package plugintest runs a data-source plugin as a real process in its
-// package's tests, the way go-plugin's own tests do: the test binary is
-// started again with an environment variable set, and then serves the
-// plugin instead of running tests.
+// Package plugintest has the helpers the built-in plugins' tests share:
+// configure a source in-process, page through List, run Watch. (The
+// plugins as real processes, through the engine's host client, are tested
+// in engine/internal/pluginhost.)
 package plugintest
 
 import (
 	"context"
 	"io"
-	"os"
-	"os/exec"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-	goplugin "github.com/hashicorp/go-plugin"
-
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
-
-// serveEnv makes the test binary serve the plugin instead of running tests.
-const serveEnv = "KILN_PLUGINTEST_SERVE"
-
-// Main is the body of a plugin package's TestMain: in the process started
-// by Dial it serves newSource(), otherwise it runs the tests.
-func Main(m *testing.M, newSource func() plugin.Source) {
-	if os.Getenv(serveEnv) == "1" {
-		plugin.Serve(newSource())
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
-
-// Dial starts the test binary as a plugin process and returns its
-// host-side client, not configured yet. The process is killed when the
-// test ends. The package's TestMain must call Main. With -short the test
-// is skipped.
-func Dial(t testing.TB) *plugin.Client {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("starts a plugin process")
-	}
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), serveEnv+"=1")
-	client := goplugin.NewClient(&goplugin.ClientConfig{
-		HandshakeConfig:  plugin.Handshake,
-		VersionedPlugins: plugin.VersionedPlugins(),
-		Cmd:              cmd,
-		AllowedProtocols: []goplugin.Protocol{goplugin.ProtocolGRPC},
-		Logger:           hclog.New(&hclog.LoggerOptions{Level: hclog.Warn, Output: os.Stderr}),
-	})
-	t.Cleanup(client.Kill)
-	rpc, err := client.Client()
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := rpc.Dispense(plugin.PluginName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return raw.(*plugin.Client)
-}
-
-// Start is Dial followed by Configure with config, which must succeed.
-func Start(t testing.TB, config string) *plugin.Client {
-	t.Helper()
-	c := Dial(t)
-	if ds := c.Configure(context.Background(), []byte(config)); ds.HasErrors() {
-		t.Fatal(ds)
-	}
-	return c
-}
 
 // Configure configures src in this process with config, which must
 // succeed, and closes src when the test ends if it has a Close method.

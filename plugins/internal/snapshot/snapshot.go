@@ -16,8 +16,6 @@ package snapshot
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -87,6 +85,7 @@ type entry struct {
 	deleted bool
 	held    bool   // no value since Open: its file was invalid
 	file    string // Value.File
+	legacy  bool   // hash is a legacyHash, from an older state file
 }
 
 // New returns a snapshot that is not open yet. name (the plugin's name)
@@ -146,8 +145,8 @@ func (s *Snapshot) apply(values map[string]Value, invalid map[string]error) bool
 	for _, k := range sortedKeys(values) {
 		v, e := values[k], s.entries[k]
 		h := hashValue(v.Data)
-		if e != nil && !e.deleted && e.hash == h && !e.held {
-			e.value, e.file = v.Data, v.File // fills values known from the state file
+		if e != nil && !e.deleted && !e.held && (e.hash == h || e.legacy && e.hash == legacyHash(v.Data)) {
+			e.value, e.file, e.hash, e.legacy = v.Data, v.File, h, false // fills values known from the state file
 			continue
 		}
 		s.rev++
@@ -249,9 +248,21 @@ func (s *Snapshot) Get(_ context.Context, key string) (item plugin.Item, found b
 	return plugin.Item{Key: key, Value: e.value, Revision: e.rev}, true, nil
 }
 
-func hashValue(v []byte) string {
-	sum := sha256.Sum256(v)
-	return hex.EncodeToString(sum[:16])
+// GetMany returns one item per key, in the order of keys, from one view
+// of the snapshot.
+func (s *Snapshot) GetMany(_ context.Context, keys []string) ([]plugin.Item, []bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state.Path == "" {
+		return nil, nil, s.errorf(ErrNotOpen)
+	}
+	items, found := make([]plugin.Item, len(keys)), make([]bool, len(keys))
+	for i, k := range keys {
+		if e := s.entries[k]; e != nil && !e.deleted && e.value != nil {
+			items[i], found[i] = plugin.Item{Key: k, Value: e.value, Revision: e.rev}, true
+		}
+	}
+	return items, found, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

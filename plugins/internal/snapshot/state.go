@@ -7,12 +7,17 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // stateDoc is the state file's content.
 type stateDoc struct {
-	Revision uint64                `json:"revision"`
-	Keys     map[string]stateEntry `json:"keys"`
+	Revision uint64 `json:"revision"`
+	// Canonical says the hashes are of canonical JSON (hashValue). Older
+	// state files hashed the bytes as they were (legacyHash); their
+	// entries still match their values once, so upgrading fires no events.
+	Canonical bool                  `json:"canonical,omitempty"`
+	Keys      map[string]stateEntry `json:"keys"`
 }
 
 type stateEntry struct {
@@ -52,14 +57,14 @@ func parseState(b []byte) (stateDoc, error) {
 func (st stateDoc) entries() map[string]*entry {
 	m := make(map[string]*entry, len(st.Keys))
 	for k, e := range st.Keys {
-		m[k] = &entry{hash: e.Hash, rev: e.Revision, deleted: e.Deleted, file: e.File}
+		m[k] = &entry{hash: e.Hash, rev: e.Revision, deleted: e.Deleted, file: e.File, legacy: !st.Canonical}
 	}
 	return m
 }
 
 // save writes the state file durably. Callers hold mu.
 func (s *Snapshot) save() error {
-	st := stateDoc{Revision: s.rev, Keys: make(map[string]stateEntry, len(s.entries))}
+	st := stateDoc{Revision: s.rev, Canonical: true, Keys: make(map[string]stateEntry, len(s.entries))}
 	for k, e := range s.entries {
 		st.Keys[k] = stateEntry{Revision: e.rev, Hash: e.hash, File: e.file, Deleted: e.deleted}
 	}
@@ -78,7 +83,9 @@ func (s *Snapshot) save() error {
 
 // WriteFile replaces path with data through a synced temp file and a
 // rename, so readers and crashes see the old or the new content, never a
-// mix. The state file is written this way; so should a source's own file.
+// mix. The file keeps its mode (and, where allowed, its owner); a new one
+// is 0644. The state file is written this way; so should a source's own
+// file.
 func WriteFile(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
@@ -86,6 +93,10 @@ func WriteFile(path string, data []byte) error {
 		return err
 	}
 	defer os.Remove(f.Name())
+	if err := keepMode(f, path); err != nil {
+		f.Close()
+		return err
+	}
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
@@ -110,4 +121,20 @@ func syncDir(dir string) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// keepMode gives the temp file f the mode and owner of the file it
+// replaces (0644 when there is none yet). An owner it may not set is left.
+func keepMode(f *os.File, path string) error {
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return f.Chmod(0o644)
+	}
+	if err != nil {
+		return err
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && (int(st.Uid) != os.Getuid() || int(st.Gid) != os.Getgid()) {
+		_ = f.Chown(int(st.Uid), int(st.Gid))
+	}
+	return f.Chmod(fi.Mode().Perm())
 }

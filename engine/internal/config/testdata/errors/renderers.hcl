@@ -52,3 +52,13 @@ renderer "envtype" {
   wasm = "../valid/shell.wasm"
   env  = ["A=b"]
 }
+
+renderer "budgets" {
+  wasm             = "../valid/shell.wasm"
+  max_memory       = "128MiB"
+  memory_budget    = "64MiB"
+  idle_timeout     = 0
+  max_log          = "lots"
+  max_dependencies = 0
+  max_tags         = -1
+}

@@ -17,6 +17,11 @@ renderer "post" {
   max_memory   = "64MiB"
   max_response = 1048576
   env          = { PRERENDER = "all", LIMIT = 10 }
+  memory_budget    = "192MiB"
+  idle_timeout     = "5m"
+  max_log          = "64KiB"
+  max_dependencies = 50000
+  max_tags         = 16
 }
 
 renderer "shell" {

@@ -10,6 +10,7 @@
 IMPORT("request") void kiln_request(void *ptr);
 IMPORT("response") void kiln_response(const void *ptr, uint32_t len);
 IMPORT("result") void kiln_result(void *ptr);
+IMPORT("log") void kiln_log(int32_t level, const void *ptr, uint32_t len);
 
 #ifndef VARIANT_NOMARKER
 #ifdef VARIANT_VERSION7
@@ -48,6 +49,20 @@ EXPORT("kiln_render") int32_t render(int32_t n) {
     kiln_request((void *)0xfffffff0); /* out of bounds: traps in the host */
 #elif defined(VARIANT_LOOP)
     for (volatile int i = 0;; i++) {
+    }
+#elif defined(VARIANT_RESPONSES)
+    /* 400 responses of 16 MiB: the host must not keep a copy of each. */
+    static uint8_t big[16 << 20];
+    for (int i = 0; i < 400; i++) {
+        kiln_response(big, sizeof big);
+    }
+#elif defined(VARIANT_LOGFLOOD)
+    static uint8_t line[64 << 10];
+    for (int i = 0; i < (int)sizeof line; i++) {
+        line[i] = 'z';
+    }
+    for (;;) {
+        kiln_log(1, line, sizeof line);
     }
 #endif
     kiln_response(ok, sizeof ok);

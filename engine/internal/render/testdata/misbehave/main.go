@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	kiln "github.com/kilnhq/kiln/sdk/go"
 )
@@ -55,6 +57,27 @@ func render(req *kiln.Request) (*kiln.Response, error) {
 		fmt.Println("line one")
 		fmt.Fprint(os.Stderr, "line two\nline three")
 		return kiln.HTML([]byte("printed")), nil
+	case "/logflood": // 131 MB of log in 0.4 s, before budgets
+		line := strings.Repeat("x", 1000)
+		for {
+			fmt.Println(line)
+		}
+	case "/kilnlog":
+		line := strings.Repeat("y", 1000)
+		for {
+			kiln.Log(kiln.LevelInfo, line)
+		}
+	case "/deps": // a million dependencies
+		for i := range 1_000_000 {
+			kiln.Get("key/" + strconv.Itoa(i))
+		}
+		return kiln.HTML([]byte("read")), nil
+	case "/tags":
+		r := kiln.HTML([]byte("tagged"))
+		for i := range 1000 {
+			r.Tags = append(r.Tags, "tag"+strconv.Itoa(i))
+		}
+		return r, nil
 	case "/spin":
 		return kiln.HTML([]byte(fmt.Sprint(spin(1_000_000)))), nil
 	case "/env":

@@ -87,7 +87,11 @@ type Diagnostic struct {
 	Summary  string                 `protobuf:"bytes,2,opt,name=summary,proto3" json:"summary,omitempty"`
 	Detail   string                 `protobuf:"bytes,3,opt,name=detail,proto3" json:"detail,omitempty"`
 	// attribute names the config attribute the diagnostic is about, if any.
-	Attribute     string `protobuf:"bytes,4,opt,name=attribute,proto3" json:"attribute,omitempty"`
+	Attribute string `protobuf:"bytes,4,opt,name=attribute,proto3" json:"attribute,omitempty"`
+	// transient: the config is valid, but the source cannot serve now (a
+	// database unreachable, a data file invalid). The host starts without
+	// the source and retries; other errors from Configure stop it at start.
+	Transient     bool `protobuf:"varint,5,opt,name=transient,proto3" json:"transient,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -148,6 +152,13 @@ func (x *Diagnostic) GetAttribute() string {
 		return x.Attribute
 	}
 	return ""
+}
+
+func (x *Diagnostic) GetTransient() bool {
+	if x != nil {
+		return x.Transient
+	}
+	return false
 }
 
 type Item struct {
@@ -434,6 +445,42 @@ func (*Get) Descriptor() ([]byte, []int) {
 	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{6}
 }
 
+type GetMany struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMany) Reset() {
+	*x = GetMany{}
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMany) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMany) ProtoMessage() {}
+
+func (x *GetMany) ProtoReflect() protoreflect.Message {
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMany.ProtoReflect.Descriptor instead.
+func (*GetMany) Descriptor() ([]byte, []int) {
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{7}
+}
+
 type List struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -442,7 +489,7 @@ type List struct {
 
 func (x *List) Reset() {
 	*x = List{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[7]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -454,7 +501,7 @@ func (x *List) String() string {
 func (*List) ProtoMessage() {}
 
 func (x *List) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[7]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -467,7 +514,7 @@ func (x *List) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use List.ProtoReflect.Descriptor instead.
 func (*List) Descriptor() ([]byte, []int) {
-	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{7}
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{8}
 }
 
 type Watch struct {
@@ -478,7 +525,7 @@ type Watch struct {
 
 func (x *Watch) Reset() {
 	*x = Watch{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[8]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -490,7 +537,7 @@ func (x *Watch) String() string {
 func (*Watch) ProtoMessage() {}
 
 func (x *Watch) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[8]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -503,7 +550,7 @@ func (x *Watch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Watch.ProtoReflect.Descriptor instead.
 func (*Watch) Descriptor() ([]byte, []int) {
-	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{8}
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{9}
 }
 
 type Put struct {
@@ -514,7 +561,7 @@ type Put struct {
 
 func (x *Put) Reset() {
 	*x = Put{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[9]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -526,7 +573,7 @@ func (x *Put) String() string {
 func (*Put) ProtoMessage() {}
 
 func (x *Put) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[9]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -539,7 +586,7 @@ func (x *Put) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Put.ProtoReflect.Descriptor instead.
 func (*Put) Descriptor() ([]byte, []int) {
-	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{9}
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{10}
 }
 
 type Delete struct {
@@ -550,7 +597,7 @@ type Delete struct {
 
 func (x *Delete) Reset() {
 	*x = Delete{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[10]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -562,7 +609,7 @@ func (x *Delete) String() string {
 func (*Delete) ProtoMessage() {}
 
 func (x *Delete) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[10]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -575,7 +622,7 @@ func (x *Delete) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delete.ProtoReflect.Descriptor instead.
 func (*Delete) Descriptor() ([]byte, []int) {
-	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{10}
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{11}
 }
 
 type Capabilities_Request struct {
@@ -586,7 +633,7 @@ type Capabilities_Request struct {
 
 func (x *Capabilities_Request) Reset() {
 	*x = Capabilities_Request{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[11]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -598,7 +645,7 @@ func (x *Capabilities_Request) String() string {
 func (*Capabilities_Request) ProtoMessage() {}
 
 func (x *Capabilities_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[11]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -625,7 +672,7 @@ type Capabilities_Response struct {
 
 func (x *Capabilities_Response) Reset() {
 	*x = Capabilities_Response{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[12]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -637,7 +684,7 @@ func (x *Capabilities_Response) String() string {
 func (*Capabilities_Response) ProtoMessage() {}
 
 func (x *Capabilities_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[12]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -687,7 +734,7 @@ type Schema_Attribute struct {
 
 func (x *Schema_Attribute) Reset() {
 	*x = Schema_Attribute{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[13]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -699,7 +746,7 @@ func (x *Schema_Attribute) String() string {
 func (*Schema_Attribute) ProtoMessage() {}
 
 func (x *Schema_Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[13]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -751,7 +798,7 @@ type Schema_Request struct {
 
 func (x *Schema_Request) Reset() {
 	*x = Schema_Request{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[14]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -763,7 +810,7 @@ func (x *Schema_Request) String() string {
 func (*Schema_Request) ProtoMessage() {}
 
 func (x *Schema_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[14]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -789,7 +836,7 @@ type Schema_Response struct {
 
 func (x *Schema_Response) Reset() {
 	*x = Schema_Response{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[15]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -801,7 +848,7 @@ func (x *Schema_Response) String() string {
 func (*Schema_Response) ProtoMessage() {}
 
 func (x *Schema_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[15]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -841,7 +888,7 @@ type Configure_Request struct {
 
 func (x *Configure_Request) Reset() {
 	*x = Configure_Request{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[16]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -853,7 +900,7 @@ func (x *Configure_Request) String() string {
 func (*Configure_Request) ProtoMessage() {}
 
 func (x *Configure_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[16]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -885,7 +932,7 @@ type Configure_Response struct {
 
 func (x *Configure_Response) Reset() {
 	*x = Configure_Response{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[17]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -897,7 +944,7 @@ func (x *Configure_Response) String() string {
 func (*Configure_Response) ProtoMessage() {}
 
 func (x *Configure_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[17]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +976,7 @@ type Get_Request struct {
 
 func (x *Get_Request) Reset() {
 	*x = Get_Request{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[18]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -941,7 +988,7 @@ func (x *Get_Request) String() string {
 func (*Get_Request) ProtoMessage() {}
 
 func (x *Get_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[18]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +1022,7 @@ type Get_Response struct {
 
 func (x *Get_Response) Reset() {
 	*x = Get_Response{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[19]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -987,7 +1034,7 @@ func (x *Get_Response) String() string {
 func (*Get_Response) ProtoMessage() {}
 
 func (x *Get_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[19]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1024,6 +1071,155 @@ func (x *Get_Response) GetDiagnostics() []*Diagnostic {
 	return nil
 }
 
+type GetMany_Request struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Keys          []string               `protobuf:"bytes,1,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMany_Request) Reset() {
+	*x = GetMany_Request{}
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMany_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMany_Request) ProtoMessage() {}
+
+func (x *GetMany_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMany_Request.ProtoReflect.Descriptor instead.
+func (*GetMany_Request) Descriptor() ([]byte, []int) {
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{7, 0}
+}
+
+func (x *GetMany_Request) GetKeys() []string {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+type GetMany_Response struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// results has one entry per requested key, in request order.
+	Results       []*GetMany_Result `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	Diagnostics   []*Diagnostic     `protobuf:"bytes,2,rep,name=diagnostics,proto3" json:"diagnostics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMany_Response) Reset() {
+	*x = GetMany_Response{}
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMany_Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMany_Response) ProtoMessage() {}
+
+func (x *GetMany_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMany_Response.ProtoReflect.Descriptor instead.
+func (*GetMany_Response) Descriptor() ([]byte, []int) {
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{7, 1}
+}
+
+func (x *GetMany_Response) GetResults() []*GetMany_Result {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *GetMany_Response) GetDiagnostics() []*Diagnostic {
+	if x != nil {
+		return x.Diagnostics
+	}
+	return nil
+}
+
+type GetMany_Result struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Item          *Item                  `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	Found         bool                   `protobuf:"varint,2,opt,name=found,proto3" json:"found,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMany_Result) Reset() {
+	*x = GetMany_Result{}
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMany_Result) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMany_Result) ProtoMessage() {}
+
+func (x *GetMany_Result) ProtoReflect() protoreflect.Message {
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMany_Result.ProtoReflect.Descriptor instead.
+func (*GetMany_Result) Descriptor() ([]byte, []int) {
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{7, 2}
+}
+
+func (x *GetMany_Result) GetItem() *Item {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+func (x *GetMany_Result) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
 type List_Request struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Prefix string                 `protobuf:"bytes,1,opt,name=prefix,proto3" json:"prefix,omitempty"`
@@ -1037,7 +1233,7 @@ type List_Request struct {
 
 func (x *List_Request) Reset() {
 	*x = List_Request{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[20]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1049,7 +1245,7 @@ func (x *List_Request) String() string {
 func (*List_Request) ProtoMessage() {}
 
 func (x *List_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[20]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1062,7 +1258,7 @@ func (x *List_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use List_Request.ProtoReflect.Descriptor instead.
 func (*List_Request) Descriptor() ([]byte, []int) {
-	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{7, 0}
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{8, 0}
 }
 
 func (x *List_Request) GetPrefix() string {
@@ -1105,7 +1301,7 @@ type List_Response struct {
 
 func (x *List_Response) Reset() {
 	*x = List_Response{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[21]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1117,7 +1313,7 @@ func (x *List_Response) String() string {
 func (*List_Response) ProtoMessage() {}
 
 func (x *List_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[21]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1130,7 +1326,7 @@ func (x *List_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use List_Response.ProtoReflect.Descriptor instead.
 func (*List_Response) Descriptor() ([]byte, []int) {
-	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{7, 1}
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{8, 1}
 }
 
 func (x *List_Response) GetItems() []*Item {
@@ -1164,7 +1360,7 @@ type Watch_Request struct {
 
 func (x *Watch_Request) Reset() {
 	*x = Watch_Request{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[22]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1176,7 +1372,7 @@ func (x *Watch_Request) String() string {
 func (*Watch_Request) ProtoMessage() {}
 
 func (x *Watch_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[22]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1189,7 +1385,7 @@ func (x *Watch_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Watch_Request.ProtoReflect.Descriptor instead.
 func (*Watch_Request) Descriptor() ([]byte, []int) {
-	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{8, 0}
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{9, 0}
 }
 
 func (x *Watch_Request) GetFromRevision() uint64 {
@@ -1210,7 +1406,7 @@ type Watch_Response struct {
 
 func (x *Watch_Response) Reset() {
 	*x = Watch_Response{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[23]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1222,7 +1418,7 @@ func (x *Watch_Response) String() string {
 func (*Watch_Response) ProtoMessage() {}
 
 func (x *Watch_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[23]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1235,7 +1431,7 @@ func (x *Watch_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Watch_Response.ProtoReflect.Descriptor instead.
 func (*Watch_Response) Descriptor() ([]byte, []int) {
-	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{8, 1}
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{9, 1}
 }
 
 func (x *Watch_Response) GetEvents() []*Event {
@@ -1262,7 +1458,7 @@ type Put_Request struct {
 
 func (x *Put_Request) Reset() {
 	*x = Put_Request{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[24]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1274,7 +1470,7 @@ func (x *Put_Request) String() string {
 func (*Put_Request) ProtoMessage() {}
 
 func (x *Put_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[24]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1287,7 +1483,7 @@ func (x *Put_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Put_Request.ProtoReflect.Descriptor instead.
 func (*Put_Request) Descriptor() ([]byte, []int) {
-	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{9, 0}
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{10, 0}
 }
 
 func (x *Put_Request) GetKey() string {
@@ -1314,7 +1510,7 @@ type Put_Response struct {
 
 func (x *Put_Response) Reset() {
 	*x = Put_Response{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[25]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1326,7 +1522,7 @@ func (x *Put_Response) String() string {
 func (*Put_Response) ProtoMessage() {}
 
 func (x *Put_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[25]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1339,7 +1535,7 @@ func (x *Put_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Put_Response.ProtoReflect.Descriptor instead.
 func (*Put_Response) Descriptor() ([]byte, []int) {
-	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{9, 1}
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{10, 1}
 }
 
 func (x *Put_Response) GetRevision() uint64 {
@@ -1365,7 +1561,7 @@ type Delete_Request struct {
 
 func (x *Delete_Request) Reset() {
 	*x = Delete_Request{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[26]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1377,7 +1573,7 @@ func (x *Delete_Request) String() string {
 func (*Delete_Request) ProtoMessage() {}
 
 func (x *Delete_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[26]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1390,7 +1586,7 @@ func (x *Delete_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delete_Request.ProtoReflect.Descriptor instead.
 func (*Delete_Request) Descriptor() ([]byte, []int) {
-	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{10, 0}
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{11, 0}
 }
 
 func (x *Delete_Request) GetKey() string {
@@ -1410,7 +1606,7 @@ type Delete_Response struct {
 
 func (x *Delete_Response) Reset() {
 	*x = Delete_Response{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[27]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1422,7 +1618,7 @@ func (x *Delete_Response) String() string {
 func (*Delete_Response) ProtoMessage() {}
 
 func (x *Delete_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[27]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1435,7 +1631,7 @@ func (x *Delete_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delete_Response.ProtoReflect.Descriptor instead.
 func (*Delete_Response) Descriptor() ([]byte, []int) {
-	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{10, 1}
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{11, 1}
 }
 
 func (x *Delete_Response) GetRevision() uint64 {
@@ -1456,13 +1652,14 @@ var File_kiln_datasource_v1_datasource_proto protoreflect.FileDescriptor
 
 const file_kiln_datasource_v1_datasource_proto_rawDesc = "" +
 	"\n" +
-	"#kiln/datasource/v1/datasource.proto\x12\x12kiln.datasource.v1\"\xd2\x01\n" +
+	"#kiln/datasource/v1/datasource.proto\x12\x12kiln.datasource.v1\"\xf0\x01\n" +
 	"\n" +
 	"Diagnostic\x12C\n" +
 	"\bseverity\x18\x01 \x01(\x0e2'.kiln.datasource.v1.Diagnostic.SeverityR\bseverity\x12\x18\n" +
 	"\asummary\x18\x02 \x01(\tR\asummary\x12\x16\n" +
 	"\x06detail\x18\x03 \x01(\tR\x06detail\x12\x1c\n" +
-	"\tattribute\x18\x04 \x01(\tR\tattribute\"/\n" +
+	"\tattribute\x18\x04 \x01(\tR\tattribute\x12\x1c\n" +
+	"\ttransient\x18\x05 \x01(\bR\ttransient\"/\n" +
 	"\bSeverity\x12\v\n" +
 	"\aINVALID\x10\x00\x12\t\n" +
 	"\x05ERROR\x10\x01\x12\v\n" +
@@ -1506,7 +1703,16 @@ const file_kiln_datasource_v1_datasource_proto_rawDesc = "" +
 	"\bResponse\x12,\n" +
 	"\x04item\x18\x01 \x01(\v2\x18.kiln.datasource.v1.ItemR\x04item\x12\x14\n" +
 	"\x05found\x18\x02 \x01(\bR\x05found\x12@\n" +
-	"\vdiagnostics\x18\x03 \x03(\v2\x1e.kiln.datasource.v1.DiagnosticR\vdiagnostics\"\x84\x02\n" +
+	"\vdiagnostics\x18\x03 \x03(\v2\x1e.kiln.datasource.v1.DiagnosticR\vdiagnostics\"\x83\x02\n" +
+	"\aGetMany\x1a\x1d\n" +
+	"\aRequest\x12\x12\n" +
+	"\x04keys\x18\x01 \x03(\tR\x04keys\x1a\x8a\x01\n" +
+	"\bResponse\x12<\n" +
+	"\aresults\x18\x01 \x03(\v2\".kiln.datasource.v1.GetMany.ResultR\aresults\x12@\n" +
+	"\vdiagnostics\x18\x02 \x03(\v2\x1e.kiln.datasource.v1.DiagnosticR\vdiagnostics\x1aL\n" +
+	"\x06Result\x12,\n" +
+	"\x04item\x18\x01 \x01(\v2\x18.kiln.datasource.v1.ItemR\x04item\x12\x14\n" +
+	"\x05found\x18\x02 \x01(\bR\x05found\"\x84\x02\n" +
 	"\x04List\x1ai\n" +
 	"\aRequest\x12\x16\n" +
 	"\x06prefix\x18\x01 \x01(\tR\x06prefix\x12\x16\n" +
@@ -1535,17 +1741,18 @@ const file_kiln_datasource_v1_datasource_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x1ah\n" +
 	"\bResponse\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12@\n" +
-	"\vdiagnostics\x18\x02 \x03(\v2\x1e.kiln.datasource.v1.DiagnosticR\vdiagnostics2\xa8\x05\n" +
+	"\vdiagnostics\x18\x02 \x03(\v2\x1e.kiln.datasource.v1.DiagnosticR\vdiagnostics2\xfe\x05\n" +
 	"\n" +
 	"DataSource\x12c\n" +
 	"\fCapabilities\x12(.kiln.datasource.v1.Capabilities.Request\x1a).kiln.datasource.v1.Capabilities.Response\x12Q\n" +
 	"\x06Schema\x12\".kiln.datasource.v1.Schema.Request\x1a#.kiln.datasource.v1.Schema.Response\x12Z\n" +
 	"\tConfigure\x12%.kiln.datasource.v1.Configure.Request\x1a&.kiln.datasource.v1.Configure.Response\x12H\n" +
-	"\x03Get\x12\x1f.kiln.datasource.v1.Get.Request\x1a .kiln.datasource.v1.Get.Response\x12M\n" +
+	"\x03Get\x12\x1f.kiln.datasource.v1.Get.Request\x1a .kiln.datasource.v1.Get.Response\x12T\n" +
+	"\aGetMany\x12#.kiln.datasource.v1.GetMany.Request\x1a$.kiln.datasource.v1.GetMany.Response\x12M\n" +
 	"\x04List\x12 .kiln.datasource.v1.List.Request\x1a!.kiln.datasource.v1.List.Response0\x01\x12P\n" +
 	"\x05Watch\x12!.kiln.datasource.v1.Watch.Request\x1a\".kiln.datasource.v1.Watch.Response0\x01\x12H\n" +
 	"\x03Put\x12\x1f.kiln.datasource.v1.Put.Request\x1a .kiln.datasource.v1.Put.Response\x12Q\n" +
-	"\x06Delete\x12\".kiln.datasource.v1.Delete.Request\x1a#.kiln.datasource.v1.Delete.ResponseB2Z0github.com/kilnhq/kiln/sdk/plugin/internal/pb;pbb\x06proto3"
+	"\x06Delete\x12\".kiln.datasource.v1.Delete.Request\x1a#.kiln.datasource.v1.Delete.ResponseB)Z'github.com/kilnhq/kiln/sdk/plugin/pb;pbb\x06proto3"
 
 var (
 	file_kiln_datasource_v1_datasource_proto_rawDescOnce sync.Once
@@ -1560,7 +1767,7 @@ func file_kiln_datasource_v1_datasource_proto_rawDescGZIP() []byte {
 }
 
 var file_kiln_datasource_v1_datasource_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kiln_datasource_v1_datasource_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_kiln_datasource_v1_datasource_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_kiln_datasource_v1_datasource_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),      // 0: kiln.datasource.v1.Diagnostic.Severity
 	(*Diagnostic)(nil),            // 1: kiln.datasource.v1.Diagnostic
@@ -1570,63 +1777,72 @@ var file_kiln_datasource_v1_datasource_proto_goTypes = []any{
 	(*Schema)(nil),                // 5: kiln.datasource.v1.Schema
 	(*Configure)(nil),             // 6: kiln.datasource.v1.Configure
 	(*Get)(nil),                   // 7: kiln.datasource.v1.Get
-	(*List)(nil),                  // 8: kiln.datasource.v1.List
-	(*Watch)(nil),                 // 9: kiln.datasource.v1.Watch
-	(*Put)(nil),                   // 10: kiln.datasource.v1.Put
-	(*Delete)(nil),                // 11: kiln.datasource.v1.Delete
-	(*Capabilities_Request)(nil),  // 12: kiln.datasource.v1.Capabilities.Request
-	(*Capabilities_Response)(nil), // 13: kiln.datasource.v1.Capabilities.Response
-	(*Schema_Attribute)(nil),      // 14: kiln.datasource.v1.Schema.Attribute
-	(*Schema_Request)(nil),        // 15: kiln.datasource.v1.Schema.Request
-	(*Schema_Response)(nil),       // 16: kiln.datasource.v1.Schema.Response
-	(*Configure_Request)(nil),     // 17: kiln.datasource.v1.Configure.Request
-	(*Configure_Response)(nil),    // 18: kiln.datasource.v1.Configure.Response
-	(*Get_Request)(nil),           // 19: kiln.datasource.v1.Get.Request
-	(*Get_Response)(nil),          // 20: kiln.datasource.v1.Get.Response
-	(*List_Request)(nil),          // 21: kiln.datasource.v1.List.Request
-	(*List_Response)(nil),         // 22: kiln.datasource.v1.List.Response
-	(*Watch_Request)(nil),         // 23: kiln.datasource.v1.Watch.Request
-	(*Watch_Response)(nil),        // 24: kiln.datasource.v1.Watch.Response
-	(*Put_Request)(nil),           // 25: kiln.datasource.v1.Put.Request
-	(*Put_Response)(nil),          // 26: kiln.datasource.v1.Put.Response
-	(*Delete_Request)(nil),        // 27: kiln.datasource.v1.Delete.Request
-	(*Delete_Response)(nil),       // 28: kiln.datasource.v1.Delete.Response
+	(*GetMany)(nil),               // 8: kiln.datasource.v1.GetMany
+	(*List)(nil),                  // 9: kiln.datasource.v1.List
+	(*Watch)(nil),                 // 10: kiln.datasource.v1.Watch
+	(*Put)(nil),                   // 11: kiln.datasource.v1.Put
+	(*Delete)(nil),                // 12: kiln.datasource.v1.Delete
+	(*Capabilities_Request)(nil),  // 13: kiln.datasource.v1.Capabilities.Request
+	(*Capabilities_Response)(nil), // 14: kiln.datasource.v1.Capabilities.Response
+	(*Schema_Attribute)(nil),      // 15: kiln.datasource.v1.Schema.Attribute
+	(*Schema_Request)(nil),        // 16: kiln.datasource.v1.Schema.Request
+	(*Schema_Response)(nil),       // 17: kiln.datasource.v1.Schema.Response
+	(*Configure_Request)(nil),     // 18: kiln.datasource.v1.Configure.Request
+	(*Configure_Response)(nil),    // 19: kiln.datasource.v1.Configure.Response
+	(*Get_Request)(nil),           // 20: kiln.datasource.v1.Get.Request
+	(*Get_Response)(nil),          // 21: kiln.datasource.v1.Get.Response
+	(*GetMany_Request)(nil),       // 22: kiln.datasource.v1.GetMany.Request
+	(*GetMany_Response)(nil),      // 23: kiln.datasource.v1.GetMany.Response
+	(*GetMany_Result)(nil),        // 24: kiln.datasource.v1.GetMany.Result
+	(*List_Request)(nil),          // 25: kiln.datasource.v1.List.Request
+	(*List_Response)(nil),         // 26: kiln.datasource.v1.List.Response
+	(*Watch_Request)(nil),         // 27: kiln.datasource.v1.Watch.Request
+	(*Watch_Response)(nil),        // 28: kiln.datasource.v1.Watch.Response
+	(*Put_Request)(nil),           // 29: kiln.datasource.v1.Put.Request
+	(*Put_Response)(nil),          // 30: kiln.datasource.v1.Put.Response
+	(*Delete_Request)(nil),        // 31: kiln.datasource.v1.Delete.Request
+	(*Delete_Response)(nil),       // 32: kiln.datasource.v1.Delete.Response
 }
 var file_kiln_datasource_v1_datasource_proto_depIdxs = []int32{
 	0,  // 0: kiln.datasource.v1.Diagnostic.severity:type_name -> kiln.datasource.v1.Diagnostic.Severity
 	1,  // 1: kiln.datasource.v1.Capabilities.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
-	14, // 2: kiln.datasource.v1.Schema.Response.attributes:type_name -> kiln.datasource.v1.Schema.Attribute
+	15, // 2: kiln.datasource.v1.Schema.Response.attributes:type_name -> kiln.datasource.v1.Schema.Attribute
 	1,  // 3: kiln.datasource.v1.Schema.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
 	1,  // 4: kiln.datasource.v1.Configure.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
 	2,  // 5: kiln.datasource.v1.Get.Response.item:type_name -> kiln.datasource.v1.Item
 	1,  // 6: kiln.datasource.v1.Get.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
-	2,  // 7: kiln.datasource.v1.List.Response.items:type_name -> kiln.datasource.v1.Item
-	1,  // 8: kiln.datasource.v1.List.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
-	3,  // 9: kiln.datasource.v1.Watch.Response.events:type_name -> kiln.datasource.v1.Event
-	1,  // 10: kiln.datasource.v1.Watch.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
-	1,  // 11: kiln.datasource.v1.Put.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
-	1,  // 12: kiln.datasource.v1.Delete.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
-	12, // 13: kiln.datasource.v1.DataSource.Capabilities:input_type -> kiln.datasource.v1.Capabilities.Request
-	15, // 14: kiln.datasource.v1.DataSource.Schema:input_type -> kiln.datasource.v1.Schema.Request
-	17, // 15: kiln.datasource.v1.DataSource.Configure:input_type -> kiln.datasource.v1.Configure.Request
-	19, // 16: kiln.datasource.v1.DataSource.Get:input_type -> kiln.datasource.v1.Get.Request
-	21, // 17: kiln.datasource.v1.DataSource.List:input_type -> kiln.datasource.v1.List.Request
-	23, // 18: kiln.datasource.v1.DataSource.Watch:input_type -> kiln.datasource.v1.Watch.Request
-	25, // 19: kiln.datasource.v1.DataSource.Put:input_type -> kiln.datasource.v1.Put.Request
-	27, // 20: kiln.datasource.v1.DataSource.Delete:input_type -> kiln.datasource.v1.Delete.Request
-	13, // 21: kiln.datasource.v1.DataSource.Capabilities:output_type -> kiln.datasource.v1.Capabilities.Response
-	16, // 22: kiln.datasource.v1.DataSource.Schema:output_type -> kiln.datasource.v1.Schema.Response
-	18, // 23: kiln.datasource.v1.DataSource.Configure:output_type -> kiln.datasource.v1.Configure.Response
-	20, // 24: kiln.datasource.v1.DataSource.Get:output_type -> kiln.datasource.v1.Get.Response
-	22, // 25: kiln.datasource.v1.DataSource.List:output_type -> kiln.datasource.v1.List.Response
-	24, // 26: kiln.datasource.v1.DataSource.Watch:output_type -> kiln.datasource.v1.Watch.Response
-	26, // 27: kiln.datasource.v1.DataSource.Put:output_type -> kiln.datasource.v1.Put.Response
-	28, // 28: kiln.datasource.v1.DataSource.Delete:output_type -> kiln.datasource.v1.Delete.Response
-	21, // [21:29] is the sub-list for method output_type
-	13, // [13:21] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	24, // 7: kiln.datasource.v1.GetMany.Response.results:type_name -> kiln.datasource.v1.GetMany.Result
+	1,  // 8: kiln.datasource.v1.GetMany.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
+	2,  // 9: kiln.datasource.v1.GetMany.Result.item:type_name -> kiln.datasource.v1.Item
+	2,  // 10: kiln.datasource.v1.List.Response.items:type_name -> kiln.datasource.v1.Item
+	1,  // 11: kiln.datasource.v1.List.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
+	3,  // 12: kiln.datasource.v1.Watch.Response.events:type_name -> kiln.datasource.v1.Event
+	1,  // 13: kiln.datasource.v1.Watch.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
+	1,  // 14: kiln.datasource.v1.Put.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
+	1,  // 15: kiln.datasource.v1.Delete.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
+	13, // 16: kiln.datasource.v1.DataSource.Capabilities:input_type -> kiln.datasource.v1.Capabilities.Request
+	16, // 17: kiln.datasource.v1.DataSource.Schema:input_type -> kiln.datasource.v1.Schema.Request
+	18, // 18: kiln.datasource.v1.DataSource.Configure:input_type -> kiln.datasource.v1.Configure.Request
+	20, // 19: kiln.datasource.v1.DataSource.Get:input_type -> kiln.datasource.v1.Get.Request
+	22, // 20: kiln.datasource.v1.DataSource.GetMany:input_type -> kiln.datasource.v1.GetMany.Request
+	25, // 21: kiln.datasource.v1.DataSource.List:input_type -> kiln.datasource.v1.List.Request
+	27, // 22: kiln.datasource.v1.DataSource.Watch:input_type -> kiln.datasource.v1.Watch.Request
+	29, // 23: kiln.datasource.v1.DataSource.Put:input_type -> kiln.datasource.v1.Put.Request
+	31, // 24: kiln.datasource.v1.DataSource.Delete:input_type -> kiln.datasource.v1.Delete.Request
+	14, // 25: kiln.datasource.v1.DataSource.Capabilities:output_type -> kiln.datasource.v1.Capabilities.Response
+	17, // 26: kiln.datasource.v1.DataSource.Schema:output_type -> kiln.datasource.v1.Schema.Response
+	19, // 27: kiln.datasource.v1.DataSource.Configure:output_type -> kiln.datasource.v1.Configure.Response
+	21, // 28: kiln.datasource.v1.DataSource.Get:output_type -> kiln.datasource.v1.Get.Response
+	23, // 29: kiln.datasource.v1.DataSource.GetMany:output_type -> kiln.datasource.v1.GetMany.Response
+	26, // 30: kiln.datasource.v1.DataSource.List:output_type -> kiln.datasource.v1.List.Response
+	28, // 31: kiln.datasource.v1.DataSource.Watch:output_type -> kiln.datasource.v1.Watch.Response
+	30, // 32: kiln.datasource.v1.DataSource.Put:output_type -> kiln.datasource.v1.Put.Response
+	32, // 33: kiln.datasource.v1.DataSource.Delete:output_type -> kiln.datasource.v1.Delete.Response
+	25, // [25:34] is the sub-list for method output_type
+	16, // [16:25] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_kiln_datasource_v1_datasource_proto_init() }
@@ -1640,7 +1856,7 @@ func file_kiln_datasource_v1_datasource_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kiln_datasource_v1_datasource_proto_rawDesc), len(file_kiln_datasource_v1_datasource_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -34,6 +34,7 @@ const (
 	DataSource_Schema_FullMethodName       = "/kiln.datasource.v1.DataSource/Schema"
 	DataSource_Configure_FullMethodName    = "/kiln.datasource.v1.DataSource/Configure"
 	DataSource_Get_FullMethodName          = "/kiln.datasource.v1.DataSource/Get"
+	DataSource_GetMany_FullMethodName      = "/kiln.datasource.v1.DataSource/GetMany"
 	DataSource_List_FullMethodName         = "/kiln.datasource.v1.DataSource/List"
 	DataSource_Watch_FullMethodName        = "/kiln.datasource.v1.DataSource/Watch"
 	DataSource_Put_FullMethodName          = "/kiln.datasource.v1.DataSource/Put"
@@ -52,6 +53,10 @@ type DataSourceClient interface {
 	Configure(ctx context.Context, in *Configure_Request, opts ...grpc.CallOption) (*Configure_Response, error)
 	// Get reads one key.
 	Get(ctx context.Context, in *Get_Request, opts ...grpc.CallOption) (*Get_Response, error)
+	// GetMany reads several keys in one round trip. Optional: a plugin
+	// without it answers UNIMPLEMENTED and the host falls back to one Get per
+	// key.
+	GetMany(ctx context.Context, in *GetMany_Request, opts ...grpc.CallOption) (*GetMany_Response, error)
 	// List streams one page of a prefix listing, possibly split over several
 	// messages; the last message carries the cursor of the next page.
 	List(ctx context.Context, in *List_Request, opts ...grpc.CallOption) (grpc.ServerStreamingClient[List_Response], error)
@@ -104,6 +109,16 @@ func (c *dataSourceClient) Get(ctx context.Context, in *Get_Request, opts ...grp
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Get_Response)
 	err := c.cc.Invoke(ctx, DataSource_Get_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dataSourceClient) GetMany(ctx context.Context, in *GetMany_Request, opts ...grpc.CallOption) (*GetMany_Response, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetMany_Response)
+	err := c.cc.Invoke(ctx, DataSource_GetMany_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +195,10 @@ type DataSourceServer interface {
 	Configure(context.Context, *Configure_Request) (*Configure_Response, error)
 	// Get reads one key.
 	Get(context.Context, *Get_Request) (*Get_Response, error)
+	// GetMany reads several keys in one round trip. Optional: a plugin
+	// without it answers UNIMPLEMENTED and the host falls back to one Get per
+	// key.
+	GetMany(context.Context, *GetMany_Request) (*GetMany_Response, error)
 	// List streams one page of a prefix listing, possibly split over several
 	// messages; the last message carries the cursor of the next page.
 	List(*List_Request, grpc.ServerStreamingServer[List_Response]) error
@@ -209,6 +228,9 @@ func (UnimplementedDataSourceServer) Configure(context.Context, *Configure_Reque
 }
 func (UnimplementedDataSourceServer) Get(context.Context, *Get_Request) (*Get_Response, error) {
 	return nil, status.Error(codes.Unimplemented, "method Get not implemented")
+}
+func (UnimplementedDataSourceServer) GetMany(context.Context, *GetMany_Request) (*GetMany_Response, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMany not implemented")
 }
 func (UnimplementedDataSourceServer) List(*List_Request, grpc.ServerStreamingServer[List_Response]) error {
 	return status.Error(codes.Unimplemented, "method List not implemented")
@@ -315,6 +337,24 @@ func _DataSource_Get_Handler(srv interface{}, ctx context.Context, dec func(inte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DataSource_GetMany_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMany_Request)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataSourceServer).GetMany(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataSource_GetMany_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataSourceServer).GetMany(ctx, req.(*GetMany_Request))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DataSource_List_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(List_Request)
 	if err := stream.RecvMsg(m); err != nil {
@@ -395,6 +435,10 @@ var DataSource_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Get",
 			Handler:    _DataSource_Get_Handler,
+		},
+		{
+			MethodName: "GetMany",
+			Handler:    _DataSource_GetMany_Handler,
 		},
 		{
 			MethodName: "Put",

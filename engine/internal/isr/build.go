@@ -115,7 +115,7 @@ func (e *Engine) buildOne(ctx context.Context, path string, onlyMissing bool, su
 		sum.Bytes += int64(len(page.Body))
 	}
 	if stored || err != nil {
-		e.record(path, "build", start, page, err)
+		e.record(path, "build", start, page, err, true)
 	}
 }
 

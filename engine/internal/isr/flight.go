@@ -105,6 +105,9 @@ func (e *Engine) newFlight(path string, need need, reason string, mode render.Mo
 		id: e.nextID, path: path, route: route, need: need, reason: reason, mode: mode,
 		since: e.changes.next, done: make(chan struct{}),
 	}
+	if len(e.flights) == 0 {
+		e.quiet = make(chan struct{})
+	}
 	e.flights[path] = f
 	return f
 }
@@ -214,6 +217,9 @@ func (e *Engine) finish(f *flight, cur *store.Page, l landing) {
 	e.mu.Lock()
 	if e.flights[f.path] == f {
 		delete(e.flights, f.path)
+		if len(e.flights) == 0 {
+			close(e.quiet)
+		}
 	}
 	if dirty && !lazy && res.err == nil && !e.closed {
 		res.next = e.newFlight(f.path, needNew, "coalesced", render.ModeBackground)
@@ -225,7 +231,9 @@ func (e *Engine) finish(f *flight, cur *store.Page, l landing) {
 	e.mu.Unlock()
 	e.applyMu.RUnlock()
 	if !l.kept {
-		e.record(f.path, f.reason, l.start, res.page, res.err)
+		// A path with nothing stored gets no history: a made-up URL
+		// leaves no record behind.
+		e.record(f.path, f.reason, l.start, res.page, res.err, cur != nil || (res.err == nil && stored(res.page, cur)))
 	}
 }
 

@@ -166,9 +166,9 @@ func contentType(p *store.Page) string {
 	return ""
 }
 
-// record logs a render's outcome, appends it to the page's history and
-// observes its latency.
-func (e *Engine) record(path, reason string, start time.Time, page *store.Page, err error) {
+// record logs a render's outcome, appends it to the page's history (with
+// history) and observes its latency.
+func (e *Engine) record(path, reason string, start time.Time, page *store.Page, err error, history bool) {
 	d := e.clock.Now().Sub(start)
 	ev := store.Event{At: start, Reason: reason, Duration: d, Outcome: outcome(page, err)}
 	if err != nil {
@@ -177,8 +177,10 @@ func (e *Engine) record(path, reason string, start time.Time, page *store.Page, 
 	} else {
 		e.log.Info("regenerated", "path", path, "reason", reason, "duration", d, "outcome", ev.Outcome)
 	}
-	if herr := e.history.AddHistory(path, ev); herr != nil {
-		e.log.Error("record history", "path", path, "err", herr)
+	if history {
+		if herr := e.history.AddHistory(path, ev); herr != nil {
+			e.log.Error("record history", "path", path, "err", herr)
+		}
 	}
 	if e.m != nil {
 		e.m.RegenSeconds.WithLabelValues(reason, ev.Outcome).Observe(d.Seconds())

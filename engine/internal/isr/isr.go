@@ -75,6 +75,7 @@ type Engine struct {
 
 	mu       sync.Mutex // guards everything below
 	flights  map[string]*flight
+	quiet    chan struct{} // closed when the last flight lands
 	nextID   uint64
 	changes  changeLog
 	deferred map[string]string // paths a burst of changes defers, with reasons
@@ -144,6 +145,27 @@ func (e *Engine) Close() {
 	e.mu.Unlock()
 	e.wg.Wait()
 	e.cancel()
+}
+
+// WaitIdle waits until no change is being applied and no render runs:
+// for tests and tools that must see the engine settled.
+func (e *Engine) WaitIdle(ctx context.Context) error {
+	for {
+		e.applyMu.Lock() // waits for an apply in progress
+		e.mu.Lock()
+		e.applyMu.Unlock()
+		if len(e.flights) == 0 {
+			e.mu.Unlock()
+			return nil
+		}
+		quiet := e.quiet
+		e.mu.Unlock()
+		select {
+		case <-quiet:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 func (e *Engine) retryBackoff() time.Duration {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kilnhq/kiln/engine/internal/config"
 	"github.com/kilnhq/kiln/engine/internal/isr"
+	"github.com/kilnhq/kiln/engine/internal/isr/isrtest"
 	"github.com/kilnhq/kiln/engine/internal/render"
 	"github.com/kilnhq/kiln/engine/internal/server"
 	"github.com/kilnhq/kiln/engine/internal/site"
@@ -71,15 +72,19 @@ func buildFixtures(dir string) error {
 
 // env is one running site under test.
 type env struct {
-	t        *testing.T
-	dir      string
-	cfgPath  string
-	dataPath string
-	site     *site.Site
-	srv      *server.Server
-	base     string
-	secret   string
-	client   *http.Client
+	t            *testing.T
+	clock        *isrtest.Clock
+	changed      chan struct{} // a batch of data changes was committed
+	executable   string        // the kiln binary the plugins run from
+	buildMayFail bool          // open's prerender may fail (a source is down)
+	dir          string
+	cfgPath      string
+	dataPath     string
+	site         *site.Site
+	srv          *server.Server
+	base         string
+	secret       string
+	client       *http.Client
 }
 
 const adminSecret = "test-secret"
@@ -107,8 +112,15 @@ renderer "page" {
 // start writes the config and data into a temp dir and serves the site.
 func start(t *testing.T, routes string, data map[string]any) *env {
 	t.Helper()
+	return startWith(t, kilnBin, routes, data)
+}
+
+// startWith is start with another kiln binary for the plugin processes.
+func startWith(t *testing.T, executable, routes string, data map[string]any) *env {
+	t.Helper()
 	dir := t.TempDir()
-	e := &env{t: t, dir: dir, cfgPath: filepath.Join(dir, "site.hcl"), dataPath: filepath.Join(dir, "data.json"), secret: adminSecret}
+	e := &env{t: t, dir: dir, cfgPath: filepath.Join(dir, "site.hcl"), dataPath: filepath.Join(dir, "data.json"), secret: adminSecret,
+		clock: isrtest.NewClock(), changed: make(chan struct{}, 64), executable: executable}
 	write(t, e.cfgPath, fmt.Sprintf(siteHCL, pageWasm, routes))
 	e.setData(data)
 	e.client = &http.Client{
@@ -133,11 +145,18 @@ func (e *env) open() {
 		w = os.Stderr
 	}
 	log := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	s, err := site.Open(context.Background(), cfg, site.Options{Logger: log, Out: w, Executable: kilnBin, CacheDir: compileCache})
+	onData := func() {
+		select {
+		case e.changed <- struct{}{}:
+		default:
+		}
+	}
+	s, err := site.Open(context.Background(), cfg, site.Options{Logger: log, Out: w, Executable: e.executable,
+		CacheDir: compileCache, Clock: e.clock, OnData: onData})
 	if err != nil {
 		t.Fatalf("open site: %v", err)
 	}
-	if _, err := s.Engine.Build(context.Background(), isr.BuildOptions{OnlyMissing: true}); err != nil {
+	if _, err := s.Engine.Build(context.Background(), isr.BuildOptions{OnlyMissing: true}); err != nil && !e.buildMayFail {
 		t.Fatalf("build: %v", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -165,6 +184,36 @@ func (e *env) stop() {
 func (e *env) restart() {
 	e.stop()
 	e.open()
+}
+
+// advance moves the engine's clock forward: pages go stale and expire
+// without the test sleeping.
+func (e *env) advance(d time.Duration) { e.clock.Advance(d) }
+
+// settle waits until the engine applies no change and renders nothing.
+func (e *env) settle() {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.site.Engine.WaitIdle(ctx); err != nil {
+		e.t.Fatalf("engine never settled: %v", err)
+	}
+}
+
+// edit replaces data.json as an editor would and waits until the plugin's
+// change events are committed and their regenerations done.
+func (e *env) edit(data map[string]any) {
+	e.t.Helper()
+	for len(e.changed) > 0 {
+		<-e.changed
+	}
+	e.setData(data)
+	select {
+	case <-e.changed:
+	case <-time.After(30 * time.Second):
+		e.t.Fatal("the data change never reached the engine")
+	}
+	e.settle()
 }
 
 // setData replaces data.json atomically, as an editor would.
@@ -220,7 +269,7 @@ func (e *env) revalidate(paths, tags []string) []isr.Result {
 	e.t.Helper()
 	b, _ := json.Marshal(map[string][]string{"paths": paths, "tags": tags})
 	r := e.do("POST", "/_kiln/revalidate", string(b), "Authorization", "Bearer "+e.secret)
-	if r.status != 200 {
+	if r.status != 200 && r.status != 207 && r.status != 404 && r.status != 500 {
 		e.t.Fatalf("revalidate: %d %s", r.status, r.body)
 	}
 	var out struct{ Results []isr.Result }
@@ -228,18 +277,6 @@ func (e *env) revalidate(paths, tags []string) []isr.Result {
 		e.t.Fatal(err)
 	}
 	return out.Results
-}
-
-// eventually polls cond until it holds or 15 s pass.
-func (e *env) eventually(what string, cond func() bool) {
-	e.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // renders counts the renders recorded in a path's history.

@@ -37,7 +37,7 @@ func TestStaleWhileRevalidate(t *testing.T) {
 	if got, want := first.cache(), "HIT"; got != want {
 		t.Fatalf("prerendered page: X-Kiln-Cache = %q, want %q", got, want)
 	}
-	time.Sleep(1100 * time.Millisecond)
+	e.advance(2 * time.Second)
 	stale := e.get("/posts/a")
 	if got, want := stale.cache(), "STALE"; got != want {
 		t.Fatalf("after revalidate: X-Kiln-Cache = %q, want %q", got, want)
@@ -45,13 +45,19 @@ func TestStaleWhileRevalidate(t *testing.T) {
 	if got, want := generated(stale.body), generated(first.body); got != want {
 		t.Errorf("stale body generated=%s, want the stored one %s", got, want)
 	}
-	if cc := stale.header.Get("Cache-Control"); !strings.HasPrefix(cc, "public, s-maxage=0, stale-while-revalidate=") {
-		t.Errorf("stale Cache-Control = %q, want s-maxage=0 with a finite stale-while-revalidate", cc)
+	// The full lifetime and the age: a shared cache adds them up and
+	// agrees the page is stale.
+	if got, want := stale.header.Get("Cache-Control"), "public, s-maxage=1, stale-while-revalidate=31536000"; got != want {
+		t.Errorf("stale Cache-Control = %q, want %q", got, want)
 	}
-	e.eventually("a regenerated page", func() bool {
-		r := e.get("/posts/a")
-		return r.cache() == "HIT" && generated(r.body) != generated(first.body)
-	})
+	if got, want := stale.header.Get("Age"), "2"; got != want {
+		t.Errorf("stale Age = %q, want %q", got, want)
+	}
+	e.settle()
+	r := e.get("/posts/a")
+	if r.cache() != "HIT" || generated(r.body) == generated(first.body) {
+		t.Errorf("after the regeneration: %s, new body %v; want HIT with a new page", r.cache(), generated(r.body) != generated(first.body))
+	}
 }
 
 func TestStaleBurstRegeneratesOnce(t *testing.T) {
@@ -60,14 +66,16 @@ func TestStaleBurstRegeneratesOnce(t *testing.T) {
   revalidate = "1s"
 }`, map[string]any{"page:/posts/a": page("A", "build", true, "sleep_ms", 300)})
 	before := e.renders("/posts/a")
-	time.Sleep(1100 * time.Millisecond)
+	e.advance(2 * time.Second)
 	var wg sync.WaitGroup
 	for range 30 {
-		wg.Add(1)
-		go func() { defer wg.Done(); e.get("/posts/a") }()
+		wg.Go(func() { e.get("/posts/a") })
 	}
 	wg.Wait()
-	e.eventually("the regeneration", func() bool { return e.get("/posts/a").cache() == "HIT" })
+	e.settle()
+	if got, want := e.get("/posts/a").cache(), "HIT"; got != want {
+		t.Errorf("after the regeneration: %s, want %s", got, want)
+	}
 	if got, want := e.renders("/posts/a")-before, 1; got != want {
 		t.Errorf("background regenerations for 30 stale requests = %d, want %d", got, want)
 	}
@@ -80,7 +88,7 @@ func TestExpireBlocks(t *testing.T) {
   expire = "2s"
 }`, map[string]any{"page:/posts/a": page("A", "build", true)})
 	first := e.get("/posts/a")
-	time.Sleep(2100 * time.Millisecond)
+	e.advance(3 * time.Second)
 	r := e.get("/posts/a")
 	if got, want := r.cache(), "MISS"; got != want {
 		t.Fatalf("past expire: X-Kiln-Cache = %q, want %q", got, want)
@@ -163,19 +171,16 @@ route "/shell/:slug" {
 		if !strings.Contains(r.body, "loading /shell/a") || !strings.Contains(r.body, "X-Kiln-Wait") {
 			t.Errorf("shell body = %q, want the fallback export plus the completion script", r.body)
 		}
-		e.eventually("the generated page", func() bool {
-			r := e.get("/shell/a")
-			return r.cache() == "HIT" && strings.Contains(r.body, "Shell A")
-		})
-	})
-	t.Run("compressed shell completes too", func(t *testing.T) {
-		r := e.get("/shell/br", "Accept-Encoding", "br")
-		body := r.body
-		if r.header.Get("Content-Encoding") == "br" {
-			body = decode(t, "br", r.body)
+		e.settle()
+		if r := e.get("/shell/a"); r.cache() != "HIT" || !strings.Contains(r.body, "Shell A") {
+			t.Errorf("after the render: %s %.100q, want HIT with the page", r.cache(), r.body)
 		}
-		if r.cache() != "FALLBACK" || !strings.Contains(body, "X-Kiln-Wait") {
-			t.Errorf("br shell: %s, body %.200q; want FALLBACK with the completion script", r.cache(), body)
+	})
+	t.Run("shells are not compressed", func(t *testing.T) {
+		r := e.get("/shell/br", "Accept-Encoding", "br")
+		if r.cache() != "FALLBACK" || r.header.Get("Content-Encoding") != "" || !strings.Contains(r.body, "X-Kiln-Wait") {
+			t.Errorf("shell asked for br: %s, Content-Encoding %q; want an identity FALLBACK with the completion script",
+				r.cache(), r.header.Get("Content-Encoding"))
 		}
 	})
 	t.Run("bot", func(t *testing.T) {
@@ -217,12 +222,11 @@ func TestNotFoundAndRedirectTransitions(t *testing.T) {
 		} else {
 			data["page:/p/a"] = s.item
 		}
-		e.setData(data)
-		var r *response
-		e.eventually(s.name, func() bool {
-			r = e.get("/p/a")
-			return r.status == s.status && r.header.Get("Location") == s.location && strings.Contains(r.body, s.body)
-		})
+		e.edit(data)
+		r := e.get("/p/a")
+		if r.status != s.status || r.header.Get("Location") != s.location || !strings.Contains(r.body, s.body) {
+			t.Errorf("%s: %d, Location %q, body %.80q; want %d, %q, %q", s.name, r.status, r.header.Get("Location"), r.body, s.status, s.location, s.body)
+		}
 	}
 }
 
@@ -263,6 +267,24 @@ func TestAdminAPI(t *testing.T) {
 	res = e.revalidate([]string{"/p/c", "/p/missing", "/nowhere"}, nil)
 	if got, want := fmt.Sprint(res), "[{/nowhere not_found no route matches this path} {/p/c regenerated } {/p/missing not_found }]"; got != want {
 		t.Errorf("revalidate paths = %s, want %s", got, want)
+	}
+	for _, tc := range []struct {
+		name, body string
+		want       int
+	}{
+		{"all revalidated", `{"paths":["/p/a"]}`, 200},
+		{"some failed", `{"paths":["/p/a","/nowhere"]}`, 207},
+		{"all refused", `{"paths":["/nowhere"]}`, 404},
+		{"lazy tag invalidation", `{"tags":["t2"],"mode":"stale"}`, 200},
+		{"unknown mode", `{"paths":["/p/a"],"mode":"later"}`, 400},
+	} {
+		r := e.do("POST", "/_kiln/revalidate", tc.body, "Authorization", "Bearer "+adminSecret)
+		if r.status != tc.want {
+			t.Errorf("%s: status %d, want %d: %s", tc.name, r.status, tc.want, r.body)
+		}
+	}
+	if got, want := e.get("/p/b").cache(), "STALE"; got != want {
+		t.Errorf("after a lazy tag invalidation: %s, want %s", got, want)
 	}
 	if got, want := e.get("/p/c").cache(), "HIT"; got != want {
 		t.Errorf("never-generated path after revalidate: %s, want %s", got, want)
@@ -396,14 +418,14 @@ func TestRestartKeepsPagesAndAge(t *testing.T) {
   revalidate = "1h"
 }`, map[string]any{"page:/p/a": page("A", "build", true)})
 	first := e.get("/p/a")
-	time.Sleep(1100 * time.Millisecond)
+	e.advance(90 * time.Second)
 	e.restart()
 	r := e.get("/p/a")
 	if r.cache() != "HIT" || r.body != first.body {
 		t.Fatalf("after restart: %s, same body %v; want HIT with the stored body", r.cache(), r.body == first.body)
 	}
-	if age, _ := strconv.Atoi(r.header.Get("Age")); age < 1 {
-		t.Errorf("Age after restart = %d, want it kept (>= 1)", age)
+	if age, _ := strconv.Atoi(r.header.Get("Age")); age < 90 {
+		t.Errorf("Age after restart = %d, want it kept (>= 90)", age)
 	}
 }
 
@@ -416,24 +438,30 @@ func TestFailedRegenerationKeepsStalePage(t *testing.T) {
 }`, data)
 	first := e.get("/p/a")
 	data["page:/p/a"] = page("A", "fail", true)
-	e.setData(data)
-	time.Sleep(1100 * time.Millisecond)
+	e.edit(data) // lazy: marks the page stale
 	r := e.get("/p/a")
-	if r.status != 200 || r.body != first.body {
-		t.Fatalf("stale with a failing renderer: %d; want 200 and the stored page", r.status)
+	if r.status != 200 || r.body != first.body || r.cache() != "STALE" {
+		t.Fatalf("stale with a failing renderer: %d %s; want 200 STALE and the stored page", r.status, r.cache())
 	}
-	e.eventually("the failed regeneration in history", func() bool {
-		h, _ := e.site.Store.History("/p/a")
-		return len(h) > 0 && h[len(h)-1].Outcome == "error"
-	})
+	e.settle()
+	if h, _ := e.site.Store.History("/p/a"); len(h) == 0 || h[len(h)-1].Outcome != "error" {
+		t.Fatalf("history %+v, want the failed regeneration last", h)
+	}
 	n := e.renders("/p/a")
 	for range 5 {
 		if r := e.get("/p/a"); r.status != 200 || r.cache() != "STALE" {
 			t.Fatalf("during backoff: %d %s, want 200 STALE", r.status, r.cache())
 		}
 	}
+	e.settle()
 	if got := e.renders("/p/a"); got != n {
 		t.Errorf("regenerations during the backoff = %d, want 0", got-n)
+	}
+	e.advance(3 * time.Second) // retry_backoff is 2s
+	e.get("/p/a")
+	e.settle()
+	if got := e.renders("/p/a"); got != n+1 {
+		t.Errorf("regenerations after the backoff = %d, want 1", got-n)
 	}
 }
 
@@ -447,8 +475,15 @@ func TestFirstRenderFailureIs500AndRetried(t *testing.T) {
 		t.Fatalf("failing first render: %d, want %d", got, want)
 	}
 	data["page:/p/x"] = page("X")
-	e.setData(data)
-	e.eventually("a successful retry", func() bool { return e.get("/p/x").status == 200 })
+	e.edit(data)
+	// Backing off: refused at once, with Retry-After.
+	if r := e.get("/p/x"); r.status != 500 || r.header.Get("Retry-After") == "" {
+		t.Errorf("during the backoff: %d, Retry-After %q; want 500 with Retry-After", r.status, r.header.Get("Retry-After"))
+	}
+	e.advance(3 * time.Second)
+	if got, want := e.get("/p/x").status, 200; got != want {
+		t.Errorf("after the backoff: %d, want %d", got, want)
+	}
 }
 
 func TestPreview(t *testing.T) {
@@ -492,9 +527,10 @@ func TestDataChangeRegeneratesDependents(t *testing.T) {
 }`, data)
 	ra, rb := e.renders("/p/a"), e.renders("/p/b")
 	data["page:/p/a"] = page("A2")
-	e.setData(data)
-	e.eventually("the edited page", func() bool { return strings.Contains(e.get("/p/a").body, "<h1>A2</h1>") })
-	time.Sleep(200 * time.Millisecond)
+	e.edit(data)
+	if body := e.get("/p/a").body; !strings.Contains(body, "<h1>A2</h1>") {
+		t.Errorf("the edited page: %.80q", body)
+	}
 	if got := e.renders("/p/b") - rb; got != 0 {
 		t.Errorf("an unrelated page was regenerated %d times", got)
 	}
@@ -523,6 +559,68 @@ func TestMetrics(t *testing.T) {
 	} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+// TestRepresentationETags: each encoding has its own strong ETag, so a
+// validator for the gzip bytes never gets a 304 for the identity ones.
+func TestRepresentationETags(t *testing.T) {
+	e := start(t, `route "/p/:slug" {
+  renderer = "page"
+}`, map[string]any{"page:/p/a": page("A", "build", true, "big", 200)})
+	identity := e.get("/p/a").header.Get("ETag")
+	gz := e.get("/p/a", "Accept-Encoding", "gzip").header.Get("ETag")
+	br := e.get("/p/a", "Accept-Encoding", "br").header.Get("ETag")
+	if identity == gz || identity == br || gz == br {
+		t.Fatalf("ETags identity %s, gzip %s, br %s: want three", identity, gz, br)
+	}
+	tests := []struct {
+		name, accept, inm string
+		want              int
+	}{
+		{"identity with the gzip tag", "", gz, 200},
+		{"identity with its own tag", "", identity, 304},
+		{"gzip with its own tag", "gzip", gz, 304},
+		{"gzip with the identity tag", "gzip", identity, 200},
+		{"weak comparison", "br", "W/" + br, 304},
+		{"one of a list", "gzip", `"x", ` + gz, 304},
+	}
+	for _, tt := range tests {
+		if got := e.get("/p/a", "Accept-Encoding", tt.accept, "If-None-Match", tt.inm).status; got != tt.want {
+			t.Errorf("%s: status %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestRequestTargets: the fast path and Normalize agree, a raw '#' starts
+// a fragment (never part of the stored path), and crawlers get the
+// blocking behaviour on a fallback = "true" route.
+func TestRequestTargets(t *testing.T) {
+	e := start(t, `route "/" {
+  renderer = "page"
+}
+route "/t/:slug" {
+  renderer = "page"
+  fallback = "true"
+}`, map[string]any{"page:/": page("Home", "build", true), "page:/t/wa": page("WA"), "page:/t/gi": page("GI"), "page:/t/br": page("BR")})
+	for _, target := range []string{"/#frag", "/index.html", "/index", "/?x#y", "/index.html#z"} {
+		if got, want := rawGet(t, e.base, target), 200; got != want {
+			t.Errorf("GET %s: %d, want %d", target, got, want)
+		}
+	}
+	for _, p := range []string{"/#frag", "/index.html"} {
+		if _, err := e.site.Store.Get(p); err == nil {
+			t.Errorf("%q was stored as a path of its own", p)
+		}
+	}
+	for _, tc := range []struct{ path, ua, want string }{
+		{"/t/wa", "WhatsApp/2.23.20.0", "MISS"},
+		{"/t/gi", "Mozilla/5.0 (compatible; Google-InspectionTool/1.0)", "MISS"},
+		{"/t/br", "Mozilla/5.0 (Linux; Android 13; Cubot-bot) Chrome/120.0", "FALLBACK"},
+	} {
+		if got := e.get(tc.path, "User-Agent", tc.ua).cache(); got != tc.want {
+			t.Errorf("%s for %q: %s, want %s", tc.path, tc.ua, got, tc.want)
 		}
 	}
 }

@@ -70,7 +70,9 @@ func serve(cfg *config.Site, dev *devMode) error {
 	opts := server.Options{
 		Engine: s.Engine, Metrics: s.Metrics, Assets: s.Assets, Logger: log,
 		AdminSecret: os.Getenv(cfg.AdminSecretEnv), PreviewSecret: os.Getenv(cfg.PreviewSecretEnv),
-		Inspect: func(p string) (any, error) { return inspectPage(s.Store, p) },
+		AdminSecretEnv: cfg.AdminSecretEnv,
+		Inspect:        func(p string) (any, error) { return inspectPage(s.Store, p) },
+		Routes:         func() any { return routeTable(cfg) },
 	}
 	if s.Plugins != nil {
 		opts.Data = site.DataAdmin{Plugins: s.Plugins}
@@ -84,9 +86,10 @@ func serve(cfg *config.Site, dev *devMode) error {
 	srv := server.New(opts)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	defer serveAdminSocket(srv, cfg.StoreDir, log)()
 	fmt.Fprintf(out, "kiln: ready in %s on %s\n", time.Since(start).Round(time.Millisecond), displayURL(ln.Addr()))
 	if opts.AdminSecret == "" {
-		fmt.Fprintf(out, "  admin API off: set %s to enable /_kiln/revalidate\n", cfg.AdminSecretEnv)
+		fmt.Fprintf(out, "  HTTP admin API off: set %s to enable /_kiln/revalidate (kiln commands on this machine need no secret)\n", cfg.AdminSecretEnv)
 	}
 	var restart <-chan struct{}
 	if dev != nil {

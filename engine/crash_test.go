@@ -59,6 +59,14 @@ var (
 
 func startKiln(t *testing.T, bin, dir string, args ...string) *kilnProcess {
 	t.Helper()
+	return startKilnCmd(t, bin, dir, "serve", args...)
+}
+
+// startKilnCmd runs `kiln CMD --listen ADDR ARGS...` in dir, with the
+// admin secret s3cret, its output in dir/kiln.log, and waits until it
+// answers.
+func startKilnCmd(t *testing.T, bin, dir, command string, args ...string) *kilnProcess {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +77,7 @@ func startKiln(t *testing.T, bin, dir string, args ...string) *kilnProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr}, args...)...)
+	cmd := exec.Command(bin, append([]string{command, "--listen", addr}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "KILN_ADMIN_SECRET=s3cret")
 	cmd.Stdout, cmd.Stderr = logf, logf

@@ -31,7 +31,7 @@ func init() {
 		{name: "build", summary: "build renderers and prerender every build-time path into the store", run: runBuild},
 		{name: "validate", summary: "check site.hcl and print every problem", run: runValidate},
 		{name: "routes", summary: "print the route table", run: runRoutes},
-		{name: "revalidate", summary: "regenerate paths or tags on the running server", run: runRevalidate},
+		{name: "revalidate", summary: "regenerate paths or tags on the running engine", run: runRevalidate},
 		{name: "inspect", summary: "show a stored page's status, freshness, dependencies and history", run: runInspect},
 		{name: "data", summary: "get, set, delete, import or export data-source items", run: runData},
 		{name: "version", summary: "print the version", run: runVersion},

@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,14 +25,21 @@ import (
 // a site.hcl, its data and the kiln commands with their expected output.
 // The test binary doubles as the kiln binary.
 func TestMain(m *testing.M) {
-	code := testscript.RunMain(m, map[string]func() int{"kiln": kilnMain})
+	testscript.Main(cleanupM{m}, map[string]func(){"kiln": kilnMain})
+}
+
+// cleanupM removes the kiln binary built for the process tests.
+type cleanupM struct{ m *testing.M }
+
+func (c cleanupM) Run() int {
+	code := c.m.Run()
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}
-	os.Exit(code)
+	return code
 }
 
-func kilnMain() int { return exitCode(run(os.Args[1:])) }
+func kilnMain() { os.Exit(exitCode(run(os.Args[1:]))) }
 
 func TestScripts(t *testing.T) {
 	repo, _ := filepath.Abs("..")
@@ -46,6 +57,9 @@ func TestScripts(t *testing.T) {
 			"httpget":  cmdHTTPGet,
 			"waitfor":  cmdWaitFor,
 			"envsubst": cmdEnvSubst,
+			"freeport": cmdFreePort,
+			"httpwait": cmdHTTPWait,
+			"socket":   cmdSocket,
 		},
 	})
 }
@@ -147,4 +161,61 @@ func cmdEnvSubst(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Check(err)
 		ts.Check(os.WriteFile(p, []byte(os.Expand(string(b), ts.Getenv)), 0o644))
 	}
+}
+
+// freeport NAME sets $NAME to a free TCP port on 127.0.0.1.
+func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: freeport NAME")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	ts.Setenv(args[0], strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	ln.Close()
+}
+
+// socket FILE MODE checks that FILE is a unix socket with permissions
+// MODE (octal); ! socket FILE checks that there is no file there.
+func cmdSocket(ts *testscript.TestScript, neg bool, args []string) {
+	fi, err := os.Lstat(ts.MkAbs(args[0]))
+	if neg {
+		if err == nil {
+			ts.Fatalf("%s exists (%s)", args[0], fi.Mode())
+		}
+		return
+	}
+	if len(args) != 2 {
+		ts.Fatalf("usage: socket FILE MODE")
+	}
+	ts.Check(err)
+	want, err := strconv.ParseUint(args[1], 8, 32)
+	ts.Check(err)
+	if fi.Mode().Type() != fs.ModeSocket || fi.Mode().Perm() != fs.FileMode(want) {
+		ts.Fatalf("%s is %s, want a socket with mode %s", args[0], fi.Mode(), fs.FileMode(want))
+	}
+}
+
+// httpwait URL REGEXP polls URL for up to 3 minutes until its body
+// matches REGEXP, then prints the answer as httpget does.
+func cmdHTTPWait(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: httpwait URL REGEXP")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	deadline := time.Now().Add(3 * time.Minute)
+	var body []byte
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(args[0])
+		if err == nil {
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if re.Match(body) {
+				cmdHTTPGet(ts, resp.StatusCode >= 400, args[:1])
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ts.Fatalf("%s never matched %s; last body:\n%s", args[0], args[1], body)
 }

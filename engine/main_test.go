@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -78,19 +80,16 @@ func pageWasm(t *testing.T, repo string) string {
 	return out
 }
 
+// goEnv is a go env variable of the go command the tests run.
 func goEnv(name string) string {
 	if v := os.Getenv(name); v != "" {
 		return v
 	}
-	home, _ := os.UserHomeDir()
-	switch name {
-	case "GOCACHE":
-		d, _ := os.UserCacheDir()
-		return filepath.Join(d, "go-build")
-	case "GOMODCACHE":
-		return filepath.Join(home, "go", "pkg", "mod")
+	out, err := exec.Command("go", "env", name).Output()
+	if err != nil {
+		panic(fmt.Sprintf("go env %s: %v", name, err))
 	}
-	return ""
+	return strings.TrimSpace(string(out))
 }
 
 // httpget URL [Name:Value]... prints the status line, the Kiln-relevant
@@ -218,4 +217,48 @@ func cmdHTTPWait(ts *testscript.TestScript, neg bool, args []string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	ts.Fatalf("%s never matched %s; last body:\n%s", args[0], args[1], body)
+}
+
+// TestCLIReference checks the README's CLI reference against the
+// commands: each row names a command, each command has a row, and each
+// command is run by a script in testdata/script.
+func TestCLIReference(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ref, _ := strings.Cut(string(b), "\n## CLI reference")
+	ref, _, _ = strings.Cut(ref, "\n## ")
+	rows := regexp.MustCompile("(?m)^\\| `kiln ([a-z]+)").FindAllStringSubmatch(ref, -1)
+	var documented, want []string
+	for _, r := range rows {
+		if len(documented) == 0 || documented[len(documented)-1] != r[1] { // a command may have several rows
+			documented = append(documented, r[1])
+		}
+	}
+	for _, c := range commands {
+		if !c.hidden {
+			want = append(want, c.name)
+		}
+	}
+	if !slices.Equal(documented, want) {
+		t.Errorf("README CLI reference rows = %q, want one per command, in order: %q", documented, want)
+	}
+	scripts, err := filepath.Glob("testdata/script/*.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	for _, f := range scripts {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b)
+	}
+	for _, name := range want {
+		if !regexp.MustCompile(`(?m)^!? *exec kiln ` + name + `\b`).MatchString(all.String()) {
+			t.Errorf("no script in testdata/script runs `kiln %s`", name)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"bufio"
 	"os"
 	"os/exec"
@@ -30,7 +31,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	}
 	repo, _ := filepath.Abs("..")
 	readme := filepath.Join(repo, "README.md")
-	start := readmeBlock(t, readme, "## The ISR story", "sh")
+	start := readmeBlock(t, readme, "## The ISR story", "sh", "go run ./engine")
 	steps := readmeSteps(t, readme, "## The ISR story")
 	if len(steps) < 8 || !strings.Contains(start, "go run ./engine") {
 		t.Fatalf("found %d walkthrough steps and start command %q in README.md; the parser or the README changed", len(steps), start)
@@ -74,8 +75,9 @@ func runStep(t *testing.T, s step, dir, binDir, addr string) {
 	}
 }
 
-// readmeBlock returns the first ```lang block of a README section.
-func readmeBlock(t *testing.T, file, section, lang string) string {
+// readmeBlock returns the first ```lang block of a README section that
+// contains want.
+func readmeBlock(t *testing.T, file, section, lang, want string) string {
 	t.Helper()
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -85,12 +87,48 @@ func readmeBlock(t *testing.T, file, section, lang string) string {
 	if end := strings.Index(rest, "\n## "); end >= 0 {
 		rest = rest[:end]
 	}
-	_, block, found := strings.Cut(rest, "\n```"+lang+"\n")
-	if !ok || !found {
-		t.Fatalf("no ```%s block in %s of %s", lang, section, file)
+	for ok {
+		var block string
+		if _, block, ok = strings.Cut(rest, "\n```"+lang+"\n"); ok {
+			block, rest, _ = strings.Cut(block, "\n```")
+			if strings.Contains(block, want) {
+				return strings.TrimSpace(block)
+			}
+		}
 	}
-	block, _, _ = strings.Cut(block, "\n```")
-	return strings.TrimSpace(block)
+	t.Fatalf("no ```%s block with %q in %s of %s", lang, want, section, file)
+	return ""
+}
+
+// TestReadmeInstall runs the README's command that puts kiln on the PATH,
+// and the task that does the same, each into a GOPATH of its own, and
+// runs the command they install.
+func TestReadmeInstall(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds kiln twice")
+	}
+	repo, _ := filepath.Abs("..")
+	line := readmeBlock(t, filepath.Join(repo, "README.md"), "## Two commands", "sh", "/bin/kiln")
+	for _, tc := range []struct{ name, cmd string }{
+		{"README", line},
+		{"task", "go tool task install"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gopath := t.TempDir()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, "sh", "-c", tc.cmd)
+			cmd.Dir = repo
+			cmd.Env = append(os.Environ(), "GOPATH="+gopath, "GOMODCACHE="+goEnv("GOMODCACHE"), "GOCACHE="+goEnv("GOCACHE"), "GOFLAGS=-buildvcs=false")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("$ %s: %v\n%s", tc.cmd, err, out)
+			}
+			out, err := exec.Command(filepath.Join(gopath, "bin", "kiln"), "--version").CombinedOutput()
+			if err != nil || !strings.HasPrefix(string(out), "kiln ") {
+				t.Fatalf("kiln --version after %q: %v\n%s", tc.cmd, err, out)
+			}
+		})
+	}
 }
 
 type step struct{ cmd, want string }

@@ -27,19 +27,18 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	Engine      *isr.Engine
-	Metrics     *metrics.Metrics
-	Assets      *assets.Set
-	Data        DataAdmin // optional: the /_kiln/data API
-	Inspect     func(path string) (any, error)
-	Routes      func() any // optional: GET /_kiln/routes, the running route table
-	AdminSecret string     // empty: admin API off
-	// AdminSecretEnv names the variable the secret comes from, for
-	// messages; default KILN_ADMIN_SECRET.
-	AdminSecretEnv string
-	PreviewSecret  string // empty: preview off
-	Dev            *Dev   // non-nil in `kiln dev`
-	Logger         *slog.Logger
+	Engine        *isr.Engine
+	Metrics       *metrics.Metrics
+	Assets        *assets.Set
+	Data          DataAdmin // optional: the /_kiln/data API
+	Inspect       func(path string) (any, error)
+	AdminSecret   string // empty: admin API off
+	PreviewSecret string // empty: preview off
+	Dev           *Dev   // non-nil in `kiln dev`
+	Logger        *slog.Logger
+
+	Routes         func() any // optional: GET /_kiln/routes, the running route table
+	AdminSecretEnv string     // the admin secret's variable, named in errors; default KILN_ADMIN_SECRET
 }
 
 // Server serves one site.

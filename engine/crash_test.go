@@ -60,26 +60,47 @@ var (
 
 func startKiln(t *testing.T, bin, dir string, args ...string) *kilnProcess {
 	t.Helper()
+	return startKilnCmd(t, bin, dir, "serve", args...)
+}
+
+// startKilnCmd runs `kiln CMD --listen ADDR ARGS...` in dir, with the
+// admin secret s3cret, its output in dir/kiln.log, and waits until it
+// answers.
+func startKilnCmd(t *testing.T, bin, dir, command string, args ...string) *kilnProcess {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(bin, append([]string{command, "--listen", addr}, args...)...)
+	cmd.Env = append(os.Environ(), "KILN_ADMIN_SECRET=s3cret")
+	return runKiln(t, cmd, dir, addr)
+}
+
+// freeAddr is a free TCP address on 127.0.0.1.
+func freeAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// runKiln starts cmd, a kiln serving on addr, in dir with its output in
+// dir/kiln.log, and waits until it answers.
+func runKiln(t *testing.T, cmd *exec.Cmd, dir, addr string) *kilnProcess {
+	t.Helper()
 	logf, err := os.OpenFile(filepath.Join(dir, "kiln.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, append([]string{"serve", "--listen", addr}, args...)...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "KILN_ADMIN_SECRET=s3cret")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	p := &kilnProcess{t: t, cmd: cmd, base: "http://" + addr, log: logf}
 	t.Cleanup(func() { p.kill(); logf.Close() })
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		resp, err := http.Get(p.base + "/_kiln/healthz")
 		if err == nil {
@@ -91,6 +112,16 @@ func startKiln(t *testing.T, bin, dir string, args ...string) *kilnProcess {
 			t.Fatalf("kiln did not start: %v\n%s", err, b)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop ends the process as Ctrl-C does and waits for a clean exit.
+func (p *kilnProcess) stop() {
+	p.t.Helper()
+	p.cmd.Process.Signal(os.Interrupt)
+	if err := p.cmd.Wait(); err != nil {
+		b, _ := os.ReadFile(p.log.Name())
+		p.t.Fatalf("kiln did not stop cleanly: %v\n%s", err, b)
 	}
 }
 

@@ -13,18 +13,17 @@ import (
 	"github.com/kilnhq/kiln/engine/internal/builtin"
 	"github.com/kilnhq/kiln/engine/internal/config"
 	"github.com/kilnhq/kiln/engine/internal/datasource"
-	"github.com/kilnhq/kiln/engine/internal/server"
 	"github.com/kilnhq/kiln/engine/internal/site"
 	"github.com/kilnhq/kiln/engine/internal/store"
 )
 
 func runData(args []string) error {
-	fs := newFlagSet("data", "[--config site.hcl] [--source NAME] get KEY | set KEY VALUE | delete KEY | import FILE | export",
-		"Read and write data-source items. Goes through the running engine's admin API,\nor straight to the data source when no engine runs. VALUE '-' reads stdin.")
+	fs := newFlagSet("data", "[--config site.hcl] [--store DIR] [--source NAME] get KEY | set KEY VALUE | delete KEY | import FILE | export",
+		"Read and write data-source items. Goes through the running engine (the admin\nsocket in the store folder, with no secret), or straight to the data source when\nno engine runs. VALUE '-' reads stdin; put \"--\" before a VALUE that starts with '-'.")
 	var sf siteFlags
 	sf.register(fs, false)
 	source := fs.String("source", "", "the data source `name` (default: the only one)")
-	base := fs.String("url", "", "the running server's `URL` (default: from site.hcl's listen)")
+	base := fs.String("url", "", "the engine's `URL`, over HTTP with the admin secret (default: the admin socket, then site.hcl's listen)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -61,7 +60,6 @@ type dataTarget struct {
 	client *adminClient
 	cfg    *config.Site
 	source string
-	direct server.DataAdmin
 	sup    *datasource.Supervisor
 }
 

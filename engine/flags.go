@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -57,22 +58,59 @@ func (f *siteFlags) parseLoad(fs *flag.FlagSet, args []string) (*config.Site, er
 func newFlagSet(name, args, summary string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: kiln %s %s\n\n%s\n\nFlags:\n", name, args, summary)
-		fs.PrintDefaults()
+		fmt.Fprintf(fs.Output(), "Usage: %s\n\n%s\n", strings.TrimSpace("kiln "+name+" "+args), summary)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintf(fs.Output(), "\nFlags:\n")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }
 
 // parse parses flags, mapping -h to a clean exit and bad flags to exit 2.
+// Flags may come before, between or after the positional arguments
+// (`kiln inspect /x --json`); after "--" every argument is positional.
+// fs.Args() is then the positional arguments alone. Help that was asked
+// for goes to stdout; help after a mistake goes to stderr.
 func parse(fs *flag.FlagSet, args []string) error {
-	err := fs.Parse(args)
-	if err == flag.ErrHelp {
-		return &exitError{code: 0, err: fmt.Errorf("")}
+	if wantsHelp(args) {
+		fs.SetOutput(os.Stdout)
 	}
-	if err != nil {
-		return &exitError{code: 2, err: fmt.Errorf("")}
+	var pos []string
+	for {
+		err := fs.Parse(args)
+		if err == flag.ErrHelp {
+			return &exitError{code: 0, err: errors.New("")}
+		}
+		if err != nil {
+			return &exitError{code: 2, err: errors.New("")}
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			pos = append(pos, rest...) // "--" ends the flags
+			break
+		}
+		pos, args = append(pos, rest[0]), rest[1:]
 	}
-	return nil
+	return fs.Parse(append([]string{"--"}, pos...)) // fs.Args() = pos
+}
+
+// wantsHelp reports whether args ask for help before any "--".
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
 }
 
 // newLogger is the engine's structured log: text on stderr, level from

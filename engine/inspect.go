@@ -15,11 +15,11 @@ import (
 )
 
 func runInspect(args []string) error {
-	fs := newFlagSet("inspect", "[--config site.hcl] [--json] PATH",
-		"Show a stored page's status, age, freshness, dependencies and regeneration\nhistory. Asks the running server, or reads the store when none runs.")
+	fs := newFlagSet("inspect", "[--config site.hcl] [--store DIR] [--url URL] [--json] PATH",
+		"Show a stored page's status, age, freshness, dependencies and regeneration\nhistory. Asks the running engine (through the admin socket in the store folder,\nwith no secret), or reads the store when none runs.")
 	var sf siteFlags
 	sf.register(fs, false)
-	base := fs.String("url", "", "the running server's `URL` (default: from site.hcl's listen)")
+	base := fs.String("url", "", "the engine's `URL`, over HTTP with the admin secret (default: the admin socket, then site.hcl's listen)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	prof := profileFlags(fs)
 	if err := parse(fs, args); err != nil {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/kilnhq/kiln/engine/internal/assets"
+	"github.com/kilnhq/kiln/engine/internal/builtin"
 	"github.com/kilnhq/kiln/engine/internal/config"
 	"github.com/kilnhq/kiln/engine/internal/datasource"
 	"github.com/kilnhq/kiln/engine/internal/render"
@@ -151,7 +152,7 @@ func startSource(ctx context.Context, cfg *config.Site, name string) (render.Dat
 			continue
 		}
 		sup, err := datasource.Start(ctx, []*config.DataSource{ds}, datasource.Options{
-			Logger: newLogger(io.Discard), Executable: executable(), Revisions: &memMeta{},
+			Logger: newLogger(io.Discard), Executable: executable(), Builtins: builtin.Names(), Revisions: &memMeta{},
 		})
 		if err != nil {
 			return nil, nil, err

@@ -10,6 +10,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 )
 
@@ -30,10 +31,11 @@ func init() {
 		{name: "build", summary: "build renderers and prerender every build-time path into the store", run: runBuild},
 		{name: "validate", summary: "check site.hcl and print every problem", run: runValidate},
 		{name: "routes", summary: "print the route table", run: runRoutes},
-		{name: "revalidate", summary: "regenerate paths or tags on the running server", run: runRevalidate},
+		{name: "revalidate", summary: "regenerate paths or tags on the running engine", run: runRevalidate},
 		{name: "inspect", summary: "show a stored page's status, freshness, dependencies and history", run: runInspect},
 		{name: "data", summary: "get, set, delete, import or export data-source items", run: runData},
 		{name: "version", summary: "print the version", run: runVersion},
+		{name: "help", summary: "list the commands, or show one command's flags", run: runHelp},
 		{name: "plugin", summary: "run a built-in data-source plugin (used by the engine)", run: runPlugin, hidden: true},
 	}
 }
@@ -65,29 +67,56 @@ func exitCode(err error) int {
 }
 
 func run(args []string) error {
-	if len(args) == 0 || (len(args[0]) > 0 && args[0][0] == '-') {
+	if len(args) == 0 {
 		return runServe(args)
 	}
-	name := args[0]
-	if name == "help" || name == "-h" || name == "--help" {
-		usage()
-		return nil
-	}
-	for _, c := range commands {
-		if c.name == name {
+	switch name := args[0]; name {
+	case "help", "-h", "-help", "--help":
+		return runHelp(args[1:])
+	case "-version", "--version":
+		return runVersion(args[1:])
+	default:
+		if name[0] == '-' { // `kiln --listen :4000` is `kiln serve --listen :4000`
+			return runServe(args)
+		}
+		if c := lookup(name); c != nil {
 			return c.run(args[1:])
 		}
 	}
-	usage()
-	return &exitError{code: 2, err: fmt.Errorf("unknown command %q", name)}
+	usage(os.Stderr)
+	return &exitError{code: 2, err: fmt.Errorf("unknown command %q", args[0])}
 }
 
-func usage() {
-	fmt.Fprintf(os.Stderr, "Usage: kiln <command> [flags]\n\nWith no command, kiln serves ./site.hcl.\n\nCommands:\n")
-	for _, c := range commands {
-		if !c.hidden {
-			fmt.Fprintf(os.Stderr, "  %-11s %s\n", c.name, c.summary)
+func lookup(name string) *command {
+	for i := range commands {
+		if commands[i].name == name {
+			return &commands[i]
 		}
 	}
-	fmt.Fprintf(os.Stderr, "\nRun 'kiln <command> -h' for a command's flags.\n")
+	return nil
+}
+
+// runHelp is `kiln help [COMMAND]`: the command list, or one command's
+// usage and flags, on stdout.
+func runHelp(args []string) error {
+	if len(args) == 0 {
+		usage(os.Stdout)
+		return nil
+	}
+	c := lookup(args[0])
+	if c == nil || c.hidden {
+		usage(os.Stderr)
+		return &exitError{code: 2, err: fmt.Errorf("unknown command %q", args[0])}
+	}
+	return c.run([]string{"-h"})
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: kiln [command] [flags] [arguments]\n\nWith no command, kiln serves ./site.hcl (kiln serve).\n\nCommands:\n")
+	for _, c := range commands {
+		if !c.hidden {
+			fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
+		}
+	}
+	fmt.Fprintf(w, "\nRun 'kiln help <command>' or 'kiln <command> -h' for a command's flags.\n'kiln --version' prints the version.\n")
 }

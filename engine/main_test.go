@@ -4,10 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
+	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,14 +27,21 @@ import (
 // a site.hcl, its data and the kiln commands with their expected output.
 // The test binary doubles as the kiln binary.
 func TestMain(m *testing.M) {
-	code := testscript.RunMain(m, map[string]func() int{"kiln": kilnMain})
+	testscript.Main(cleanupM{m}, map[string]func(){"kiln": kilnMain})
+}
+
+// cleanupM removes the kiln binary built for the process tests.
+type cleanupM struct{ m *testing.M }
+
+func (c cleanupM) Run() int {
+	code := c.m.Run()
 	if binPath != "" {
 		os.RemoveAll(filepath.Dir(binPath))
 	}
-	os.Exit(code)
+	return code
 }
 
-func kilnMain() int { return exitCode(run(os.Args[1:])) }
+func kilnMain() { os.Exit(exitCode(run(os.Args[1:]))) }
 
 func TestScripts(t *testing.T) {
 	repo, _ := filepath.Abs("..")
@@ -46,6 +59,9 @@ func TestScripts(t *testing.T) {
 			"httpget":  cmdHTTPGet,
 			"waitfor":  cmdWaitFor,
 			"envsubst": cmdEnvSubst,
+			"freeport": cmdFreePort,
+			"httpwait": cmdHTTPWait,
+			"socket":   cmdSocket,
 		},
 	})
 }
@@ -64,19 +80,16 @@ func pageWasm(t *testing.T, repo string) string {
 	return out
 }
 
+// goEnv is a go env variable of the go command the tests run.
 func goEnv(name string) string {
 	if v := os.Getenv(name); v != "" {
 		return v
 	}
-	home, _ := os.UserHomeDir()
-	switch name {
-	case "GOCACHE":
-		d, _ := os.UserCacheDir()
-		return filepath.Join(d, "go-build")
-	case "GOMODCACHE":
-		return filepath.Join(home, "go", "pkg", "mod")
+	out, err := exec.Command("go", "env", name).Output()
+	if err != nil {
+		panic(fmt.Sprintf("go env %s: %v", name, err))
 	}
-	return ""
+	return strings.TrimSpace(string(out))
 }
 
 // httpget URL [Name:Value]... prints the status line, the Kiln-relevant
@@ -146,5 +159,106 @@ func cmdEnvSubst(ts *testscript.TestScript, neg bool, args []string) {
 		b, err := os.ReadFile(p)
 		ts.Check(err)
 		ts.Check(os.WriteFile(p, []byte(os.Expand(string(b), ts.Getenv)), 0o644))
+	}
+}
+
+// freeport NAME sets $NAME to a free TCP port on 127.0.0.1.
+func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: freeport NAME")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ts.Check(err)
+	ts.Setenv(args[0], strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
+	ln.Close()
+}
+
+// socket FILE MODE checks that FILE is a unix socket with permissions
+// MODE (octal); ! socket FILE checks that there is no file there.
+func cmdSocket(ts *testscript.TestScript, neg bool, args []string) {
+	fi, err := os.Lstat(ts.MkAbs(args[0]))
+	if neg {
+		if err == nil {
+			ts.Fatalf("%s exists (%s)", args[0], fi.Mode())
+		}
+		return
+	}
+	if len(args) != 2 {
+		ts.Fatalf("usage: socket FILE MODE")
+	}
+	ts.Check(err)
+	want, err := strconv.ParseUint(args[1], 8, 32)
+	ts.Check(err)
+	if fi.Mode().Type() != fs.ModeSocket || fi.Mode().Perm() != fs.FileMode(want) {
+		ts.Fatalf("%s is %s, want a socket with mode %s", args[0], fi.Mode(), fs.FileMode(want))
+	}
+}
+
+// httpwait URL REGEXP polls URL for up to 3 minutes until its body
+// matches REGEXP, then prints the answer as httpget does.
+func cmdHTTPWait(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 2 {
+		ts.Fatalf("usage: httpwait URL REGEXP")
+	}
+	re, err := regexp.Compile(args[1])
+	ts.Check(err)
+	deadline := time.Now().Add(3 * time.Minute)
+	var body []byte
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(args[0])
+		if err == nil {
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if re.Match(body) {
+				cmdHTTPGet(ts, resp.StatusCode >= 400, args[:1])
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ts.Fatalf("%s never matched %s; last body:\n%s", args[0], args[1], body)
+}
+
+// TestCLIReference checks the README's CLI reference against the
+// commands: each row names a command, each command has a row, and each
+// command is run by a script in testdata/script.
+func TestCLIReference(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ref, _ := strings.Cut(string(b), "\n## CLI reference")
+	ref, _, _ = strings.Cut(ref, "\n## ")
+	rows := regexp.MustCompile("(?m)^\\| `kiln ([a-z]+)").FindAllStringSubmatch(ref, -1)
+	var documented, want []string
+	for _, r := range rows {
+		if len(documented) == 0 || documented[len(documented)-1] != r[1] { // a command may have several rows
+			documented = append(documented, r[1])
+		}
+	}
+	for _, c := range commands {
+		if !c.hidden {
+			want = append(want, c.name)
+		}
+	}
+	if !slices.Equal(documented, want) {
+		t.Errorf("README CLI reference rows = %q, want one per command, in order: %q", documented, want)
+	}
+	scripts, err := filepath.Glob("testdata/script/*.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	for _, f := range scripts {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b)
+	}
+	for _, name := range want {
+		if !regexp.MustCompile(`(?m)^!? *exec kiln ` + name + `\b`).MatchString(all.String()) {
+			t.Errorf("no script in testdata/script runs `kiln %s`", name)
+		}
 	}
 }

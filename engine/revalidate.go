@@ -13,11 +13,11 @@ func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func runRevalidate(args []string) error {
-	fs := newFlagSet("revalidate", "[--config site.hcl] [--url URL] [--mode now|stale] [--tag TAG]... PATH...",
-		"Regenerate paths (and every page carrying a tag) on the running server, through\nPOST /_kiln/revalidate; with --mode stale, mark them stale instead, so the next\nrequest regenerates them. Needs the admin secret in the environment.")
+	fs := newFlagSet("revalidate", "[--config site.hcl] [--store DIR] [--url URL] [--mode now|stale] [--tag TAG]... PATH...",
+		"Regenerate paths (and every page carrying a tag) on the running engine, and wait\nuntil they are stored; with --mode stale, mark them stale instead, so the next\nrequest regenerates them. On the engine's machine it goes through the admin\nsocket in the store folder, with no secret; with --url, it needs the admin secret.")
 	var sf siteFlags
 	sf.register(fs, false)
-	base := fs.String("url", "", "the running server's `URL` (default: from site.hcl's listen)")
+	base := fs.String("url", "", "the engine's `URL`, over HTTP with the admin secret (default: the admin socket, then site.hcl's listen)")
 	var tags stringList
 	fs.Var(&tags, "tag", "revalidate every page carrying `TAG` (repeatable)")
 	mode := fs.String("mode", "now", "`now`: regenerate and answer when stored; stale: mark stale")

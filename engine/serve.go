@@ -60,8 +60,6 @@ func serve(cfg *config.Site, dev *devMode) error {
 				}
 			})
 		}
-	} else if err := s.RenderersLoaded(); err != nil {
-		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -70,22 +68,26 @@ func serve(cfg *config.Site, dev *devMode) error {
 	opts := server.Options{
 		Engine: s.Engine, Metrics: s.Metrics, Assets: s.Assets, Logger: log,
 		AdminSecret: os.Getenv(cfg.AdminSecretEnv), PreviewSecret: os.Getenv(cfg.PreviewSecretEnv),
+		AdminSecretEnv: cfg.AdminSecretEnv,
+		Routes:         func() any { return routeTable(cfg) },
 	}
 	if s.Plugins != nil {
 		opts.Data = site.DataAdmin{Plugins: s.Plugins}
 	}
 	if dev != nil {
 		opts.Dev = server.NewDev()
-		if err := dev.watch(ctx, s, opts.Dev, log); err != nil {
+		// A renderer that fails to build is shown, not fatal: fix it and save.
+		if err := dev.watch(ctx, s, opts.Dev, log, s.RenderersLoaded()); err != nil {
 			return err
 		}
 	}
 	srv := server.New(opts)
 	errc := make(chan error, 1)
+	defer serveAdminSocket(srv, cfg.StoreDir, log)() // before the first answer on ln
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(out, "kiln: ready in %s on %s\n", time.Since(start).Round(time.Millisecond), displayURL(ln.Addr()))
 	if opts.AdminSecret == "" {
-		fmt.Fprintf(out, "  admin API off: set %s to enable /_kiln/revalidate\n", cfg.AdminSecretEnv)
+		fmt.Fprintf(out, "  HTTP admin API off: set %s to enable /_kiln/revalidate (kiln commands on this machine need no secret)\n", cfg.AdminSecretEnv)
 	}
 	var restart <-chan struct{}
 	if dev != nil {

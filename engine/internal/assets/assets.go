@@ -19,6 +19,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 )
 
 // File is one static file held in memory.
@@ -32,8 +33,15 @@ type File struct {
 	Immutable   bool // served under its hashed URL
 }
 
-// Set is every static file of a site, by URL.
+// Set is every static file of a site, by URL. Reload swaps in a fresh
+// read of the directories (kiln dev); lookups never wait for it.
 type Set struct {
+	dirs []Dir
+	cur  atomic.Pointer[files]
+}
+
+// files is one read of the directories.
+type files struct {
 	byURL  map[string]*File
 	byName map[string]*File
 }
@@ -43,16 +51,27 @@ type Dir struct{ Prefix, Path string }
 
 // Load reads every file under dirs.
 func Load(dirs []Dir) (*Set, error) {
-	s := &Set{byURL: map[string]*File{}, byName: map[string]*File{}}
-	for _, d := range dirs {
-		if err := s.load(d); err != nil {
-			return nil, fmt.Errorf("static %s: %w", d.Prefix, err)
-		}
+	s := &Set{dirs: dirs}
+	if err := s.Reload(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Set) load(d Dir) error {
+// Reload reads the directories again and serves what it read from then
+// on. On an error the files read before stay served.
+func (s *Set) Reload() error {
+	next := &files{byURL: map[string]*File{}, byName: map[string]*File{}}
+	for _, d := range s.dirs {
+		if err := next.load(d); err != nil {
+			return fmt.Errorf("static %s: %w", d.Prefix, err)
+		}
+	}
+	s.cur.Store(next)
+	return nil
+}
+
+func (s *files) load(d Dir) error {
 	return filepath.WalkDir(d.Path, func(p string, e fs.DirEntry, err error) error {
 		if err != nil || e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			return err
@@ -68,7 +87,7 @@ func (s *Set) load(d Dir) error {
 	})
 }
 
-func (s *Set) add(prefix, name string, body []byte) {
+func (s *files) add(prefix, name string, body []byte) {
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:4])
 	ext := path.Ext(name)
@@ -93,7 +112,10 @@ func (s *Set) add(prefix, name string, body []byte) {
 
 // Lookup returns the hashed URL of a file by name ("style.css").
 func (s *Set) Lookup(name string) (string, bool) {
-	f := s.byName[strings.TrimPrefix(name, "/")]
+	if s == nil {
+		return "", false
+	}
+	f := s.cur.Load().byName[strings.TrimPrefix(name, "/")]
 	if f == nil {
 		return "", false
 	}
@@ -105,7 +127,7 @@ func (s *Set) Get(urlPath string) *File {
 	if s == nil {
 		return nil
 	}
-	return s.byURL[urlPath]
+	return s.cur.Load().byURL[urlPath]
 }
 
 func compressible(ct string) bool {

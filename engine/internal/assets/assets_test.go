@@ -1,6 +1,8 @@
 package assets
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,5 +66,91 @@ func TestHashChangesWithContent(t *testing.T) {
 	u2, _ := s2.Lookup("a.css")
 	if u1 == u2 {
 		t.Errorf("hashed URL %s did not change with the content", u1)
+	}
+}
+
+func TestReload(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a.css", "a1")
+	write("gone.css", "x")
+	set, err := Load([]Dir{{Prefix: "/s/", Path: dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _ := set.Lookup("a.css")
+	write("a.css", "a2")
+	write("new.css", "n")
+	os.Remove(filepath.Join(dir, "gone.css"))
+	if err := set.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	cur, _ := set.Lookup("a.css")
+	for _, tc := range []struct {
+		path, want string // want "" means not served
+	}{
+		{cur, "a2"},
+		{"/s/a.css", "a2"},
+		{old, ""},
+		{"/s/new.css", "n"},
+		{"/s/gone.css", ""},
+	} {
+		got := ""
+		if f := set.Get(tc.path); f != nil {
+			got = string(f.Body)
+		}
+		if got != tc.want {
+			t.Errorf("after Reload, Get(%s) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := set.Reload(); err == nil {
+		t.Error("Reload of a missing directory succeeded")
+	}
+	if f := set.Get("/s/a.css"); f == nil || string(f.Body) != "a2" {
+		t.Errorf("a failed Reload dropped the files read before: %v", f)
+	}
+}
+
+// TestReloadWhileServing reads while another goroutine reloads (run with
+// -race): a reader sees one whole read or the next, never a mix.
+func TestReloadWhileServing(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.css"), []byte("0"), 0o644)
+	set, err := Load([]Dir{{Prefix: "/s/", Path: dir}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 1; i <= 50; i++ {
+			os.WriteFile(filepath.Join(dir, "a.css"), []byte(strings.Repeat("x", i)), 0o644)
+			if err := set.Reload(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		f := set.Get("/s/a.css")
+		if f == nil {
+			t.Fatalf("a.css missing during reloads")
+		}
+		sum := sha256.Sum256(f.Body)
+		if want := "/s/a." + hex.EncodeToString(sum[:4]) + ".css"; f.URL != want {
+			t.Fatalf("a.css body %q served with URL %s, want %s", f.Body, f.URL, want)
+		}
 	}
 }

@@ -149,7 +149,7 @@ type decoder struct {
 }
 
 type routeRanges struct {
-	label, renderer, fallbackRenderer, paths hcl.Range
+	label, renderer, fallbackRenderer hcl.Range
 }
 
 func (d *decoder) errorf(rng hcl.Range, summary, format string, args ...any) {

@@ -5,8 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"go/parser"
-	"go/token"
+	"go/build"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -107,9 +106,12 @@ func newest(paths []string) time.Time {
 	return t
 }
 
-// goInputs lists what a Go renderer build depends on: the package
-// directory, the directories of packages of the same module it imports,
-// transitively, and the module's go.mod and go.sum.
+// GoInputs lists what a Go renderer build depends on, and so what makes
+// its module stale: the package directory, the directories of packages of
+// the same module it imports, transitively, and the module's go.mod and
+// go.sum. `kiln dev` watches the same list.
+func GoInputs(pkgDir string) ([]string, error) { return goInputs(pkgDir) }
+
 func goInputs(pkgDir string) ([]string, error) {
 	root, modPath, err := findModule(pkgDir)
 	if err != nil {
@@ -151,19 +153,20 @@ func findModule(dir string) (root, modPath string, err error) {
 	}
 }
 
-// localImports returns the imports of the Go files in dir that belong to
-// module modPath, relative to the module root.
+// localImports returns the imports of the package in dir, as built for
+// wasip1 (build tags and file suffixes apply; tests are left out), that
+// belong to module modPath, relative to the module root.
 func localImports(dir, modPath string) []string {
-	pkgs, _ := parser.ParseDir(token.NewFileSet(), dir, nil, parser.ImportsOnly)
+	bc := build.Default
+	bc.GOOS, bc.GOARCH, bc.CgoEnabled = "wasip1", "wasm", false
+	pkg, _ := bc.ImportDir(dir, build.ImportComment)
+	if pkg == nil {
+		return nil
+	}
 	var out []string
-	for _, pkg := range pkgs {
-		for _, f := range pkg.Files {
-			for _, imp := range f.Imports {
-				path := strings.Trim(imp.Path.Value, `"`)
-				if rest, ok := strings.CutPrefix(path, modPath+"/"); ok {
-					out = append(out, rest)
-				}
-			}
+	for _, path := range pkg.Imports {
+		if rest, ok := strings.CutPrefix(path, modPath+"/"); ok {
+			out = append(out, rest)
 		}
 	}
 	return out

@@ -59,11 +59,19 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx, raw []byte) {
 	if !s.authorized(ctx) {
 		return
 	}
+	s.adminAPI(ctx, p)
+}
+
+// adminAPI serves the endpoints behind the admin secret, or behind the
+// admin socket's file mode (ServeLocal).
+func (s *Server) adminAPI(ctx *fasthttp.RequestCtx, p string) {
 	switch {
 	case p == "/_kiln/revalidate" && ctx.IsPost():
 		s.revalidate(ctx)
 	case p == "/_kiln/inspect" && ctx.IsGet():
 		s.inspect(ctx)
+	case p == "/_kiln/routes" && ctx.IsGet() && s.opts.Routes != nil:
+		s.writeJSON(ctx, fasthttp.StatusOK, s.opts.Routes())
 	case strings.HasPrefix(p, "/_kiln/data/"):
 		s.data(ctx, strings.TrimPrefix(p, "/_kiln/data/"))
 	case strings.HasPrefix(p, "/_kiln/debug/pprof/"):
@@ -78,15 +86,19 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx, raw []byte) {
 // authorized checks the bearer token. With no admin secret configured,
 // the admin API is off.
 func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
+	env := s.opts.AdminSecretEnv
+	if env == "" {
+		env = "KILN_ADMIN_SECRET"
+	}
 	if s.opts.AdminSecret == "" {
-		s.jsonError(ctx, fasthttp.StatusNotFound, "admin API is off: set the admin secret environment variable")
+		s.jsonError(ctx, fasthttp.StatusNotFound, "admin API is off: start kiln with "+env+" set to enable it")
 		return false
 	}
 	auth := ctx.Request.Header.Peek("Authorization")
 	tok, ok := bytes.CutPrefix(auth, []byte("Bearer "))
 	if !ok || !constantTimeEqual(bytes.TrimSpace(tok), s.opts.AdminSecret) {
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="kiln"`)
-		s.jsonError(ctx, fasthttp.StatusUnauthorized, "missing or wrong admin secret")
+		s.jsonError(ctx, fasthttp.StatusUnauthorized, "missing or wrong admin secret: send Authorization: Bearer $"+env)
 		return false
 	}
 	return true

@@ -31,6 +31,9 @@ type Options struct {
 	PreviewSecret string    // empty: preview off
 	Dev           *Dev      // non-nil in `kiln dev`
 	Logger        *slog.Logger
+
+	Routes         func() any // optional: GET /_kiln/routes, the running route table
+	AdminSecretEnv string     // the admin secret's variable, named in errors; default KILN_ADMIN_SECRET
 }
 
 // Server serves one site.

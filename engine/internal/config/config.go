@@ -126,7 +126,10 @@ type Route struct {
 	HasPaths         bool          // true when `paths` was set in HCL (even to [])
 	Timeout          time.Duration // render timeout; default: the renderer's
 	Policy           Policy        // default eager
-	Pos              Pos
+	// MaxFirstRenders bounds the renders of never-stored paths running at
+	// once; past it a request gets 503 with Retry-After (default 64).
+	MaxFirstRenders int
+	Pos             Pos
 }
 
 // OnChange is an `on_change "name" { ... }` rule: the seed's data.on.

@@ -52,7 +52,7 @@ route "/" {
 			Pos: Pos{"testdata/valid/site.hcl", 2, 1},
 		}},
 		Routes: []*Route{{
-			Pattern: "/", Renderer: "page", Fallback: FallbackBlocking, Policy: PolicyEager,
+			Pattern: "/", Renderer: "page", Fallback: FallbackBlocking, Policy: PolicyEager, MaxFirstRenders: DefaultMaxFirstRenders,
 			Timeout: 2 * time.Second, Pos: Pos{"testdata/valid/site.hcl", 5, 1},
 		}},
 	}
@@ -105,12 +105,12 @@ func TestParseFull(t *testing.T) {
 	}
 	wantRoutes := []*Route{
 		{Pattern: "/", Renderer: "post", Revalidate: 10 * time.Second, Fallback: FallbackBlocking,
-			Timeout: 3 * time.Second, Policy: PolicyEager, Pos: Pos{file, 51, 1}},
+			Timeout: 3 * time.Second, Policy: PolicyEager, MaxFirstRenders: DefaultMaxFirstRenders, Pos: Pos{file, 51, 1}},
 		{Pattern: "/posts/:slug", Renderer: "post", Revalidate: time.Minute, Expire: time.Hour, Fallback: FallbackTrue,
 			FallbackRenderer: "shell", Paths: []string{"/posts/a", "/posts/b"}, HasPaths: true,
-			Timeout: 3 * time.Second, Policy: PolicyLazy, Pos: Pos{file, 56, 1}},
+			Timeout: 3 * time.Second, Policy: PolicyLazy, MaxFirstRenders: DefaultMaxFirstRenders, Pos: Pos{file, 56, 1}},
 		{Pattern: "/docs/*path", Renderer: "post", Fallback: FallbackFalse, Paths: []string{}, HasPaths: true,
-			Timeout: 5 * time.Second, Policy: PolicyEager, Pos: Pos{file, 66, 1}},
+			Timeout: 5 * time.Second, Policy: PolicyEager, MaxFirstRenders: DefaultMaxFirstRenders, Pos: Pos{file, 66, 1}},
 	}
 	if !reflect.DeepEqual(s.Routes, wantRoutes) {
 		t.Errorf("routes:\ngot  %s\nwant %s", dump(s.Routes), dump(wantRoutes))

@@ -11,7 +11,11 @@ import (
 var routeSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "renderer", Required: true}, {Name: "revalidate"}, {Name: "expire"}, {Name: "fallback"},
 	{Name: "fallback_renderer"}, {Name: "paths"}, {Name: "timeout"}, {Name: "policy"},
+	{Name: "max_first_renders"},
 }}
+
+// DefaultMaxFirstRenders bounds a route's first renders running at once.
+const DefaultMaxFirstRenders = 64
 
 func (d *decoder) decodeRoute(b *hcl.Block) *Route {
 	_, a := d.content(b.Body, routeSchema)
@@ -26,6 +30,7 @@ func (d *decoder) decodeRoute(b *hcl.Block) *Route {
 		HasPaths:         a.has("paths"),
 		Timeout:          a.duration("timeout", 0),
 		Policy:           policy(a),
+		MaxFirstRenders:  int(a.integer("max_first_renders", DefaultMaxFirstRenders, 1, 1<<20)),
 		Pos:              d.pos(b.DefRange),
 	}
 	rr := routeRanges{label: b.LabelRanges[0]}

@@ -35,6 +35,7 @@ type flight struct {
 	reason string
 	mode   render.Mode
 	since  uint64 // change log position when the flight started
+	first  bool   // a request's render of a path with nothing stored
 	done   chan struct{}
 	res    result // set before done is closed
 }
@@ -132,8 +133,11 @@ func (e *Engine) trigger(path string) {
 }
 
 // join returns the path's flight, starting one if none runs. It refuses
-// with a *backoffError while the path backs off after a failed render.
-func (e *Engine) join(path string, need need, reason string, mode render.Mode) (*flight, error) {
+// with a *backoffError while the path backs off after a failed render,
+// and, for a first render (nothing stored), with errBusy while its route
+// has MaxFirstRenders of them running: a flood of made-up URLs costs a
+// bounded number of renders and goroutines.
+func (e *Engine) join(path string, need need, reason string, mode render.Mode, first bool) (*flight, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if f := e.flights[path]; f != nil {
@@ -145,7 +149,15 @@ func (e *Engine) join(path string, need need, reason string, mode render.Mode) (
 	if b := e.failures.refusal(path, e.clock.Now()); b != nil {
 		return nil, b
 	}
+	route, _, _ := e.routes.Match(path)
+	if first && route != nil && route.MaxFirstRenders > 0 && e.firsts[route] >= route.MaxFirstRenders {
+		return nil, errBusy
+	}
 	f := e.newFlight(strings.Clone(path), need, reason, mode)
+	if first && route != nil {
+		f.first = true
+		e.firsts[route]++
+	}
 	e.launch(f)
 	return f, nil
 }
@@ -219,6 +231,11 @@ func (e *Engine) finish(f *flight, cur *store.Page, l landing) {
 		delete(e.flights, f.path)
 		if len(e.flights) == 0 {
 			close(e.quiet)
+		}
+	}
+	if f.first {
+		if e.firsts[f.route]--; e.firsts[f.route] == 0 {
+			delete(e.firsts, f.route)
 		}
 	}
 	if dirty && !lazy && res.err == nil && !e.closed {

@@ -173,7 +173,7 @@ func (e *Engine) record(path, reason string, start time.Time, page *store.Page, 
 	ev := store.Event{At: start, Reason: reason, Duration: d, Outcome: outcome(page, err)}
 	if err != nil {
 		ev.Error = err.Error()
-		e.log.Error("regeneration failed", "path", path, "reason", reason, "duration", d, "err", err)
+		e.logFailure(path, reason, d, err)
 	} else {
 		e.log.Info("regenerated", "path", path, "reason", reason, "duration", d, "outcome", ev.Outcome)
 	}

@@ -75,7 +75,8 @@ type Engine struct {
 
 	mu       sync.Mutex // guards everything below
 	flights  map[string]*flight
-	quiet    chan struct{} // closed when the last flight lands
+	firsts   map[*config.Route]int // first renders running, per route
+	quiet    chan struct{}         // closed when the last flight lands
 	nextID   uint64
 	changes  changeLog
 	deferred map[string]string // paths a burst of changes defers, with reasons
@@ -84,6 +85,7 @@ type Engine struct {
 
 	negative negativeCache
 	notFound notFoundPage
+	failLog  failLog
 
 	// afterLookup, set by tests, runs between a request's store lookup
 	// and what it does with the result: where a render can land unseen.
@@ -106,7 +108,7 @@ func New(opts Options) *Engine {
 		site: opts.Site, pages: opts.Pages, queue: opts.Queue, history: opts.History,
 		routes: opts.Routes, renderers: opts.Renderers, log: opts.Logger, m: opts.Metrics, clock: opts.Clock,
 		ctx: ctx, cancel: cancel, stopping: make(chan struct{}), sem: make(chan struct{}, opts.Workers),
-		flights: map[string]*flight{}, deferred: map[string]string{},
+		flights: map[string]*flight{}, firsts: map[*config.Route]int{}, deferred: map[string]string{},
 	}
 	e.failures.init(e.retryBackoff())
 	e.negative.init(negativeEntries)

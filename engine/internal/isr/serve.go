@@ -106,7 +106,7 @@ func (e *Engine) Serve(ctx context.Context, req Request) Answer {
 // backing-off) render never trades the stored page for an error: it is
 // served stale.
 func (e *Engine) serveExpired(ctx context.Context, req Request, p *store.Page) Answer {
-	f, err := e.join(req.Path, needPage, "expired", render.ModeBlocking)
+	f, err := e.join(req.Path, needPage, "expired", render.ModeBlocking, false)
 	if err != nil {
 		return e.answer(req, p, metrics.Stale, e.clock.Now())
 	}
@@ -132,12 +132,12 @@ func (e *Engine) serveMiss(ctx context.Context, req Request) Answer {
 	case config.FallbackFalse:
 		return e.notFoundAnswer(ctx, req)
 	case config.FallbackTrue:
-		if _, err := e.join(req.Path, needPage, "first-request", render.ModeBackground); err != nil {
+		if _, err := e.join(req.Path, needPage, "first-request", render.ModeBackground, true); err != nil {
 			return e.errorAnswer(err)
 		}
 		return e.answer(req, e.shell(ctx, route, req.Path), metrics.Fallback, now)
 	}
-	f, err := e.join(req.Path, needPage, "first-request", render.ModeBlocking)
+	f, err := e.join(req.Path, needPage, "first-request", render.ModeBlocking, true)
 	if err != nil {
 		return e.errorAnswer(err)
 	}
@@ -250,7 +250,9 @@ func (e *Engine) errorAnswer(err error) Answer {
 	switch {
 	case errors.As(err, &st):
 		a.Status = st.status
-	case errors.Is(err, render.ErrUnavailable), errors.Is(err, ErrClosed), errors.Is(err, errBusy):
+	case errors.Is(err, errBusy):
+		a.Status, a.RetryAfter = 503, 1
+	case errors.Is(err, render.ErrUnavailable), errors.Is(err, ErrClosed):
 		a.Status = 503
 		a.RetryAfter = max(a.RetryAfter, 5)
 	case errors.Is(err, render.ErrTimeout), errors.Is(err, context.DeadlineExceeded):

@@ -56,6 +56,10 @@ func Age(p *store.Page, now time.Time) int64 {
 // stale-while-revalidate window of one without expire.
 const year = 365 * 24 * 60 * 60
 
+// maxDelta caps the seconds Kiln sends: RFC 9111 (1.2.2) has caches treat
+// larger delta-seconds as 2^31.
+const maxDelta = 1 << 31
+
 // lifetime is what a shared cache may do with a stored page, as RFC 9111
 // and 5861 count it: fresh for maxAge seconds after generation, then
 // served stale for swr more seconds while it revalidates (swr < 0: no
@@ -63,6 +67,11 @@ const year = 365 * 24 * 60 * 60
 // cache that adds Age to its own resident time agrees with Kiln about
 // when the page goes stale. A page marked stale has no freshness left.
 func lifetime(p *store.Page) (maxAge, swr int64) {
+	maxAge, swr = lifetimeSeconds(p)
+	return min(maxAge, maxDelta), min(swr, maxDelta)
+}
+
+func lifetimeSeconds(p *store.Page) (maxAge, swr int64) {
 	expire := int64(p.Expire / time.Second)
 	switch {
 	case p.StaleMarked:

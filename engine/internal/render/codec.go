@@ -3,6 +3,7 @@ package render
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -40,7 +41,9 @@ func decodeResponse(b []byte) (*Response, error) {
 		NotFound: ar.Flags&abi.FlagNotFound != 0, NoStore: ar.Flags&abi.FlagNoStore != 0,
 		Revalidate: RevalidateDefault}
 	if ar.Revalidate >= 0 {
-		resp.Revalidate = time.Duration(ar.Revalidate) * time.Second
+		// Seconds past what a Duration holds (about 292 years) would
+		// wrap to a short interval: they mean "practically never".
+		resp.Revalidate = time.Duration(min(ar.Revalidate, int64(math.MaxInt64/time.Second))) * time.Second
 	}
 	if resp.Status == 0 {
 		resp.Status = defaultStatus(resp)

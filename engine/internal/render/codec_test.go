@@ -2,6 +2,7 @@ package render
 
 import (
 	"testing"
+	"time"
 
 	"github.com/kilnhq/kiln/sdk/go/abi"
 )
@@ -19,7 +20,24 @@ func FuzzDecodeResponse(f *testing.F) {
 		if resp.Status < 200 || resp.Status > 599 {
 			t.Errorf("accepted status %d", resp.Status)
 		}
+		if resp.Revalidate < 0 && resp.Revalidate != RevalidateDefault {
+			t.Errorf("revalidate %d wrapped negative", resp.Revalidate)
+		}
 	})
+}
+
+// TestHugeRevalidate: seconds past what a Duration holds mean "practically
+// never", not a short interval after wrapping.
+func TestHugeRevalidate(t *testing.T) {
+	for _, secs := range []int64{18446744073, 1 << 62, 9223372036} {
+		resp, err := decodeResponse(abi.AppendResponse(nil, &abi.Response{Revalidate: secs, Body: []byte("x")}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.Revalidate < 290*365*24*time.Hour {
+			t.Errorf("revalidate %d s = %s, want about 292 years", secs, resp.Revalidate)
+		}
+	}
 }
 
 func FuzzDecodePaths(f *testing.F) {

@@ -139,7 +139,7 @@ func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
 		req.Preview = s.isPreview(ctx)
 	}
 	a := s.eng.Serve(s.ctx, req)
-	s.write(ctx, &a, path)
+	s.write(ctx, &a)
 }
 
 func (s *Server) isPreview(ctx *fasthttp.RequestCtx) bool {

@@ -35,10 +35,10 @@ func init() {
 }
 
 // write writes an Answer. For a stored page it does not allocate.
-func (s *Server) write(ctx *fasthttp.RequestCtx, a *isr.Answer, path string) {
+func (s *Server) write(ctx *fasthttp.RequestCtx, a *isr.Answer) {
 	s.count(a.Cache)
 	if a.Page == nil {
-		s.writeError(ctx, a, path)
+		s.writeError(ctx, a)
 		return
 	}
 	h := &ctx.Response.Header
@@ -75,13 +75,13 @@ func (s *Server) write(ctx *fasthttp.RequestCtx, a *isr.Answer, path string) {
 	ctx.Response.SetBodyRaw(body)
 }
 
-// writeError writes an error answer: a short page, never cached, and the
-// error in the log (and, in `kiln dev`, on the page).
-func (s *Server) writeError(ctx *fasthttp.RequestCtx, a *isr.Answer, path string) {
+// writeError writes an error answer: a short page, never cached (in
+// `kiln dev`, the error itself). The engine logs failed renders, at a
+// bounded rate; refusals (a backoff, a busy route) are not logged.
+func (s *Server) writeError(ctx *fasthttp.RequestCtx, a *isr.Answer) {
 	if errors.Is(a.Err, context.Canceled) && s.ctx.Err() != nil {
 		a.Status = fasthttp.StatusServiceUnavailable
 	}
-	s.log.Error("render failed", "path", path, "status", a.Status, "err", a.Err)
 	if s.opts.Dev != nil {
 		s.devError(ctx, a.Status, "Render failed", a.Err.Error())
 		return

@@ -45,13 +45,6 @@ func (l *live) get(ctx context.Context) (render.Renderer, error) {
 	return *l.cur.Load(), nil
 }
 
-// Wait waits until the module is loaded, so a caller can start a render's
-// timeout after it.
-func (l *live) Wait(ctx context.Context) error {
-	_, err := l.get(ctx)
-	return err
-}
-
 func (l *live) Name() string { return l.name }
 
 func (l *live) Render(ctx context.Context, req render.Request) (*render.Response, error) {

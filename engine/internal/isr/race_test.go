@@ -113,69 +113,76 @@ func TestRaceStaleThenRegenerated(t *testing.T) {
 // invalidations, while time moves. It checks that a path never renders
 // twice at once and that no change is lost: once everything settles, every
 // stored page shows the latest data it reads, or is marked stale (the need
-// to render it again is recorded).
+// to render it again is recorded). It runs hammerRounds seeds; `go tool
+// task stress` runs it a thousand times more.
 func TestHammer(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		h := newRaceHarness(t, raceSite+`
+	for seed := range hammerRounds {
+		synctest.Test(t, func(t *testing.T) { hammer(t, uint64(seed)) })
+	}
+}
+
+const hammerRounds = 5
+
+func hammer(t *testing.T, seed uint64) {
+	h := newRaceHarness(t, raceSite+`
 route "/lazy/:slug" {
   renderer = "page"
   policy   = "lazy"
 }`)
-		paths := []string{"/e/a", "/e/b", "/e/c", "/t/a", "/t/b", "/lazy/a", "/lazy/b"}
-		keys := []string{"k1", "k2", "k3"}
-		for i, p := range paths {
-			h.r.reads[p] = []string{keys[i%len(keys)], keys[(i+1)%len(keys)]}
-			h.r.tags[p] = []string{"all"}
-			h.r.outcomes[p] = []string{fmt.Sprintf("slow=%dms", 50+i*40)}
-		}
-		var wg sync.WaitGroup
-		var revMu sync.Mutex
-		rev := uint64(0)
-		for g := range 16 {
-			rnd := rand.New(rand.NewPCG(uint64(g), 42))
-			wg.Go(func() {
-				for range 60 {
-					time.Sleep(time.Duration(rnd.IntN(100)) * time.Millisecond)
-					p := paths[rnd.IntN(len(paths))]
-					switch rnd.IntN(10) {
-					case 0, 1:
-						k := keys[rnd.IntN(len(keys))]
-						h.r.mu.Lock()
-						revMu.Lock()
-						rev++
-						v := fmt.Sprintf("v%d", rev)
-						h.r.data[k] = v
-						h.changes <- datasource.Change{Source: "data", Key: k, Value: []byte(v), Revision: rev}
-						revMu.Unlock()
-						h.r.mu.Unlock()
-					case 2:
-						h.eng.Revalidate(context.Background(), Revalidation{Paths: []string{p}})
-					case 3:
-						h.eng.Revalidate(context.Background(), Revalidation{Tags: []string{"all"}, Mode: ModeStale})
-					default:
-						h.eng.Serve(context.Background(), Request{Path: p, Wait: rnd.IntN(2) == 0})
-					}
-				}
-			})
-		}
-		wg.Wait()
-		time.Sleep(time.Minute)
-		synctest.Wait()
-		h.r.mu.Lock()
-		defer h.r.mu.Unlock()
-		if len(h.r.overlap) > 0 {
-			t.Errorf("paths rendered twice at once: %v", h.r.overlap)
-		}
-		for _, p := range paths {
-			page, err := h.st.Get(p)
-			if err != nil || page.StaleMarked {
-				continue // never requested, or due for a render
-			}
-			for _, k := range h.r.reads[p] {
-				if want := k + "=" + h.r.data[k]; !strings.Contains(string(page.Body), want) {
-					t.Errorf("%s lost a change: body %.40q, want %s", p, page.Body, want)
+	paths := []string{"/e/a", "/e/b", "/e/c", "/t/a", "/t/b", "/lazy/a", "/lazy/b"}
+	keys := []string{"k1", "k2", "k3"}
+	for i, p := range paths {
+		h.r.reads[p] = []string{keys[i%len(keys)], keys[(i+1)%len(keys)]}
+		h.r.tags[p] = []string{"all"}
+		h.r.outcomes[p] = []string{fmt.Sprintf("slow=%dms", 50+i*40)}
+	}
+	var wg sync.WaitGroup
+	var revMu sync.Mutex
+	rev := uint64(0)
+	for g := range 16 {
+		rnd := rand.New(rand.NewPCG(uint64(g), seed))
+		wg.Go(func() {
+			for range 60 {
+				time.Sleep(time.Duration(rnd.IntN(100)) * time.Millisecond)
+				p := paths[rnd.IntN(len(paths))]
+				switch rnd.IntN(10) {
+				case 0, 1:
+					k := keys[rnd.IntN(len(keys))]
+					h.r.mu.Lock()
+					revMu.Lock()
+					rev++
+					v := fmt.Sprintf("v%d", rev)
+					h.r.data[k] = v
+					h.changes <- datasource.Change{Source: "data", Key: k, Value: []byte(v), Revision: rev}
+					revMu.Unlock()
+					h.r.mu.Unlock()
+				case 2:
+					h.eng.Revalidate(context.Background(), Revalidation{Paths: []string{p}})
+				case 3:
+					h.eng.Revalidate(context.Background(), Revalidation{Tags: []string{"all"}, Mode: ModeStale})
+				default:
+					h.eng.Serve(context.Background(), Request{Path: p, Wait: rnd.IntN(2) == 0})
 				}
 			}
+		})
+	}
+	wg.Wait()
+	time.Sleep(time.Minute)
+	synctest.Wait()
+	h.r.mu.Lock()
+	defer h.r.mu.Unlock()
+	if len(h.r.overlap) > 0 {
+		t.Errorf("paths rendered twice at once: %v", h.r.overlap)
+	}
+	for _, p := range paths {
+		page, err := h.st.Get(p)
+		if err != nil || page.StaleMarked {
+			continue // never requested, or due for a render
 		}
-	})
+		for _, k := range h.r.reads[p] {
+			if want := k + "=" + h.r.data[k]; !strings.Contains(string(page.Body), want) {
+				t.Errorf("%s lost a change: body %.40q, want %s", p, page.Body, want)
+			}
+		}
+	}
 }

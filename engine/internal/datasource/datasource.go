@@ -74,6 +74,10 @@ type Supervisor struct {
 	byName map[string]*instance
 	all    []*instance
 	events chan Change
+	// sendMu and eventsClosed keep a watch stream from sending on events
+	// while Close closes it.
+	sendMu       sync.RWMutex
+	eventsClosed bool
 
 	policy policy
 	clock  clock
@@ -159,7 +163,10 @@ func (s *Supervisor) Close() error {
 			wg.Go(in.stop)
 		}
 		wg.Wait()
+		s.sendMu.Lock()
+		s.eventsClosed = true
 		close(s.events)
+		s.sendMu.Unlock()
 		if err := s.run.Close(); err != nil {
 			s.log.Warn("cannot remove the plugins' run folder", "error", err)
 		}

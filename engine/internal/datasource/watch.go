@@ -47,13 +47,7 @@ func (in *instance) watch(ctx context.Context, c *conn, from uint64, ready chan 
 		if ev.Bookmark {
 			return nil
 		}
-		ch := Change{Source: in.cfg.Name, Revision: ev.Revision, Key: ev.Key, Value: ev.Value, Deleted: ev.Deleted}
-		select {
-		case in.sup.events <- ch:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+		return in.sup.send(ctx, Change{Source: in.cfg.Name, Revision: ev.Revision, Key: ev.Key, Value: ev.Value, Deleted: ev.Deleted})
 	})
 }
 
@@ -95,4 +89,22 @@ func (in *instance) commit(rev uint64) error {
 	}
 	in.committed = rev
 	return nil
+}
+
+// send delivers a change on Events unless ctx is done. The watch streams
+// run on goroutines of their own, which Close does not wait for: sendMu
+// keeps Close from closing Events under a send (Close cancels ctx first,
+// so a blocked send gives way).
+func (s *Supervisor) send(ctx context.Context, c Change) error {
+	s.sendMu.RLock()
+	defer s.sendMu.RUnlock()
+	if s.eventsClosed {
+		return ErrClosed
+	}
+	select {
+	case s.events <- c:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -226,6 +226,12 @@ func (e *Engine) finish(f *flight, cur *store.Page, l landing) {
 	dirty = dirty && e.deferred[f.path] == ""
 	e.mu.Unlock()
 	res := e.land(f, cur, l, dirty)
+	if !l.kept {
+		// Recorded before the flight is gone, so whoever waits for it sees
+		// its history. A path with nothing stored gets none: a made-up URL
+		// leaves no record behind.
+		e.record(f.path, f.reason, l.start, res.page, res.err, cur != nil || (res.err == nil && stored(res.page, cur)))
+	}
 	e.mu.Lock()
 	if e.flights[f.path] == f {
 		delete(e.flights, f.path)
@@ -247,11 +253,6 @@ func (e *Engine) finish(f *flight, cur *store.Page, l landing) {
 	close(f.done)
 	e.mu.Unlock()
 	e.applyMu.RUnlock()
-	if !l.kept {
-		// A path with nothing stored gets no history: a made-up URL
-		// leaves no record behind.
-		e.record(f.path, f.reason, l.start, res.page, res.err, cur != nil || (res.err == nil && stored(res.page, cur)))
-	}
 }
 
 // land writes a flight's result. dirty says a change arrived while it

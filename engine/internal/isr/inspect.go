@@ -45,7 +45,7 @@ var ErrNotStored = errors.New("not stored")
 func Describe(pages store.Pages, history store.History, path string, now time.Time) (*PageInfo, error) {
 	p, err := pages.Get(path)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%s: %w", path, ErrNotStored)
+		return nil, fmt.Errorf("%s is %w", path, ErrNotStored)
 	}
 	if err != nil {
 		return nil, err

@@ -190,8 +190,8 @@ func (e *Engine) apply(batch []datasource.Change, b *burst, settled bool, c Comm
 	}
 	clear(e.deferred)
 	maps.Copy(e.deferred, b.deferred)
-	e.negative.clear()
 	e.mu.Unlock()
+	e.negative.invalidate(a.log)
 	jobs := make([]store.Job, 0, len(run))
 	now := e.clock.Now()
 	for p, reason := range run {

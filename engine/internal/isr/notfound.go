@@ -62,13 +62,17 @@ func (e *Engine) notFoundBody(ctx context.Context, path string) []byte {
 
 // negativeCache keeps the 404 answers of paths that were never stored,
 // in memory only and bounded, so a flood of made-up URLs on a route that
-// renders on request costs a render each, not a record on disk. Any data
-// change empties it (a made-up URL may become a real page).
+// renders on request costs a render each, not a record on disk. A change
+// drops exactly the entries it touches (a made-up URL may become a real
+// post): those that read its key, listed a prefix of it, carry one of its
+// tags or are one of its paths.
 type negativeCache struct {
 	mu      sync.Mutex
 	max     int
 	entries map[string]*list.Element
-	lru     list.List // of *store.Page, most recent first
+	lru     list.List                      // of *store.Page, most recent first
+	byKey   map[string]map[string]struct{} // data key -> paths of entries that read it
+	listers map[string]struct{}            // paths of entries that listed a prefix or carry tags
 }
 
 // negativeEntries bounds the negative cache.
@@ -76,6 +80,7 @@ const negativeEntries = 4096
 
 func (c *negativeCache) init(max int) {
 	c.max, c.entries = max, map[string]*list.Element{}
+	c.byKey, c.listers = map[string]map[string]struct{}{}, map[string]struct{}{}
 }
 
 // get returns the cached 404 page for path while it is fresh.
@@ -88,8 +93,7 @@ func (c *negativeCache) get(path string, now time.Time) *store.Page {
 	}
 	p := el.Value.(*store.Page)
 	if Classify(p, now) != Fresh {
-		c.lru.Remove(el)
-		delete(c.entries, path)
+		c.remove(el)
 		return nil
 	}
 	c.lru.MoveToFront(el)
@@ -100,12 +104,34 @@ func (c *negativeCache) put(p *store.Page, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el := c.entries[p.Path]; el != nil {
-		c.lru.Remove(el)
+		c.remove(el)
 	}
 	c.entries[p.Path] = c.lru.PushFront(p)
+	for _, k := range p.Keys {
+		if c.byKey[k] == nil {
+			c.byKey[k] = map[string]struct{}{}
+		}
+		c.byKey[k][p.Path] = struct{}{}
+	}
+	if len(p.Prefixes) > 0 || len(p.Tags) > 0 {
+		c.listers[p.Path] = struct{}{}
+	}
 	for c.lru.Len() > c.max {
-		old := c.lru.Remove(c.lru.Back()).(*store.Page)
-		delete(c.entries, old.Path)
+		c.remove(c.lru.Back())
+	}
+}
+
+// remove drops an entry and its index entries. The caller holds mu.
+func (c *negativeCache) remove(el *list.Element) {
+	p := c.lru.Remove(el).(*store.Page)
+	delete(c.entries, p.Path)
+	delete(c.listers, p.Path)
+	for _, k := range p.Keys {
+		if paths := c.byKey[k]; paths != nil {
+			if delete(paths, p.Path); len(paths) == 0 {
+				delete(c.byKey, k)
+			}
+		}
 	}
 }
 
@@ -113,20 +139,30 @@ func (c *negativeCache) drop(path string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el := c.entries[path]; el != nil {
-		c.lru.Remove(el)
-		delete(c.entries, path)
+		c.remove(el)
 	}
 }
 
-func (c *negativeCache) clear() {
+// invalidate drops the entries the changes touch.
+func (c *negativeCache) invalidate(changes []change) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	clear(c.entries)
-	c.lru.Init()
-}
-
-func (c *negativeCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Len()
+	if len(c.entries) == 0 {
+		return
+	}
+	for _, ch := range changes {
+		for path := range c.byKey[ch.key] {
+			c.remove(c.entries[path])
+		}
+		for _, path := range ch.paths {
+			if el := c.entries[path]; el != nil {
+				c.remove(el)
+			}
+		}
+		for path := range c.listers {
+			if hit, _ := touches(ch, path, c.entries[path].Value.(*store.Page)); hit {
+				c.remove(c.entries[path])
+			}
+		}
+	}
 }

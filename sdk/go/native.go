@@ -27,6 +27,13 @@ func (nativeHost) List(prefix, cursor string, limit int, reverse bool) ([]byte, 
 	return hook.Native.List(prefix, cursor, limit, reverse)
 }
 
+func (nativeHost) GetMany(keys []byte) ([]byte, int32) {
+	if hook.Native == nil {
+		return nil, abi.Unavailable
+	}
+	return hook.Native.GetMany(keys)
+}
+
 func (nativeHost) Log(level int32, msg string) {
 	if hook.Native != nil {
 		hook.Native.Log(level, msg)

@@ -26,6 +26,13 @@ func hostDataGet(ptr unsafe.Pointer, n uint32) int32
 //go:wasmimport kiln data_list
 func hostDataList(prefix unsafe.Pointer, prefixLen uint32, cursor unsafe.Pointer, cursorLen uint32, limit, reverse int32) int32
 
+// data_get_many is optional in the ABI: the linker drops this import from
+// a renderer that never calls GetMany, so it still loads on engines older
+// than the import.
+//
+//go:wasmimport kiln data_get_many
+func hostDataGetMany(ptr unsafe.Pointer, n uint32) int32
+
 //go:wasmimport kiln result
 func hostResult(ptr unsafe.Pointer)
 
@@ -77,6 +84,11 @@ func (wasmHost) List(prefix, cursor string, limit int, reverse bool) ([]byte, in
 	}
 	n := hostDataList(unsafe.Pointer(unsafe.StringData(prefix)), uint32(len(prefix)),
 		unsafe.Pointer(unsafe.StringData(cursor)), uint32(len(cursor)), int32(limit), rev)
+	return pending(n), n
+}
+
+func (wasmHost) GetMany(keys []byte) ([]byte, int32) {
+	n := hostDataGetMany(unsafe.Pointer(unsafe.SliceData(keys)), uint32(len(keys)))
 	return pending(n), n
 }
 

@@ -106,6 +106,10 @@ func (d *switchData) Get(ctx context.Context, key string) ([]byte, bool, error) 
 	return d.cur.Get(ctx, key)
 }
 
+func (d *switchData) GetMany(ctx context.Context, keys []string) ([][]byte, []bool, error) {
+	return d.cur.GetMany(ctx, keys)
+}
+
 func (d *switchData) List(ctx context.Context, prefix, cursor string, limit int, reverse bool) ([]Item, string, error) {
 	return d.cur.List(ctx, prefix, cursor, limit, reverse)
 }

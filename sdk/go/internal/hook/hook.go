@@ -7,6 +7,8 @@ package hook
 type Host interface {
 	Get(key string) (value []byte, result int32)
 	List(prefix, cursor string, limit int, reverse bool) (page []byte, result int32)
+	// GetMany takes an encoded Keys list and answers a Values list.
+	GetMany(keys []byte) (values []byte, result int32)
 	Log(level int32, msg string)
 }
 

@@ -23,6 +23,23 @@ function get(req: Request, res: Response): void {
   }
 }
 
+function many(req: Request, res: Response): void {
+  let keys = param(req, "keys").split(",");
+  let values = kiln.getMany(keys);
+  if (values == null) {
+    kiln.fail("unavailable");
+    return;
+  }
+  for (let i = 0; i < keys.length; i++) {
+    let v = values[i];
+    if (v != null) {
+      res.write(keys[i]).write("=").writeBytes(v).write("\n");
+    } else {
+      res.write(keys[i]).write(" missing\n");
+    }
+  }
+}
+
 function list(req: Request, res: Response, limit: u32, reverse: bool): void {
   let prefix = param(req, "prefix");
   let cursor = "";
@@ -58,6 +75,7 @@ function large(res: Response): void {
 function page(req: Request, res: Response): void {
   let path = req.path;
   if (path.startsWith("/get/")) get(req, res);
+  else if (path.startsWith("/many/")) many(req, res);
   else if (path.startsWith("/list/")) list(req, res, 2, false);
   else if (path.startsWith("/rlist/")) list(req, res, 3, true);
   else if (path == "/unicode") {

@@ -152,11 +152,11 @@ const (
 )
 
 func TestGetManyExample(t *testing.T) {
-	if got, want := abi.AppendKeys(nil, []string{"a", "b"}), unhex(t, exampleKeys); !bytes.Equal(got, want) {
+	if got, want := abi.AppendKeys(nil, []string{"a", "b"}), unhex(t, exampleKeys); !bytes.Equal(got, want) || len(got) != 14 {
 		t.Errorf("keys = %x, want %x", got, want)
 	}
 	got := abi.AppendValues(nil, [][]byte{[]byte("1"), nil}, []bool{true, false})
-	if want := unhex(t, exampleValues); !bytes.Equal(got, want) {
+	if want := unhex(t, exampleValues); !bytes.Equal(got, want) || len(got) != 21 {
 		t.Errorf("values = %x, want %x", got, want)
 	}
 	values, found, err := abi.DecodeValues(got)

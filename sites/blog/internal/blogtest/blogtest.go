@@ -95,11 +95,29 @@ func pad(i int) string {
 	return string(s)
 }
 
-// Counter is a Source that counts Get and List calls on another Source.
+// Counter is a Source that counts Get, GetMany and List calls on another
+// Source.
 type Counter struct {
 	kilntest.Source
-	Gets, Lists int
-	Keys        []string // every key got, in order
+	Gets, Batches, Lists int
+	Keys                 []string // every key got, alone or in a batch, in order
+}
+
+var _ kilntest.ManySource = (*Counter)(nil)
+
+// GetMany counts one batch and forwards its keys one Get at a time.
+func (c *Counter) GetMany(keys []string) ([][]byte, []bool, error) {
+	c.Batches++
+	c.Keys = append(c.Keys, keys...)
+	values, found := make([][]byte, len(keys)), make([]bool, len(keys))
+	for i, k := range keys {
+		v, f, err := c.Source.Get(k)
+		if err != nil {
+			return nil, nil, err
+		}
+		values[i], found[i] = v, f
+	}
+	return values, found, nil
 }
 
 // Get counts and forwards.

@@ -3,7 +3,6 @@ package layout
 import (
 	"bytes"
 	"fmt"
-	"html/template"
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
@@ -18,10 +17,10 @@ var md = goldmark.New(
 )
 
 // Markdown renders a post body to HTML that is safe to embed in a page.
-func Markdown(src string) (template.HTML, error) {
+func Markdown(src string) (HTML, error) {
 	var b bytes.Buffer
 	if err := md.Convert([]byte(src), &b); err != nil {
 		return "", fmt.Errorf("markdown: %w", err)
 	}
-	return template.HTML(b.String()), nil
+	return HTML(b.String()), nil
 }

@@ -36,8 +36,8 @@ var hostFuncs = map[string]hostFunc{
 	"data_list": {[]api.ValueType{i32, i32, i32, i32, i32, i32}, []api.ValueType{i32}, (*callState).dataList},
 	// Optional: a module that does not import it loads all the same.
 	abi.ImportGetMany: {[]api.ValueType{i32, i32}, []api.ValueType{i32}, (*callState).dataGetMany},
-	"result":    {[]api.ValueType{i32}, nil, (*callState).result},
-	"log":       {[]api.ValueType{i32, i32, i32}, nil, (*callState).log},
+	"result":          {[]api.ValueType{i32}, nil, (*callState).result},
+	"log":             {[]api.ValueType{i32, i32, i32}, nil, (*callState).log},
 }
 
 // hostModule builds the kiln host module. It is shared by every renderer of

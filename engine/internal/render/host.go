@@ -34,10 +34,11 @@ var hostFuncs = map[string]hostFunc{
 	"fail":      {[]api.ValueType{i32, i32}, nil, (*callState).fail},
 	"data_get":  {[]api.ValueType{i32, i32}, []api.ValueType{i32}, (*callState).dataGet},
 	"data_list": {[]api.ValueType{i32, i32, i32, i32, i32, i32}, []api.ValueType{i32}, (*callState).dataList},
+	"result":    {[]api.ValueType{i32}, nil, (*callState).result},
+	"log":       {[]api.ValueType{i32, i32, i32}, nil, (*callState).log},
+
 	// Optional: a module that does not import it loads all the same.
 	abi.ImportGetMany: {[]api.ValueType{i32, i32}, []api.ValueType{i32}, (*callState).dataGetMany},
-	"result":          {[]api.ValueType{i32}, nil, (*callState).result},
-	"log":             {[]api.ValueType{i32, i32, i32}, nil, (*callState).log},
 }
 
 // hostModule builds the kiln host module. It is shared by every renderer of

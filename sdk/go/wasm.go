@@ -3,6 +3,7 @@
 package kiln
 
 import (
+	"slices"
 	"unsafe"
 
 	"github.com/kilnhq/kiln/sdk/go/abi"
@@ -53,12 +54,20 @@ func kilnPaths(reqLen int32) int32 { return call(abi.ExportPaths, reqLen) }
 //go:wasmexport kiln_fallback
 func kilnFallback(reqLen int32) int32 { return call(abi.ExportFallback, reqLen) }
 
+// reqBuf and answerBuf are reused by every call: an instance serves one
+// call at a time, the request is decoded into fresh strings, and the host
+// copies the answer before the call returns.
+var reqBuf, answerBuf []byte
+
 func call(export string, reqLen int32) int32 {
-	req := make([]byte, reqLen)
+	reqBuf = slices.Grow(reqBuf[:0], int(reqLen))[:reqLen]
 	if reqLen > 0 {
-		hostRequest(unsafe.Pointer(&req[0]))
+		hostRequest(unsafe.Pointer(&reqBuf[0]))
 	}
-	answer, msg, code := serve(export, req)
+	answer, msg, code := serve(export, reqBuf, answerBuf[:0])
+	if answer != nil && cap(answer) <= maxKeptAnswer {
+		answerBuf = answer
+	}
 	switch {
 	case code != 0 && msg != "":
 		hostFail(unsafe.Pointer(unsafe.StringData(msg)), uint32(len(msg)))
@@ -67,6 +76,10 @@ func call(export string, reqLen int32) int32 {
 	}
 	return code
 }
+
+// maxKeptAnswer bounds the answer buffer kept between calls, so one huge
+// page does not pin its memory for the instance's life.
+const maxKeptAnswer = 1 << 20
 
 type wasmHost struct{}
 

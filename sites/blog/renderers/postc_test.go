@@ -330,12 +330,14 @@ func BenchmarkPostRender(b *testing.B) {
 	run := func(b *testing.B, bin []byte) {
 		in := newInstance(b, bin)
 		b.ResetTimer()
+		start := blogtest.CPUTime()
 		for i := 0; b.Loop(); i++ {
 			slug := slugs[i%len(slugs)]
 			if resp, err := in.run(postRequest(slug), d); err != nil || len(resp.Body) == 0 {
 				b.Fatalf("%s: %v", slug, err)
 			}
 		}
+		b.ReportMetric(float64(blogtest.CPUTime()-start)/float64(b.N), "cpu-ns/op")
 	}
 	b.Run("C", func(b *testing.B) { run(b, buildPostC(b)) })
 	b.Run("Go", func(b *testing.B) {

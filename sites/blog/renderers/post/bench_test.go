@@ -15,6 +15,7 @@ func BenchmarkRender(b *testing.B) {
 	d := blogtest.SampleData(b)
 	slugs := blogtest.BenchPosts(d)
 	req := &kiln.Request{Mode: kiln.ModeBlocking, Route: "/posts/:slug", Params: []kiln.Param{{Name: "slug"}}}
+	start := blogtest.CPUTime()
 	for i := 0; b.Loop(); i++ {
 		slug := slugs[i%len(slugs)]
 		req.Path, req.Params[0].Value = "/posts/"+slug, slug
@@ -22,4 +23,5 @@ func BenchmarkRender(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(blogtest.CPUTime()-start)/float64(b.N), "cpu-ns/op")
 }

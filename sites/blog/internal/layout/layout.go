@@ -3,12 +3,12 @@
 //
 // It knows nothing about Kiln: renderers resolve asset URLs and read data,
 // then hand plain view structs to the page functions here. The pages are
-// written by plain Go functions, not html/template, because template
-// execution reflects on every field and costs most of a render in
-// WebAssembly. They escape every field as html/template would in its
-// context (text, attribute, URL), and produce the same bytes as the
-// templates in testdata/templates, which the tests run side by side with
-// them. Only Markdown output (already sanitised by goldmark, which drops raw
+// written by plain Go functions with the SDK's markup.Buffer, not
+// html/template, because template execution reflects on every field and
+// costs most of a render in WebAssembly. They escape every field as
+// html/template would in its context (text, attribute, URL), and produce
+// the same bytes as the templates in testdata/templates, which the tests
+// run side by side with them. Only Markdown output (already sanitised by goldmark, which drops raw
 // HTML) is written as it is, typed HTML.
 package layout
 
@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kilnhq/kiln/sdk/go/markup"
 	"github.com/kilnhq/kiln/sites/blog/internal/post"
 )
 
@@ -97,18 +98,18 @@ func RenderHome(h Home) ([]byte, error) {
 	if h.Hero != nil {
 		p.hero(h.Hero)
 	} else {
-		p.raw(emptyHome)
+		p.Raw(emptyHome)
 	}
 	if len(h.More) > 0 {
-		p.raw("\n<section class=\"more\" aria-labelledby=\"more-title\">\n" +
+		p.Raw("\n<section class=\"more\" aria-labelledby=\"more-title\">\n" +
 			"  <h2 id=\"more-title\" class=\"section-title\">More Stories</h2>\n  <ul class=\"cards\" role=\"list\">")
 		for i := range h.More {
 			p.card(&h.More[i])
 		}
-		p.raw("\n  </ul>\n</section>")
+		p.Raw("\n  </ul>\n</section>")
 	}
-	p.raw(foot)
-	return *p, nil
+	p.Raw(foot)
+	return p.Bytes(), nil
 }
 
 // RenderPost renders a post page.
@@ -116,21 +117,21 @@ func RenderPost(v Post) ([]byte, error) {
 	p := newPage(len(v.Body) + 4<<10)
 	p.head(v.Page)
 	c := &v.Post
-	p.raw("<article class=\"post\" aria-labelledby=\"post-title\">\n  <header class=\"post-header\">\n" +
+	p.Raw("<article class=\"post\" aria-labelledby=\"post-title\">\n  <header class=\"post-header\">\n" +
 		"    <h1 id=\"post-title\" class=\"post-title\">")
-	p.text(c.Title)
-	p.raw("</h1>\n    ")
+	p.Text(c.Title)
+	p.Raw("</h1>\n    ")
 	p.byline(c)
-	p.raw("\n    <div class=\"post-cover\">")
+	p.Raw("\n    <div class=\"post-cover\">")
 	p.cover(c)
-	p.raw("</div>\n    ")
+	p.Raw("</div>\n    ")
 	p.date(c)
-	p.raw("\n  </header>\n  <div class=\"prose\">\n")
-	p.raw(string(v.Body))
-	p.raw("\n  </div>\n</article>\n" +
+	p.Raw("\n  </header>\n  <div class=\"prose\">\n")
+	p.Raw(string(v.Body))
+	p.Raw("\n  </div>\n</article>\n" +
 		"<nav class=\"post-nav\" aria-label=\"Blog\"><a href=\"/\">&larr; Back to all stories</a></nav>")
-	p.raw(foot)
-	return *p, nil
+	p.Raw(foot)
+	return p.Bytes(), nil
 }
 
 // RenderNotFound renders the 404 page. It is the same for every path: the
@@ -144,40 +145,44 @@ func RenderShell(v Page) ([]byte, error) { return fixed(v, shellMain), nil }
 func fixed(v Page, main string) []byte {
 	p := newPage(4 << 10)
 	p.head(v)
-	p.raw(main)
-	p.raw(foot)
-	return *p
+	p.Raw(main)
+	p.Raw(foot)
+	return p.Bytes()
 }
 
+// page is a page being written (see markup.Buffer for the escaping).
+type page struct{ markup.Buffer }
+
 func newPage(size int) *page {
-	p := make(page, 0, size)
-	return &p
+	p := &page{}
+	p.Grow(size)
+	return p
 }
 
 // head writes the start of every page, up to its main element.
 func (p *page) head(v Page) {
-	p.raw("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n" +
+	p.Raw("<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n" +
 		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>")
-	p.text(v.Title)
-	p.raw("</title>\n")
+	p.Text(v.Title)
+	p.Raw("</title>\n")
 	if v.Description != "" {
-		p.raw("<meta name=\"description\" content=\"")
-		p.text(v.Description)
-		p.raw("\">\n")
+		p.Raw("<meta name=\"description\" content=\"")
+		p.Text(v.Description)
+		p.Raw("\">\n")
 	}
-	p.raw("<link rel=\"icon\" href=\"")
-	p.url(v.FaviconURL)
-	p.raw("\" type=\"image/svg+xml\">\n<link rel=\"stylesheet\" href=\"")
-	p.url(v.StyleURL)
-	p.raw("\">\n</head>\n<body>\n<a class=\"skip-link\" href=\"#main\">Skip to content</a>\n" +
+	p.Raw("<link rel=\"icon\" href=\"")
+	p.URL(v.FaviconURL)
+	p.Raw("\" type=\"image/svg+xml\">\n<link rel=\"stylesheet\" href=\"")
+	p.URL(v.StyleURL)
+	p.Raw("\">\n</head>\n<body>\n<a class=\"skip-link\" href=\"#main\">Skip to content</a>\n" +
 		"<header class=\"site-header\">\n  <div class=\"container\">")
 	if v.Home {
-		p.raw("\n    <h1 class=\"site-title\">Blog.</h1>\n    <p class=\"site-tagline\">A statically generated blog " +
+		p.Raw("\n    <h1 class=\"site-title\">Blog.</h1>\n    <p class=\"site-tagline\">A statically generated blog " +
 			"example using <a href=\"https://github.com/kilnhq/kiln\">Kiln</a>, Go and WebAssembly.</p>")
 	} else {
-		p.raw("\n    <p class=\"site-title site-title--small\"><a href=\"/\">Blog.</a></p>")
+		p.Raw("\n    <p class=\"site-title site-title--small\"><a href=\"/\">Blog.</a></p>")
 	}
-	p.raw("\n  </div>\n</header>\n<main id=\"main\" class=\"container\">\n")
+	p.Raw("\n  </div>\n</header>\n<main id=\"main\" class=\"container\">\n")
 }
 
 // foot closes every page.
@@ -186,74 +191,74 @@ const foot = "\n</main>\n<footer class=\"site-footer\">\n  <div class=\"containe
 	"background when they go stale or their data changes.</p>\n  </div>\n</footer>\n</body>\n</html>\n"
 
 func (p *page) hero(c *Card) {
-	p.raw("\n<section class=\"hero\" aria-labelledby=\"hero-title\">\n  <a class=\"hero-cover\" href=\"")
-	p.url(c.URL)
-	p.raw("\" tabindex=\"-1\" aria-hidden=\"true\">")
+	p.Raw("\n<section class=\"hero\" aria-labelledby=\"hero-title\">\n  <a class=\"hero-cover\" href=\"")
+	p.URL(c.URL)
+	p.Raw("\" tabindex=\"-1\" aria-hidden=\"true\">")
 	p.cover(c)
-	p.raw("</a>\n  <div class=\"hero-body\">\n    <div>\n      <h2 id=\"hero-title\" class=\"hero-title\"><a href=\"")
-	p.url(c.URL)
-	p.raw("\">")
-	p.text(c.Title)
-	p.raw("</a></h2>\n      ")
+	p.Raw("</a>\n  <div class=\"hero-body\">\n    <div>\n      <h2 id=\"hero-title\" class=\"hero-title\"><a href=\"")
+	p.URL(c.URL)
+	p.Raw("\">")
+	p.Text(c.Title)
+	p.Raw("</a></h2>\n      ")
 	p.date(c)
-	p.raw("\n    </div>\n    <div>\n      <p class=\"excerpt\">")
-	p.text(c.Excerpt)
-	p.raw("</p>\n      ")
+	p.Raw("\n    </div>\n    <div>\n      <p class=\"excerpt\">")
+	p.Text(c.Excerpt)
+	p.Raw("</p>\n      ")
 	p.byline(c)
-	p.raw("\n    </div>\n  </div>\n</section>\n")
+	p.Raw("\n    </div>\n  </div>\n</section>\n")
 }
 
 const emptyHome = "\n<section class=\"empty\">\n  <h2>No posts yet</h2>\n" +
 	"  <p>Add a post to the data source and this page regenerates by itself.</p>\n</section>\n"
 
 func (p *page) card(c *Card) {
-	p.raw("\n    <li class=\"card\">\n      <article>\n        <a class=\"card-cover\" href=\"")
-	p.url(c.URL)
-	p.raw("\" tabindex=\"-1\" aria-hidden=\"true\">")
+	p.Raw("\n    <li class=\"card\">\n      <article>\n        <a class=\"card-cover\" href=\"")
+	p.URL(c.URL)
+	p.Raw("\" tabindex=\"-1\" aria-hidden=\"true\">")
 	p.cover(c)
-	p.raw("</a>\n        <h3 class=\"card-title\"><a href=\"")
-	p.url(c.URL)
-	p.raw("\">")
-	p.text(c.Title)
-	p.raw("</a></h3>\n        ")
+	p.Raw("</a>\n        <h3 class=\"card-title\"><a href=\"")
+	p.URL(c.URL)
+	p.Raw("\">")
+	p.Text(c.Title)
+	p.Raw("</a></h3>\n        ")
 	p.date(c)
-	p.raw("\n        <p class=\"excerpt\">")
-	p.text(c.Excerpt)
-	p.raw("</p>\n        ")
+	p.Raw("\n        <p class=\"excerpt\">")
+	p.Text(c.Excerpt)
+	p.Raw("</p>\n        ")
 	p.byline(c)
-	p.raw("\n      </article>\n    </li>")
+	p.Raw("\n      </article>\n    </li>")
 }
 
 func (p *page) byline(c *Card) {
-	p.raw("<p class=\"byline\">")
+	p.Raw("<p class=\"byline\">")
 	if c.AuthorPicture != "" {
-		p.raw("<img class=\"avatar\" src=\"")
-		p.url(c.AuthorPicture)
-		p.raw("\" alt=\"\" width=\"48\" height=\"48\">")
+		p.Raw("<img class=\"avatar\" src=\"")
+		p.URL(c.AuthorPicture)
+		p.Raw("\" alt=\"\" width=\"48\" height=\"48\">")
 	}
-	p.raw("<span class=\"author\">")
-	p.text(c.AuthorName)
-	p.raw("</span></p>")
+	p.Raw("<span class=\"author\">")
+	p.Text(c.AuthorName)
+	p.Raw("</span></p>")
 }
 
 func (p *page) date(c *Card) {
 	d := c.Date.UTC()
-	p.raw("<p class=\"meta\"><time datetime=\"")
-	*p = d.AppendFormat(*p, time.RFC3339) // digits, '-', ':', 'T', 'Z': nothing to escape
-	p.raw("\">")
-	*p = d.AppendFormat(*p, "January 2, 2006")
-	p.raw("</time></p>")
+	p.Raw("<p class=\"meta\"><time datetime=\"")
+	p.Text(d.Format(time.RFC3339))
+	p.Raw("\">")
+	p.Text(d.Format("January 2, 2006"))
+	p.Raw("</time></p>")
 }
 
 func (p *page) cover(c *Card) {
 	if c.CoverURL == "" {
 		return
 	}
-	p.raw("<img class=\"cover\" src=\"")
-	p.url(c.CoverURL)
-	p.raw("\" alt=\"Cover image for ")
-	p.text(c.Title)
-	p.raw("\" width=\"1200\" height=\"630\">")
+	p.Raw("<img class=\"cover\" src=\"")
+	p.URL(c.CoverURL)
+	p.Raw("\" alt=\"Cover image for ")
+	p.Text(c.Title)
+	p.Raw("\" width=\"1200\" height=\"630\">")
 }
 
 const notFoundMain = "<section class=\"notfound\" aria-labelledby=\"nf-title\">\n" +

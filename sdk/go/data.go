@@ -43,7 +43,7 @@ func GetMany(keys []string) (values [][]byte, found []bool, err error) {
 		batch := keys[:min(len(keys), abi.MaxGetMany)]
 		keys = keys[len(batch):]
 		buf = abi.AppendKeys(buf[:0], batch)
-		b, res := host.GetMany(buf)
+		b, res := getMany(buf)
 		if res < 0 {
 			return nil, nil, fmt.Errorf("get %d keys: %w", len(batch), ErrUnavailable)
 		}

@@ -27,11 +27,11 @@ func (nativeHost) List(prefix, cursor string, limit int, reverse bool) ([]byte, 
 	return hook.Native.List(prefix, cursor, limit, reverse)
 }
 
-func (nativeHost) GetMany(keys []byte) ([]byte, int32) {
-	if hook.Native == nil {
-		return nil, abi.Unavailable
+func getMany(keys []byte) ([]byte, int32) {
+	if m, ok := hook.Native.(hook.Many); ok {
+		return m.GetMany(keys)
 	}
-	return hook.Native.GetMany(keys)
+	return nil, abi.Unavailable
 }
 
 func (nativeHost) Log(level int32, msg string) {

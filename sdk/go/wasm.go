@@ -100,7 +100,8 @@ func (wasmHost) List(prefix, cursor string, limit int, reverse bool) ([]byte, in
 	return pending(n), n
 }
 
-func (wasmHost) GetMany(keys []byte) ([]byte, int32) {
+// getMany is data_get_many; see hook.Many for why it is not a method.
+func getMany(keys []byte) ([]byte, int32) {
 	n := hostDataGetMany(unsafe.Pointer(unsafe.SliceData(keys)), uint32(len(keys)))
 	return pending(n), n
 }

@@ -3,9 +3,13 @@ package render
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/kilnhq/kiln/sdk/go/abi"
+	"github.com/tetratelabs/wazero"
 )
 
 // TestGetManyOneCall checks that data_get_many reaches Data in one
@@ -63,4 +67,32 @@ func TestGetManyOneCall(t *testing.T) {
 			t.Errorf("GetMany calls of %v keys, %d deps; want [1000 1], 1001", data.batches, len(resp.Deps.Keys))
 		}
 	})
+}
+
+// TestGetManyOptional checks the import is optional both ways: a Go
+// renderer that never calls kiln.GetMany (testdata/page, which uses
+// html/template and so reflection) does not import data_get_many, and it
+// loads and renders.
+func TestGetManyOptional(t *testing.T) {
+	wasm := buildGoGuest(t, "testdata/page")
+	bin, err := os.ReadFile(wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	wr := wazero.NewRuntime(ctx)
+	defer wr.Close(ctx)
+	cm, err := wr.CompileModule(ctx, bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, def := range cm.ImportedFunctions() {
+		if mod, name, _ := def.Import(); mod == "kiln" && name == abi.ImportGetMany {
+			t.Errorf("testdata/page imports kiln.%s without calling kiln.GetMany", name)
+		}
+	}
+	r := load(t, newTestRuntime(t, nil), Config{Name: "page", WasmPath: wasm, Pool: 1, Data: benchPost})
+	if _, err := r.Render(context.Background(), benchReq); err != nil {
+		t.Fatal(err)
+	}
 }

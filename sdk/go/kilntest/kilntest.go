@@ -169,6 +169,11 @@ func decodeResponse(b []byte) (*kiln.Response, error) {
 	return r, nil
 }
 
+var _ interface {
+	hook.Host
+	hook.Many
+} = (*host)(nil)
+
 // host plays the engine's part for one render.
 type host struct {
 	src         Source

@@ -7,9 +7,16 @@ package hook
 type Host interface {
 	Get(key string) (value []byte, result int32)
 	List(prefix, cursor string, limit int, reverse bool) (page []byte, result int32)
-	// GetMany takes an encoded Keys list and answers a Values list.
-	GetMany(keys []byte) (values []byte, result int32)
 	Log(level int32, msg string)
+}
+
+// Many is the optional batched read (data_get_many): it takes an encoded
+// Keys list and answers a Values list. It is apart from Host, and the wasm
+// side calls its import from a plain function, so that a renderer that
+// never calls kiln.GetMany does not import it (a method of Host would be
+// kept by the linker whenever the renderer uses reflection).
+type Many interface {
+	GetMany(keys []byte) (values []byte, result int32)
 }
 
 // Native is the host used outside WebAssembly; kilntest sets it for the

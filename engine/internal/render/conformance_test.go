@@ -204,7 +204,7 @@ func buildConformance(t *testing.T, lang string) string {
 		needSources(t, root, "sdk/assemblyscript/conformance/index.ts")
 		asc := filepath.Join(root, "sdk/assemblyscript/node_modules/.bin/asc")
 		needTool(t, asc, "node and `npm ci` in sdk/assemblyscript")
-		argv := []string{asc, "conformance/index.ts", "--config", "asconfig.json", "--target", "release", "-o", out}
+		argv := []string{asc, "conformance/index.ts", "--config", "conformance/asconfig.json", "--target", "release", "-o", out}
 		_, err = RunBuild(ctx, filepath.Join(root, "sdk/assemblyscript"), argv, out, []string{"assembly", "conformance", "asconfig.json"})
 	}
 	if err != nil {

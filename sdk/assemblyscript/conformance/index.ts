@@ -1,10 +1,10 @@
 // The AssemblyScript conformance renderer: behaves exactly as
 // sdk/testdata/conformance/SPEC.md says, so the shared vectors can check
 // that this SDK encodes byte-identical answers to every other SDK.
-import * as kiln from "../assembly/index";
-import { Request, Response } from "../assembly/index";
+import * as kiln from "@kilnhq/kiln-assemblyscript";
+import { Request, Response } from "@kilnhq/kiln-assemblyscript";
 
-export { kiln_abi_version_1 } from "../assembly/index";
+export { kiln_abi_version_1 } from "@kilnhq/kiln-assemblyscript";
 
 function param(req: Request, name: string): string {
   let v = req.param(name);

@@ -82,8 +82,13 @@ func Toolchain(ctx context.Context, lang Lang, sdkDir string) error {
 			return err
 		}
 	case AssemblyScript:
-		if _, err := os.Stat(filepath.Join(sdkDir, "assemblyscript", "node_modules", ".bin", "asc")); err != nil {
-			return fmt.Errorf("%w: run `npm ci` in sdk/assemblyscript (needs node and npm)", ErrToolchain)
+		// npm ci installs asc and links the package to itself, so the
+		// example and conformance renderers import it by name.
+		mods := filepath.Join(sdkDir, "assemblyscript", "node_modules")
+		for _, p := range []string{".bin/asc", "@kilnhq/kiln-assemblyscript/package.json"} {
+			if _, err := os.Stat(filepath.Join(mods, p)); err != nil {
+				return fmt.Errorf("%w: run `npm ci` in sdk/assemblyscript (needs node and npm)", ErrToolchain)
+			}
 		}
 	}
 	return nil
@@ -155,7 +160,7 @@ func (r RustC) Build(ctx context.Context, dir, src, tmpDir, out string) error {
 
 func buildAS(ctx context.Context, dir, target, out string) error {
 	asc := filepath.Join(dir, "node_modules", ".bin", "asc")
-	return run(ctx, dir, asc, filepath.Join(target, "index.ts"), "--config", "asconfig.json",
+	return run(ctx, dir, asc, filepath.Join(target, "index.ts"), "--config", filepath.Join(target, "asconfig.json"),
 		"--target", "release", "-o", out)
 }
 

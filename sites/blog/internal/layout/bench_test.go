@@ -11,8 +11,9 @@ import (
 
 // The stages of a post page, one benchmark each, on the sample
 // hello-world post. They build for wasip1 too, so each stage can be timed
-// in wasm against native (see RATIONALE.md, "Why are the blog's Go
-// templates written by hand?").
+// in wasm against native (GOOS=wasip1 go test -exec with a wazero runner;
+// see RATIONALE.md, "Why are the blog's Go pages written without
+// html/template?").
 
 func samplePost(b *testing.B) []byte {
 	raw, err := os.ReadFile(filepath.Join("..", "..", "data.json"))

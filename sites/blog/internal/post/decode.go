@@ -1,10 +1,12 @@
 package post
 
 import (
+	"bytes"
 	"errors"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Decoding a post by hand: encoding/json reflects on every field, and in
@@ -178,7 +180,13 @@ func (d *decoder) str(s *string) {
 	if d.null() {
 		return
 	}
-	if v := d.rawString(); d.err == nil {
+	start := d.i
+	v := d.rawString()
+	switch {
+	case d.err != nil:
+	case len(v) > 0 && &v[0] != &d.b[start+1]:
+		*s = unsafe.String(&v[0], len(v)) // slowString's own copy: no second one
+	default:
 		*s = string(v)
 	}
 }
@@ -209,12 +217,26 @@ func (d *decoder) rawString() []byte {
 	return nil
 }
 
-// slowString finishes a string that holds escapes or non-ASCII bytes.
+// slowString finishes a string that holds escapes or non-ASCII bytes,
+// copying each run of plain ASCII in one append.
 func (d *decoder) slowString(start int) []byte {
-	out := append([]byte(nil), d.b[start:d.i]...)
+	// The next quote is at or before the end of the string: a good size.
+	size := len(d.b) - start
+	if q := bytes.IndexByte(d.b[d.i:], '"'); q >= 0 {
+		size = d.i - start + q
+	}
+	out := append(make([]byte, 0, size), d.b[start:d.i]...)
 	for d.i < len(d.b) {
-		c := d.b[d.i]
-		switch {
+		run := d.i
+		for run < len(d.b) && plain(d.b[run]) {
+			run++
+		}
+		out = append(out, d.b[d.i:run]...)
+		d.i = run
+		if d.i == len(d.b) {
+			break
+		}
+		switch c := d.b[d.i]; {
 		case c == '"':
 			d.i++
 			return out
@@ -223,9 +245,6 @@ func (d *decoder) slowString(start int) []byte {
 		case c < ' ':
 			d.fail()
 			return nil
-		case c < utf8.RuneSelf:
-			out = append(out, c)
-			d.i++
 		default:
 			r, n := utf8.DecodeRune(d.b[d.i:])
 			out = utf8.AppendRune(out, r) // invalid UTF-8 becomes U+FFFD
@@ -235,6 +254,9 @@ func (d *decoder) slowString(start int) []byte {
 	d.fail()
 	return nil
 }
+
+// plain reports whether c stands for itself inside a JSON string.
+func plain(c byte) bool { return c >= ' ' && c < utf8.RuneSelf && c != '"' && c != '\\' }
 
 func (d *decoder) escape(out []byte) []byte {
 	if d.i+1 >= len(d.b) {

@@ -15,7 +15,7 @@ import (
 // see RATIONALE.md, "Why are the blog's Go pages written without
 // html/template?").
 
-func samplePost(b *testing.B) []byte {
+func samplePost(b testing.TB) []byte {
 	raw, err := os.ReadFile(filepath.Join("..", "..", "data.json"))
 	if err != nil {
 		b.Fatal(err)

@@ -18,6 +18,44 @@ var md = goldmark.New(
 	goldmark.WithParserOptions(parser.WithAutoHeadingID()),
 )
 
+// mdNoLinks is md without GFM's Linkify, for sources Linkify cannot change
+// (see linkable). Linkify is tried at every space and emphasis mark of
+// every line, which cost a third of a conversion; without it the same
+// source gives the same bytes (markdown_test.go checks and fuzzes this).
+var mdNoLinks = goldmark.New(
+	goldmark.WithExtensions(extension.Table, extension.Strikethrough, extension.TaskList, extension.Typographer),
+	goldmark.WithParserOptions(parser.WithAutoHeadingID()),
+)
+
+// linkable reports whether Linkify could change the output of src: it
+// only links text starting with "http:", "https:", "ftp:" or "www.", or an
+// address with an "@", and, as a side effect of splitting text at spaces,
+// it keeps one of the spaces that end a line before a hard line break.
+func linkable(src []byte) bool {
+	return bytes.IndexByte(src, '@') >= 0 || bytes.Contains(src, []byte("http:")) ||
+		bytes.Contains(src, []byte("https:")) || bytes.Contains(src, []byte("ftp:")) ||
+		bytes.Contains(src, []byte("www.")) || trailingSpace(src)
+}
+
+// trailingSpace reports whether a line of src ends in a space or tab.
+func trailingSpace(src []byte) bool {
+	for i, c := range src {
+		if (c == '\n' || c == '\r') && i > 0 && (src[i-1] == ' ' || src[i-1] == '\t') {
+			return true
+		}
+	}
+	n := len(src)
+	return n > 0 && (src[n-1] == ' ' || src[n-1] == '\t')
+}
+
+// converterFor picks md, or mdNoLinks when Linkify has nothing to do.
+func converterFor(src []byte) goldmark.Markdown {
+	if linkable(src) {
+		return md
+	}
+	return mdNoLinks
+}
+
 // converter is what one conversion needs besides goldmark's parser: the
 // source bytes, the output and goldmark's buffered writer. They are reused
 // from render to render (an instance renders one page at a time, so in
@@ -42,7 +80,7 @@ func Markdown(src string) (HTML, error) {
 	c.src = append(c.src[:0], src...)
 	c.out.Reset()
 	c.w.Reset(&c.out)
-	if err := md.Convert(c.src, c.w); err != nil { // goldmark flushes c.w
+	if err := converterFor(c.src).Convert(c.src, c.w); err != nil { // goldmark flushes c.w
 		return "", fmt.Errorf("markdown: %w", err)
 	}
 	return HTML(c.out.String()), nil

@@ -110,6 +110,25 @@ int kiln_get(const char *key, kiln_value *out);
 int kiln_get_n(const char *key, size_t key_len, kiln_value *out);
 void kiln_value_free(kiln_value *v);
 
+/* The answers of kiln_get_many; free with kiln_values_free. */
+typedef struct kiln_values {
+    size_t n;
+    kiln_str *values;     /* values[i] answers keys[i]; NUL-terminated */
+    unsigned char *found; /* found[i] is 1 when keys[i] exists, else 0 */
+    char **bufs;
+    size_t nbufs;
+} kiln_values;
+
+/* KILN_GET_MANY_MAX is the most keys one host call carries; kiln_get_many
+ * splits bigger batches into several calls. */
+#define KILN_GET_MANY_MAX 1000
+
+/* kiln_get_many reads n keys with one host call (data_get_many) instead of
+ * n calls of kiln_get. Every key becomes a dependency of the page. Returns
+ * KILN_OK or KILN_UNAVAILABLE; a missing key is found[i] == 0. */
+int kiln_get_many(const char *const *keys, size_t n, kiln_values *out);
+void kiln_values_free(kiln_values *v);
+
 typedef struct kiln_item {
     kiln_str key, value;
 } kiln_item;
@@ -206,6 +225,9 @@ KILN__IMPORT(data_get) int32_t kiln__h_data_get(const void *key, int32_t len);
 KILN__IMPORT(data_list) int32_t kiln__h_data_list(const void *prefix, int32_t prefix_len,
                                                   const void *cursor, int32_t cursor_len,
                                                   int32_t limit, int32_t reverse);
+/* Optional in the ABI: wasm-ld drops it from a module that never calls
+ * kiln_get_many, so such a module still loads on older engines. */
+KILN__IMPORT(data_get_many) int32_t kiln__h_data_get_many(const void *keys, int32_t len);
 KILN__IMPORT(result) void kiln__h_result(void *ptr);
 KILN__IMPORT(log) void kiln__h_log(int32_t level, const void *ptr, int32_t len);
 
@@ -560,6 +582,61 @@ void kiln_value_free(kiln_value *v) {
     free(v->data);
     v->data = NULL;
     v->len = 0;
+}
+
+/* kiln__decode_values decodes a Values list of n entries into out from
+ * index at, pointing into buf (len bytes plus a spare one). */
+static int kiln__decode_values(char *buf, size_t len, size_t n, kiln_values *out, size_t at) {
+    kiln__dec d = {(uint8_t *)buf, len, 0, 0};
+    if (kiln__get_u32(&d) != n || d.bad) return -1;
+    for (size_t i = at; i < at + n; i++) {
+        uint32_t found = kiln__get_u32(&d);
+        out->values[i] = kiln__get_str(&d);
+        if (found > 1 || (found == 0 && out->values[i].len > 0)) return -1;
+        out->found[i] = (unsigned char)found;
+    }
+    if (d.bad || d.off != d.len) return -1;
+    for (size_t i = at; i < at + n; i++) kiln__terminate(&out->values[i]);
+    return 0;
+}
+
+/* kiln__get_batch sends keys [at, at+n) as one data_get_many call. */
+static int kiln__get_batch(const char *const *keys, size_t at, size_t n, kiln_values *out) {
+    kiln__buf req = {0};
+    kiln__put_u32(&req, (uint32_t)n);
+    for (size_t i = at; i < at + n; i++) kiln__put_str(&req, keys[i], strlen(keys[i]));
+    int32_t len = kiln__h_data_get_many(req.p, (int32_t)req.len);
+    free(req.p);
+    if (len < 0) return kiln__status(len == -1 ? -2 : len); /* -1 is not a batch answer */
+    char *buf = kiln__fetch(len);
+    out->bufs[out->nbufs++] = buf;
+    if (kiln__decode_values(buf, (size_t)len, n, out, at) != 0) __builtin_trap(); /* host bug */
+    return KILN_OK;
+}
+
+int kiln_get_many(const char *const *keys, size_t n, kiln_values *out) {
+    memset(out, 0, sizeof *out);
+    out->n = n;
+    out->values = (kiln_str *)kiln__alloc(NULL, n * sizeof(kiln_str));
+    out->found = (unsigned char *)kiln__alloc(NULL, n);
+    out->bufs = (char **)kiln__alloc(NULL, (n / KILN_GET_MANY_MAX + 1) * sizeof(char *));
+    for (size_t at = 0; at < n; at += KILN_GET_MANY_MAX) {
+        size_t batch = n - at < KILN_GET_MANY_MAX ? n - at : KILN_GET_MANY_MAX;
+        int rc = kiln__get_batch(keys, at, batch, out);
+        if (rc != KILN_OK) {
+            kiln_values_free(out);
+            return rc;
+        }
+    }
+    return KILN_OK;
+}
+
+void kiln_values_free(kiln_values *v) {
+    for (size_t i = 0; i < v->nbufs; i++) free(v->bufs[i]);
+    free(v->bufs);
+    free(v->values);
+    free(v->found);
+    memset(v, 0, sizeof *v);
 }
 
 static int kiln__decode_page(kiln_page *p, size_t len) {

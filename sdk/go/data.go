@@ -32,6 +32,33 @@ func Get(key string) (value []byte, found bool, err error) {
 	return value, true, nil
 }
 
+// GetMany reads many keys in one call to the host, so a page that shows N
+// items makes one round trip to the data source instead of N: values[i]
+// and found[i] answer keys[i]. Every key becomes a dependency, as with Get.
+// Batches larger than the host's limit (1000 keys) are split for you.
+func GetMany(keys []string) (values [][]byte, found []bool, err error) {
+	values, found = make([][]byte, 0, len(keys)), make([]bool, 0, len(keys))
+	var buf []byte
+	for len(keys) > 0 {
+		batch := keys[:min(len(keys), abi.MaxGetMany)]
+		keys = keys[len(batch):]
+		buf = abi.AppendKeys(buf[:0], batch)
+		b, res := getMany(buf)
+		if res < 0 {
+			return nil, nil, fmt.Errorf("get %d keys: %w", len(batch), ErrUnavailable)
+		}
+		vs, fs, err := abi.DecodeValues(b)
+		if err == nil && len(vs) != len(batch) {
+			err = abi.ErrMalformed
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("get %d keys: %w", len(batch), err)
+		}
+		values, found = append(values, vs...), append(found, fs...)
+	}
+	return values, found, nil
+}
+
 // GetJSON decodes the JSON value stored under key into v.
 func GetJSON(key string, v any) (found bool, err error) {
 	b, found, err := Get(key)

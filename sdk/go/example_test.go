@@ -52,6 +52,29 @@ func ExampleEach() {
 	// Output: posts/c=3 posts/b=2 posts/a=1  <nil>
 }
 
+// GetMany reads a page's items in one round trip; each key read is a
+// dependency, found or not.
+func ExampleGetMany() {
+	kiln.Handle(func(req *kiln.Request) (*kiln.Response, error) {
+		keys := []string{"post:a", "post:gone", "post:b"}
+		values, found, err := kiln.GetMany(keys)
+		if err != nil {
+			return nil, err
+		}
+		var b strings.Builder
+		for i, k := range keys {
+			if found[i] {
+				fmt.Fprintf(&b, "%s=%s ", k, values[i])
+			}
+		}
+		return kiln.HTML([]byte(b.String())), nil
+	})
+	data := kilntest.Data{"post:a": "A", "post:b": "B"}
+	resp, err := kilntest.Render(&kiln.Request{Path: "/"}, data)
+	fmt.Println(string(resp.Body), err)
+	// Output: post:a=A post:b=B  <nil>
+}
+
 // When the data source is down, the render fails with ErrUnavailable
 // whatever the handler does: the engine keeps the stale page.
 func ExampleGet() {

@@ -9,9 +9,10 @@
 //	func init() { kiln.Handle(render) }
 //	func main() {}
 //
-// Handlers read data with Get, GetJSON, List and Each; every key and prefix
-// they read becomes a dependency of the page, so a change to that data
-// regenerates it. Outside WebAssembly the package still compiles, and
+// Handlers read data with Get, GetJSON, GetMany, List and Each; every key
+// and prefix they read becomes a dependency of the page, so a change to
+// that data regenerates it. Pages are fastest written with package markup
+// (no templates, no reflection); see the SDK's README. Outside WebAssembly the package still compiles, and
 // package kilntest runs handlers natively for unit tests.
 package kiln
 

@@ -27,6 +27,13 @@ func (nativeHost) List(prefix, cursor string, limit int, reverse bool) ([]byte, 
 	return hook.Native.List(prefix, cursor, limit, reverse)
 }
 
+func getMany(keys []byte) ([]byte, int32) {
+	if m, ok := hook.Native.(hook.Many); ok {
+		return m.GetMany(keys)
+	}
+	return nil, abi.Unavailable
+}
+
 func (nativeHost) Log(level int32, msg string) {
 	if hook.Native != nil {
 		hook.Native.Log(level, msg)

@@ -13,12 +13,15 @@ import (
 // the host treats the export as absent (sdk/ABI.md §3).
 const notImplemented int32 = -1
 
-func init() { hook.Serve = serve }
+func init() {
+	hook.Serve = func(export string, req []byte) ([]byte, string, int32) { return serve(export, req, nil) }
+}
 
 // serve runs one export on an encoded request. It returns the encoded
-// answer, or a failure message and a non-zero code. Panics in handlers are
-// recovered into failures, so the instance survives them.
-func serve(export string, reqBytes []byte) (answer []byte, msg string, code int32) {
+// answer, appended to buf, or a failure message and a non-zero code.
+// Panics in handlers are recovered into failures, so the instance survives
+// them.
+func serve(export string, reqBytes, buf []byte) (answer []byte, msg string, code int32) {
 	defer func() {
 		if p := recover(); p != nil {
 			answer, msg, code = nil, fmt.Sprintf("panic: %v", p), 1
@@ -31,16 +34,16 @@ func serve(export string, reqBytes []byte) (answer []byte, msg string, code int3
 	req := fromABI(&ar)
 	switch export {
 	case abi.ExportRender:
-		return respond(handlers.render, req)
+		return respond(handlers.render, req, buf)
 	case abi.ExportFallback:
-		return respond(handlers.fallback, req)
+		return respond(handlers.fallback, req, buf)
 	case abi.ExportPaths:
-		return paths(req)
+		return paths(req, buf)
 	}
 	return nil, "unknown export " + export, 1
 }
 
-func respond(h func(*Request) (*Response, error), req *Request) ([]byte, string, int32) {
+func respond(h func(*Request) (*Response, error), req *Request, buf []byte) ([]byte, string, int32) {
 	if h == nil {
 		return nil, "", notImplemented
 	}
@@ -52,10 +55,10 @@ func respond(h func(*Request) (*Response, error), req *Request) ([]byte, string,
 		return nil, "handler returned a nil response", 1
 	}
 	ar := toABI(resp)
-	return abi.AppendResponse(nil, &ar), "", 0
+	return abi.AppendResponse(buf, &ar), "", 0
 }
 
-func paths(req *Request) ([]byte, string, int32) {
+func paths(req *Request, buf []byte) ([]byte, string, int32) {
 	if handlers.paths == nil {
 		return nil, "", notImplemented
 	}
@@ -63,7 +66,7 @@ func paths(req *Request) ([]byte, string, int32) {
 	if err != nil {
 		return nil, err.Error(), failCode(err)
 	}
-	return abi.AppendPaths(nil, ps), "", 0
+	return abi.AppendPaths(buf, ps), "", 0
 }
 
 // failCode is the non-zero code a failed export returns.

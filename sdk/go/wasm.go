@@ -3,6 +3,7 @@
 package kiln
 
 import (
+	"slices"
 	"unsafe"
 
 	"github.com/kilnhq/kiln/sdk/go/abi"
@@ -26,6 +27,13 @@ func hostDataGet(ptr unsafe.Pointer, n uint32) int32
 //go:wasmimport kiln data_list
 func hostDataList(prefix unsafe.Pointer, prefixLen uint32, cursor unsafe.Pointer, cursorLen uint32, limit, reverse int32) int32
 
+// data_get_many is optional in the ABI: the linker drops this import from
+// a renderer that never calls GetMany, so it still loads on engines older
+// than the import.
+//
+//go:wasmimport kiln data_get_many
+func hostDataGetMany(ptr unsafe.Pointer, n uint32) int32
+
 //go:wasmimport kiln result
 func hostResult(ptr unsafe.Pointer)
 
@@ -46,12 +54,20 @@ func kilnPaths(reqLen int32) int32 { return call(abi.ExportPaths, reqLen) }
 //go:wasmexport kiln_fallback
 func kilnFallback(reqLen int32) int32 { return call(abi.ExportFallback, reqLen) }
 
+// reqBuf and answerBuf are reused by every call: an instance serves one
+// call at a time, the request is decoded into fresh strings, and the host
+// copies the answer before the call returns.
+var reqBuf, answerBuf []byte
+
 func call(export string, reqLen int32) int32 {
-	req := make([]byte, reqLen)
+	reqBuf = slices.Grow(reqBuf[:0], int(reqLen))[:reqLen]
 	if reqLen > 0 {
-		hostRequest(unsafe.Pointer(&req[0]))
+		hostRequest(unsafe.Pointer(&reqBuf[0]))
 	}
-	answer, msg, code := serve(export, req)
+	answer, msg, code := serve(export, reqBuf, answerBuf[:0])
+	if answer != nil && cap(answer) <= maxKeptAnswer {
+		answerBuf = answer
+	}
 	switch {
 	case code != 0 && msg != "":
 		hostFail(unsafe.Pointer(unsafe.StringData(msg)), uint32(len(msg)))
@@ -60,6 +76,10 @@ func call(export string, reqLen int32) int32 {
 	}
 	return code
 }
+
+// maxKeptAnswer bounds the answer buffer kept between calls, so one huge
+// page does not pin its memory for the instance's life.
+const maxKeptAnswer = 1 << 20
 
 type wasmHost struct{}
 
@@ -77,6 +97,12 @@ func (wasmHost) List(prefix, cursor string, limit int, reverse bool) ([]byte, in
 	}
 	n := hostDataList(unsafe.Pointer(unsafe.StringData(prefix)), uint32(len(prefix)),
 		unsafe.Pointer(unsafe.StringData(cursor)), uint32(len(cursor)), int32(limit), rev)
+	return pending(n), n
+}
+
+// getMany is data_get_many; see hook.Many for why it is not a method.
+func getMany(keys []byte) ([]byte, int32) {
+	n := hostDataGetMany(unsafe.Pointer(unsafe.SliceData(keys)), uint32(len(keys)))
 	return pending(n), n
 }
 

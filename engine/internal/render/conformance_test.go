@@ -106,6 +106,10 @@ func (d *switchData) Get(ctx context.Context, key string) ([]byte, bool, error) 
 	return d.cur.Get(ctx, key)
 }
 
+func (d *switchData) GetMany(ctx context.Context, keys []string) ([][]byte, []bool, error) {
+	return d.cur.GetMany(ctx, keys)
+}
+
 func (d *switchData) List(ctx context.Context, prefix, cursor string, limit int, reverse bool) ([]Item, string, error) {
 	return d.cur.List(ctx, prefix, cursor, limit, reverse)
 }
@@ -200,7 +204,7 @@ func buildConformance(t *testing.T, lang string) string {
 		needSources(t, root, "sdk/assemblyscript/conformance/index.ts")
 		asc := filepath.Join(root, "sdk/assemblyscript/node_modules/.bin/asc")
 		needTool(t, asc, "node and `npm ci` in sdk/assemblyscript")
-		argv := []string{asc, "conformance/index.ts", "--config", "asconfig.json", "--target", "release", "-o", out}
+		argv := []string{asc, "conformance/index.ts", "--config", "conformance/asconfig.json", "--target", "release", "-o", out}
 		_, err = RunBuild(ctx, filepath.Join(root, "sdk/assemblyscript"), argv, out, []string{"assembly", "conformance", "asconfig.json"})
 	}
 	if err != nil {

@@ -105,6 +105,9 @@ func load(tb testing.TB, rt *Runtime, cfg Config) *wasmRenderer {
 type memData struct {
 	items map[string]string
 	down  bool // every read fails as unavailable
+	// batches is the size of every GetMany call, to check a batch is
+	// one call.
+	batches []int
 }
 
 func (d *memData) Get(_ context.Context, key string) ([]byte, bool, error) {
@@ -116,6 +119,19 @@ func (d *memData) Get(_ context.Context, key string) ([]byte, bool, error) {
 		return nil, false, nil
 	}
 	return []byte(v), true, nil
+}
+
+func (d *memData) GetMany(ctx context.Context, keys []string) ([][]byte, []bool, error) {
+	d.batches = append(d.batches, len(keys))
+	values, found := make([][]byte, len(keys)), make([]bool, len(keys))
+	for i, k := range keys {
+		v, f, err := d.Get(ctx, k)
+		if err != nil {
+			return nil, nil, err
+		}
+		values[i], found[i] = v, f
+	}
+	return values, found, nil
 }
 
 func (d *memData) List(_ context.Context, prefix, cursor string, limit int, reverse bool) ([]Item, string, error) {

@@ -36,6 +36,9 @@ var hostFuncs = map[string]hostFunc{
 	"data_list": {[]api.ValueType{i32, i32, i32, i32, i32, i32}, []api.ValueType{i32}, (*callState).dataList},
 	"result":    {[]api.ValueType{i32}, nil, (*callState).result},
 	"log":       {[]api.ValueType{i32, i32, i32}, nil, (*callState).log},
+
+	// Optional: a module that does not import it loads all the same.
+	abi.ImportGetMany: {[]api.ValueType{i32, i32}, []api.ValueType{i32}, (*callState).dataGetMany},
 }
 
 // hostModule builds the kiln host module. It is shared by every renderer of
@@ -143,18 +146,28 @@ func (st *callState) get(key string) ([]byte, bool, error) {
 	if st.unavailable != nil {
 		return nil, false, st.unavailable
 	}
-	if rest, ok := strings.CutPrefix(key, "kiln:"); ok {
-		name, ok := strings.CutPrefix(rest, "asset:")
-		if !ok || st.cfg.Assets == nil {
-			return nil, false, nil
-		}
-		url, ok := st.cfg.Assets(name)
-		return []byte(url), ok, nil
-	}
-	if st.cfg.Data == nil {
-		return nil, false, nil
+	if value, found, ok := st.reserved(key); ok {
+		return value, found, nil
 	}
 	return st.cfg.Data.Get(st.ctx, key)
+}
+
+// reserved answers the keys the host owns (kiln:...), and every key when
+// there is no data source; ok is false for a key Data must answer.
+func (st *callState) reserved(key string) (value []byte, found, ok bool) {
+	rest, isKiln := strings.CutPrefix(key, "kiln:")
+	switch {
+	case !isKiln:
+		return nil, false, st.cfg.Data == nil
+	case st.cfg.Assets == nil:
+		return nil, false, true
+	}
+	name, isAsset := strings.CutPrefix(rest, "asset:")
+	if !isAsset {
+		return nil, false, true
+	}
+	url, found := st.cfg.Assets(name)
+	return []byte(url), found, true
 }
 
 func (st *callState) dataList(mem api.Memory, stack []uint64) {

@@ -96,6 +96,10 @@ type Item struct {
 // unavailable or failed; it should wrap ErrUnavailable when the source is down.
 type Data interface {
 	Get(ctx context.Context, key string) (value []byte, found bool, err error)
+	// GetMany reads keys in one round trip: values[i] and found[i] answer
+	// keys[i], and both slices have len(keys) elements. An error fails the
+	// whole batch, as Get's does.
+	GetMany(ctx context.Context, keys []string) (values [][]byte, found []bool, err error)
 	// List returns up to limit items whose keys start with prefix, in key
 	// order (or reverse), starting after cursor. next is "" at the end.
 	List(ctx context.Context, prefix, cursor string, limit int, reverse bool) (items []Item, next string, err error)

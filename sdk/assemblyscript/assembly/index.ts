@@ -9,6 +9,9 @@
 @external("kiln", "data_get") declare function hostDataGet(key: usize, len: i32): i32;
 @external("kiln", "data_list")
 declare function hostDataList(prefix: usize, prefixLen: i32, cursor: usize, cursorLen: i32, limit: i32, reverse: i32): i32;
+// Optional in the ABI: asc leaves it out of a module that never calls
+// getMany, so such a module loads on older engines.
+@external("kiln", "data_get_many") declare function hostDataGetMany(keys: usize, len: i32): i32;
 @external("kiln", "result") declare function hostResult(ptr: usize): void;
 @external("kiln", "log") declare function hostLog(level: i32, ptr: usize, len: i32): void;
 
@@ -336,6 +339,45 @@ export function getString(key: string): string | null {
   let v = get(key);
   if (v == null) return null;
   return String.UTF8.decodeUnsafe(v.dataStart, <usize>v.length);
+}
+
+/** The most keys one data_get_many call carries; getMany splits bigger batches. */
+export const GET_MANY_MAX = 1000;
+
+const keysBuf = new Buf();
+
+/**
+ * Looks up many keys with one call to the engine (data_get_many) instead
+ * of one get each, so a page that shows N items makes one round trip to
+ * the data source. The answer has one entry per key, in order: null when
+ * that key does not exist. Returns null when the data source is down (then
+ * unavailable() is true and the render will fail). Every key becomes a
+ * dependency of the page.
+ */
+export function getMany(keys: string[]): Array<Uint8Array | null> | null {
+  let out = new Array<Uint8Array | null>();
+  for (let at = 0; at < keys.length; at += GET_MANY_MAX) {
+    let n = min(keys.length - at, GET_MANY_MAX);
+    keysBuf.len = 0;
+    keysBuf.u32(<u32>n);
+    for (let i = at; i < at + n; i++) keysBuf.str(keys[i]);
+    let len = hostDataGetMany(keysBuf.ptr, keysBuf.len);
+    if (len < 0) {
+      dataUnavailable = true;
+      return null;
+    }
+    let raw = fetch(len);
+    decStart(raw.dataStart, len);
+    if (decCount(8) != n) unreachable(); // the host sent a malformed answer
+    for (let i = 0; i < n; i++) {
+      let found = decU32();
+      let value = decBytes();
+      if (found > 1 || (found == 0 && value.length > 0)) unreachable();
+      out.push(found ? value : null);
+    }
+    if (decBad || decPos != decEnd) unreachable();
+  }
+  return out;
 }
 
 /** One key/value pair of a listing. */

@@ -1,10 +1,10 @@
 // The AssemblyScript conformance renderer: behaves exactly as
 // sdk/testdata/conformance/SPEC.md says, so the shared vectors can check
 // that this SDK encodes byte-identical answers to every other SDK.
-import * as kiln from "../assembly/index";
-import { Request, Response } from "../assembly/index";
+import * as kiln from "@kilnhq/kiln-assemblyscript";
+import { Request, Response } from "@kilnhq/kiln-assemblyscript";
 
-export { kiln_abi_version_1 } from "../assembly/index";
+export { kiln_abi_version_1 } from "@kilnhq/kiln-assemblyscript";
 
 function param(req: Request, name: string): string {
   let v = req.param(name);
@@ -20,6 +20,23 @@ function get(req: Request, res: Response): void {
     kiln.fail("unavailable");
   } else {
     res.write("missing:" + key);
+  }
+}
+
+function many(req: Request, res: Response): void {
+  let keys = param(req, "keys").split(",");
+  let values = kiln.getMany(keys);
+  if (values == null) {
+    kiln.fail("unavailable");
+    return;
+  }
+  for (let i = 0; i < keys.length; i++) {
+    let v = values[i];
+    if (v != null) {
+      res.write(keys[i]).write("=").writeBytes(v).write("\n");
+    } else {
+      res.write(keys[i]).write(" missing\n");
+    }
   }
 }
 
@@ -58,6 +75,7 @@ function large(res: Response): void {
 function page(req: Request, res: Response): void {
   let path = req.path;
   if (path.startsWith("/get/")) get(req, res);
+  else if (path.startsWith("/many/")) many(req, res);
   else if (path.startsWith("/list/")) list(req, res, 2, false);
   else if (path.startsWith("/rlist/")) list(req, res, 3, true);
   else if (path == "/unicode") {

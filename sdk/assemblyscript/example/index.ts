@@ -1,9 +1,9 @@
 // A blog post page: route "/posts/:slug" reads the JSON document at
 // "post:<slug>" ({"title": ..., "body": ...}) and renders it as HTML.
-import * as kiln from "../assembly/index";
-import { Request, Response } from "../assembly/index";
+import * as kiln from "@kilnhq/kiln-assemblyscript";
+import { Request, Response } from "@kilnhq/kiln-assemblyscript";
 
-export { kiln_abi_version_1 } from "../assembly/index";
+export { kiln_abi_version_1 } from "@kilnhq/kiln-assemblyscript";
 
 function page(res: Response, title: string, body: string, css: string | null): void {
   res.write('<!doctype html>\n<html><head><meta charset="utf-8"><title>').writeHTML(title).write("</title>");

@@ -40,6 +40,40 @@ static int get(const kiln_request *req, kiln_response *res) {
     }
 }
 
+/* many splits param "keys" at "," (in place: the request buffer is the
+ * SDK's and lives until the render returns). */
+static int many(const kiln_request *req, kiln_response *res) {
+    kiln_str param_keys = param(req, "keys");
+    char *s = (char *)param_keys.ptr;
+    const char *keys[64];
+    size_t n = 0;
+    for (char *k = s;; k++) {
+        if (*k != ',' && *k != 0) continue;
+        int end = *k == 0;
+        *k = 0;
+        if (n < 64) keys[n++] = s;
+        s = k + 1;
+        if (end) break;
+    }
+    kiln_values v;
+    if (kiln_get_many(keys, n, &v) != KILN_OK) {
+        kiln_fail("unavailable");
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        kiln_puts(res, keys[i]);
+        if (v.found[i]) {
+            kiln_puts(res, "=");
+            kiln_write(res, v.values[i].ptr, v.values[i].len);
+            kiln_puts(res, "\n");
+        } else {
+            kiln_puts(res, " missing\n");
+        }
+    }
+    kiln_values_free(&v);
+    return 0;
+}
+
 static int list(const kiln_request *req, kiln_response *res, uint32_t limit, int reverse) {
     kiln_str prefix = param(req, "prefix");
     kiln_page page;
@@ -91,6 +125,7 @@ static void large(kiln_response *res) {
 
 static int render(const kiln_request *req, kiln_response *res) {
     if (has_prefix(req, "/get/")) return get(req, res);
+    if (has_prefix(req, "/many/")) return many(req, res);
     if (has_prefix(req, "/list/")) return list(req, res, 2, 0);
     if (has_prefix(req, "/rlist/")) return list(req, res, 3, 1);
     if (is(req, "/unicode")) {

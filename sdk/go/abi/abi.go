@@ -37,6 +37,13 @@ const (
 	MaxListLimit     = 1000
 )
 
+// ImportGetMany is the optional batched read (sdk/ABI.md §4); MaxGetMany
+// is the most keys one call may carry.
+const (
+	ImportGetMany = "data_get_many"
+	MaxGetMany    = 1000
+)
+
 // ErrMalformed is returned by every decoder for a payload that ends early,
 // has bytes left over or breaks a structural rule.
 var ErrMalformed = errors.New("abi: malformed payload")

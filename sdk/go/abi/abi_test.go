@@ -143,3 +143,49 @@ func TestValidateResponse(t *testing.T) {
 		})
 	}
 }
+
+// The get_many example of sdk/ABI.md §6, byte for byte: keys "a" and "b",
+// where "a" holds "1" and "b" does not exist.
+const (
+	exampleKeys   = `02000000 01000000 61 01000000 62`
+	exampleValues = `02000000 01000000 01000000 31 00000000 00000000`
+)
+
+func TestGetManyExample(t *testing.T) {
+	if got, want := abi.AppendKeys(nil, []string{"a", "b"}), unhex(t, exampleKeys); !bytes.Equal(got, want) || len(got) != 14 {
+		t.Errorf("keys = %x, want %x", got, want)
+	}
+	got := abi.AppendValues(nil, [][]byte{[]byte("1"), nil}, []bool{true, false})
+	if want := unhex(t, exampleValues); !bytes.Equal(got, want) || len(got) != 21 {
+		t.Errorf("values = %x, want %x", got, want)
+	}
+	values, found, err := abi.DecodeValues(got)
+	if err != nil || len(values) != 2 || string(values[0]) != "1" || values[1] != nil || !found[0] || found[1] {
+		t.Errorf("DecodeValues = %q, %v, %v", values, found, err)
+	}
+	keys, err := abi.DecodeKeys(unhex(t, exampleKeys))
+	if err != nil || strings.Join(keys, ",") != "a,b" {
+		t.Errorf("DecodeKeys = %q, %v", keys, err)
+	}
+}
+
+func TestDecodeValuesMalformed(t *testing.T) {
+	tests := []struct {
+		name string
+		b    string
+	}{
+		{"empty", ""},
+		{"short", `01000000 01000000`},
+		{"flag 2", `01000000 02000000 00000000`},
+		{"value beside missing", `01000000 00000000 01000000 31`},
+		{"trailing", `00000000 00`},
+		{"huge count", `ffffffff`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, _, err := abi.DecodeValues(unhex(t, tt.b)); !errors.Is(err, abi.ErrMalformed) {
+				t.Errorf("err = %v, want ErrMalformed", err)
+			}
+		})
+	}
+}

@@ -62,6 +62,25 @@ func AppendListPage(b []byte, p *ListPage) []byte {
 	return appendStr(b, p.Next)
 }
 
+// AppendKeys appends the encoding of a Keys list (§5.6), the argument of
+// data_get_many, to b.
+func AppendKeys(b []byte, keys []string) []byte { return AppendPaths(b, keys) }
+
+// AppendValues appends the encoding of a Values list (§5.7), the pending
+// result of data_get_many, to b: for each key, found (0 or 1) and its
+// value ("" when not found).
+func AppendValues(b []byte, values [][]byte, found []bool) []byte {
+	b = appendU32(b, uint32(len(values)))
+	for i, v := range values {
+		f := uint32(0)
+		if found[i] {
+			f = 1
+		}
+		b = appendBytes(appendU32(b, f), v)
+	}
+	return b
+}
+
 // reader consumes a payload; the first short read sets bad and every
 // later read returns zero values.
 type reader struct {
@@ -185,4 +204,31 @@ func DecodeListPage(b []byte) (ListPage, error) {
 	}
 	p.Next = r.str()
 	return p, r.done()
+}
+
+// DecodeKeys decodes a Keys list.
+func DecodeKeys(b []byte) ([]string, error) { return DecodePaths(b) }
+
+// DecodeValues decodes a Values list. Values alias b; a key not found has
+// a nil value. A found flag other than 0 or 1, or a value beside a key not
+// found, is malformed.
+func DecodeValues(b []byte) (values [][]byte, found []bool, err error) {
+	r := reader{b: b}
+	if n := r.count(8); n > 0 {
+		values, found = make([][]byte, n), make([]bool, n)
+		for i := range values {
+			f, v := r.u32(), r.bytes()
+			if f > 1 || (f == 0 && len(v) > 0) {
+				return nil, nil, ErrMalformed
+			}
+			found[i] = f == 1
+			if found[i] {
+				values[i] = v
+			}
+		}
+	}
+	if err := r.done(); err != nil {
+		return nil, nil, err
+	}
+	return values, found, nil
 }

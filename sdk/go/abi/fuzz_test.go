@@ -53,3 +53,13 @@ func FuzzDecodeListPage(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeValues(f *testing.F) {
+	f.Add(unhex(f, exampleValues))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		values, found, err := abi.DecodeValues(b)
+		if err == nil && !bytes.Equal(abi.AppendValues(nil, values, found), b) {
+			t.Errorf("re-encoding %x differs", b)
+		}
+	})
+}

@@ -169,6 +169,11 @@ func decodeResponse(b []byte) (*kiln.Response, error) {
 	return r, nil
 }
 
+var _ interface {
+	hook.Host
+	hook.Many
+} = (*host)(nil)
+
 // host plays the engine's part for one render.
 type host struct {
 	src         Source
@@ -185,6 +190,51 @@ func (h *host) Get(key string) ([]byte, int32) {
 		return nil, abi.Missing
 	}
 	return v, int32(len(v))
+}
+
+// GetMany answers a batch with the source's GetMany when it has one (see
+// ManySource), else one Get per key.
+func (h *host) GetMany(keys []byte) ([]byte, int32) {
+	ks, err := abi.DecodeKeys(keys)
+	if err != nil || len(ks) > abi.MaxGetMany {
+		panic(fmt.Sprintf("kilntest: data_get_many: %d keys, %v", len(ks), err))
+	}
+	values, found, err := getMany(h.src, ks)
+	if err != nil {
+		h.unavailable = errors.Join(h.unavailable, err)
+		return nil, abi.Unavailable
+	}
+	b := abi.AppendValues(nil, values, found)
+	return b, int32(len(b))
+}
+
+// ManySource is a Source that reads a batch of keys in one call, as a data
+// source's GetMany does; kilntest uses it for kiln.GetMany when the Source
+// has it.
+type ManySource interface {
+	Source
+	GetMany(keys []string) (values [][]byte, found []bool, err error)
+}
+
+func getMany(src Source, keys []string) ([][]byte, []bool, error) {
+	if m, ok := src.(ManySource); ok {
+		values, found, err := m.GetMany(keys)
+		if err == nil && (len(values) != len(keys) || len(found) != len(keys)) {
+			err = fmt.Errorf("kilntest: GetMany answered %d values for %d keys", len(values), len(keys))
+		}
+		return values, found, err
+	}
+	values, found := make([][]byte, len(keys)), make([]bool, len(keys))
+	for i, k := range keys {
+		v, f, err := src.Get(k)
+		if err != nil {
+			return nil, nil, err
+		}
+		if f {
+			values[i], found[i] = v, true
+		}
+	}
+	return values, found, nil
 }
 
 func (h *host) List(prefix, cursor string, limit int, reverse bool) ([]byte, int32) {

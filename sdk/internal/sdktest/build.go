@@ -78,12 +78,17 @@ func Toolchain(ctx context.Context, lang Lang, sdkDir string) error {
 			return fmt.Errorf("%w: install the Debian packages wasi-libc libclang-rt-14-dev-wasm32", ErrToolchain)
 		}
 	case Rust:
-		if !hasWasmStd(ctx) {
-			return fmt.Errorf("%w: install the Debian packages rustc libstd-rust-dev-wasm32", ErrToolchain)
+		if _, err := RustToolchain(ctx); err != nil {
+			return err
 		}
 	case AssemblyScript:
-		if _, err := os.Stat(filepath.Join(sdkDir, "assemblyscript", "node_modules", ".bin", "asc")); err != nil {
-			return fmt.Errorf("%w: run `npm ci` in sdk/assemblyscript (needs node and npm)", ErrToolchain)
+		// npm ci installs asc and links the package to itself, so the
+		// example and conformance renderers import it by name.
+		mods := filepath.Join(sdkDir, "assemblyscript", "node_modules")
+		for _, p := range []string{".bin/asc", "@kilnhq/kiln-assemblyscript/package.json"} {
+			if _, err := os.Stat(filepath.Join(mods, p)); err != nil {
+				return fmt.Errorf("%w: run `npm ci` in sdk/assemblyscript (needs node and npm)", ErrToolchain)
+			}
 		}
 	}
 	return nil
@@ -95,24 +100,36 @@ func buildC(ctx context.Context, dir, target, out string) error {
 		"-Wall", "-Werror", "-o", out, src)
 }
 
-// rustc is Debian's compiler: the one that has the wasm32-wasi standard library.
-const rustc = "/usr/bin/rustc"
-
-func buildRust(ctx context.Context, dir, target, outDir, out string) error {
-	lib := filepath.Join(outDir, "libkiln.rlib")
-	err := run(ctx, dir, rustc, "--edition", "2021", "--crate-type=rlib", "--crate-name", "kiln",
-		"--target", "wasm32-wasi", "-O", "src/lib.rs", "-o", lib)
-	if err != nil {
-		return err
-	}
-	return run(ctx, dir, rustc, "--edition", "2021", "--crate-type=cdylib", "--crate-name", "renderer",
-		"--target", "wasm32-wasi", "-O", "-C", "strip=symbols", "--extern", "kiln="+lib,
-		filepath.Join(target, "src", "lib.rs"), "-o", out)
+// RustC names a rustc and the WASI target it builds renderers for.
+type RustC struct {
+	Rustc, Target string
 }
 
-// hasWasmStd reports whether /usr/bin/rustc has the wasm32-wasi standard library.
-func hasWasmStd(ctx context.Context) bool {
-	out, err := exec.CommandContext(ctx, rustc, "--print", "target-libdir", "--target", "wasm32-wasi").Output()
+// RustCurrent is current Rust (1.78 and later; 1.84 dropped wasm32-wasi):
+// the rustc on PATH, usually rustup's, with `rustup target add
+// wasm32-wasip1`. RustDebian is Debian 12's rustc 1.63 with
+// libstd-rust-dev-wasm32, which predates the wasip1 name. Both targets
+// are WASI preview 1: the same ABI, the same modules.
+var (
+	RustCurrent = RustC{Rustc: "rustc", Target: "wasm32-wasip1"}
+	RustDebian  = RustC{Rustc: "/usr/bin/rustc", Target: "wasm32-wasi"}
+)
+
+// RustToolchain returns the first of RustCurrent and RustDebian that has
+// its target's standard library installed.
+func RustToolchain(ctx context.Context) (RustC, error) {
+	for _, r := range []RustC{RustCurrent, RustDebian} {
+		if r.Available(ctx) {
+			return r, nil
+		}
+	}
+	return RustC{}, fmt.Errorf("%w: install the Debian packages rustc libstd-rust-dev-wasm32, or run `rustup target add wasm32-wasip1`", ErrToolchain)
+}
+
+// Available reports whether r's rustc runs and has its target's standard
+// library.
+func (r RustC) Available(ctx context.Context) bool {
+	out, err := exec.CommandContext(ctx, r.Rustc, "--print", "target-libdir", "--target", r.Target).Output()
 	if err != nil {
 		return false
 	}
@@ -120,9 +137,30 @@ func hasWasmStd(ctx context.Context) bool {
 	return len(libs) > 0
 }
 
+func buildRust(ctx context.Context, dir, target, outDir, out string) error {
+	r, err := RustToolchain(ctx)
+	if err != nil {
+		return err
+	}
+	return r.Build(ctx, dir, filepath.Join(target, "src", "lib.rs"), outDir, out)
+}
+
+// Build compiles the SDK crate (dir/src/lib.rs) and then the renderer src
+// against it, into out, without Cargo: the commands of the SDK's README.
+func (r RustC) Build(ctx context.Context, dir, src, tmpDir, out string) error {
+	lib := filepath.Join(tmpDir, "libkiln-"+r.Target+".rlib")
+	err := run(ctx, dir, r.Rustc, "--edition", "2021", "--crate-type=rlib", "--crate-name", "kiln",
+		"--target", r.Target, "-O", "src/lib.rs", "-o", lib)
+	if err != nil {
+		return err
+	}
+	return run(ctx, dir, r.Rustc, "--edition", "2021", "--crate-type=cdylib", "--crate-name", "renderer",
+		"--target", r.Target, "-O", "-C", "strip=symbols", "--extern", "kiln="+lib, src, "-o", out)
+}
+
 func buildAS(ctx context.Context, dir, target, out string) error {
 	asc := filepath.Join(dir, "node_modules", ".bin", "asc")
-	return run(ctx, dir, asc, filepath.Join(target, "index.ts"), "--config", "asconfig.json",
+	return run(ctx, dir, asc, filepath.Join(target, "index.ts"), "--config", filepath.Join(target, "asconfig.json"),
 		"--target", "release", "-o", out)
 }
 

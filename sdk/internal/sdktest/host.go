@@ -138,7 +138,7 @@ type Result struct {
 	Answer   []byte // the bytes passed to kiln.response
 	Failure  string // the message passed to kiln.fail
 	Logs     []string
-	Keys     []string // keys passed to data_get
+	Keys     []string // keys passed to data_get and data_get_many
 	Prefixes []string // prefixes passed to data_list
 }
 

@@ -22,18 +22,21 @@ var kilnSignatures = map[string]struct {
 	"fail":      {2, false},
 	"data_get":  {2, true},
 	"data_list": {6, true},
-	"result":    {1, false},
-	"log":       {3, false},
+	// optional: the SDKs' examples do not import it
+	"data_get_many": {2, true},
+	"result":        {1, false},
+	"log":           {3, false},
 }
 
 var kilnFuncs = map[string]func(c *call, m api.Module, s []uint64){
-	"request":   hostRequest,
-	"response":  hostResponse,
-	"fail":      hostFail,
-	"data_get":  hostDataGet,
-	"data_list": hostDataList,
-	"result":    hostResult,
-	"log":       hostLog,
+	"request":       hostRequest,
+	"response":      hostResponse,
+	"fail":          hostFail,
+	"data_get":      hostDataGet,
+	"data_list":     hostDataList,
+	"data_get_many": hostDataGetMany,
+	"result":        hostResult,
+	"log":           hostLog,
 }
 
 func kilnImports(rt wazero.Runtime) wazero.HostModuleBuilder {
@@ -127,4 +130,25 @@ func hostDataList(c *call, m api.Module, s []uint64) {
 		return
 	}
 	s[0] = c.setPending(abi.AppendListPage(nil, &abi.ListPage{Items: items, Next: next}))
+}
+
+func hostDataGetMany(c *call, m api.Module, s []uint64) {
+	keys, err := abi.DecodeKeys(read(m, s[0], s[1]))
+	if err != nil || len(keys) > abi.MaxGetMany {
+		panic(fmt.Errorf("sdktest: data_get_many: %d keys, %v", len(keys), err))
+	}
+	c.res.Keys = append(c.res.Keys, keys...)
+	c.pending, c.hasPend = nil, false
+	values, found := make([][]byte, len(keys)), make([]bool, len(keys))
+	for i, k := range keys {
+		v, f, err := c.data.Get(k)
+		if err != nil {
+			s[0] = unavailable
+			return
+		}
+		if f {
+			values[i], found[i] = v, true
+		}
+	}
+	s[0] = c.setPending(abi.AppendValues(nil, values, found))
 }

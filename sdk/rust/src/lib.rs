@@ -329,6 +329,33 @@ pub fn get(key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>, Unavailable> {
     }
 }
 
+/// The most keys one `data_get_many` call carries; [`get_many`] splits
+/// bigger batches.
+pub const GET_MANY_MAX: usize = 1000;
+
+/// Looks up many keys with one call to the engine (`data_get_many`) instead
+/// of one [`get`] each, so a page that shows N items makes one round trip
+/// to the data source. The answer has one entry per key, in order: `None`
+/// when that key does not exist. Every key becomes a dependency of the page.
+pub fn get_many<K: AsRef<[u8]>>(keys: &[K]) -> Result<Vec<Option<Vec<u8>>>, Unavailable> {
+    let mut out = Vec::with_capacity(keys.len());
+    let mut buf = Vec::new();
+    for batch in keys.chunks(GET_MANY_MAX) {
+        buf.clear();
+        put_u32(&mut buf, batch.len() as u32);
+        for k in batch {
+            put_str(&mut buf, k.as_ref());
+        }
+        let n = unsafe { sys::data_get_many(buf.as_ptr(), buf.len() as i32) };
+        if n < 0 {
+            return Err(unavailable());
+        }
+        let values = decode_values(&fetch(n as usize), batch.len());
+        out.extend(values.expect("kiln: malformed data_get_many answer from host"));
+    }
+    Ok(out)
+}
+
 /// One key/value pair of a listing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
@@ -451,6 +478,9 @@ mod sys {
         pub fn fail(ptr: *const u8, len: i32);
         pub fn data_get(key: *const u8, len: i32) -> i32;
         pub fn data_list(prefix: *const u8, prefix_len: i32, cursor: *const u8, cursor_len: i32, limit: i32, reverse: i32) -> i32;
+        // Optional in the ABI: the linker drops it from a module that
+        // never calls get_many, so such a module loads on older engines.
+        pub fn data_get_many(keys: *const u8, len: i32) -> i32;
         pub fn result(ptr: *mut u8);
         pub fn log(level: i32, ptr: *const u8, len: i32);
     }
@@ -563,6 +593,25 @@ fn decode_page(b: &[u8]) -> Option<Page> {
     }
     let next = String::from_utf8_lossy(d.bytes()?).into_owned();
     d.end(Page { items, next })
+}
+
+fn decode_values(b: &[u8], want: usize) -> Option<Vec<Option<Vec<u8>>>> {
+    let mut d = Decoder { b };
+    let n = d.count(8)?;
+    if n != want {
+        return None;
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let found = d.u32()?;
+        let value = d.bytes()?;
+        match found {
+            1 => out.push(Some(value.to_vec())),
+            0 if value.is_empty() => out.push(None),
+            _ => return None,
+        }
+    }
+    d.end(out)
 }
 
 #[doc(hidden)]

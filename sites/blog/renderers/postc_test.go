@@ -17,7 +17,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -248,83 +247,6 @@ func diffLines(got, want []byte) string {
 	return ""
 }
 
-// genPost is a post as sites/blog/cmd/genposts writes them, with a
-// Markdown body from subsetMarkdown.
-func genPost(r *rand.Rand, i int) post.Post {
-	authors := []post.Author{{Name: "Mara Lind", Picture: "authors/mara.svg"}, {Name: "Theo Park"}, {Name: "Ana <&> O'Neil+"}}
-	covers := []string{"covers/hello-world.svg", "", "https://example.org/a b?x=1&y='2'", "/x/%41%zz+", "covers/none.svg"}
-	src := make([]byte, 24+r.IntN(64))
-	for j := range src {
-		src[j] = byte(r.Uint32())
-	}
-	return post.Post{
-		Slug:       "generated-" + string(rune('a'+i%26)) + string(rune('a'+i/26%26)),
-		Title:      []string{"How quiet pages regenerate", `"Quotes" & <tags> + 'more'`, "Café"}[i%3],
-		Date:       time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(-time.Duration(r.IntN(1e6)) * time.Minute),
-		Author:     authors[i%len(authors)],
-		Excerpt:    []string{"Lorem ipsum dolor.", "", "a+b <c> & \"d\""}[i%3],
-		CoverImage: covers[i%len(covers)],
-		Content:    subsetMarkdown(src),
-	}
-}
-
-// subsetMarkdown turns fuzz bytes into Markdown inside md.c's subset (see
-// md.h): paragraphs, headings and tight lists of plain words, so goldmark
-// and md.c must agree on it byte for byte.
-func subsetMarkdown(b []byte) string {
-	// Lines start with one of the first plain words: "-", ">" or "#"
-	// there would start another block.
-	const plain = 12
-	words := []string{"Lorem", "ipsum", "dolor", "sit", "amet.", "x2", "snake_case", "a-b", "Café", "a,b", "TITLE", "q", "&", ">", "#", "##", "-"}
-	next := func() int {
-		if len(b) == 0 {
-			return 0
-		}
-		c := int(b[0])
-		b = b[1:]
-		return c
-	}
-	text := func() string {
-		n := 1 + next()%6
-		w := make([]string, n)
-		w[0] = words[next()%plain]
-		for i := 1; i < n; i++ {
-			w[i] = words[next()%len(words)]
-		}
-		return strings.Join(w, " ")
-	}
-	var s strings.Builder
-	for kind, last := 0, -1; len(b) > 0; last = kind {
-		lead := strings.Repeat(" ", next()%4) // up to 3 spaces: still a block start
-		kind = next() % 4
-		if last == 3 { // after a list, a list or an indented block would continue it
-			lead = ""
-			kind %= 3
-		}
-		switch kind {
-		case 0, 1: // paragraph
-			for n := 1 + next()%3; n > 0; n-- {
-				s.WriteString(lead + text() + strings.Repeat(" ", next()%2) + "\n")
-			}
-		case 2: // heading, maybe closed
-			s.WriteString(lead + strings.Repeat("#", 1+next()%6) + " " + text())
-			if next()%3 == 0 {
-				s.WriteString(" " + strings.Repeat("#", 1+next()%3))
-			}
-			s.WriteString("\n")
-		case 3: // tight list, items maybe with a lazy continuation line
-			for n := 1 + next()%4; n > 0; n-- {
-				s.WriteString("- " + text() + "\n")
-				if next()%4 == 0 {
-					s.WriteString(text() + "\n")
-				}
-			}
-		}
-		s.WriteString("\n")
-	}
-	return s.String()
-}
-
 // TestPostCMatchesGo checks the C page is the Go page, byte for byte, for
 // genposts-style posts (and some escaping edge cases in the fields).
 func TestPostCMatchesGo(t *testing.T) {
@@ -332,7 +254,7 @@ func TestPostCMatchesGo(t *testing.T) {
 	d := blogtest.SampleData(t)
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range 300 {
-		p := genPost(r, i)
+		p := blogtest.GenPost(r, i)
 		b, err := p.MarshalJSON()
 		if err != nil {
 			t.Fatal(err)
@@ -360,8 +282,8 @@ func FuzzPostCMarkdown(f *testing.F) {
 	f.Add([]byte("## Lorem ipsum\x00\x03"), uint64(1))
 	f.Add([]byte{3, 2, 1, 0, 9, 8, 7, 200, 100, 50}, uint64(2))
 	f.Fuzz(func(t *testing.T, md []byte, seed uint64) {
-		p := genPost(rand.New(rand.NewPCG(seed, 0)), int(seed%1000))
-		p.Content = subsetMarkdown(md)
+		p := blogtest.GenPost(rand.New(rand.NewPCG(seed, 0)), int(seed%1000))
+		p.Content = blogtest.SubsetMarkdown(md)
 		b, err := p.MarshalJSON()
 		if err != nil {
 			t.Fatal(err)
@@ -401,25 +323,21 @@ func TestMarkdownFuzzC(t *testing.T) { runCFuzz(t, postCDir, "md_fuzz", "md.c") 
 
 // BenchmarkPostRender renders genposts-style posts in one module instance,
 // as the engine does, with the C page and the Go page (renderers/post).
+// BenchmarkRender in renderers/post renders the same posts natively.
 func BenchmarkPostRender(b *testing.B) {
 	d := blogtest.SampleData(b)
-	r := rand.New(rand.NewPCG(1, 2))
-	const n = 200
-	for i := range n {
-		p := genPost(r, i)
-		p.Slug = "p" + string(rune('a'+i%26)) + string(rune('a'+i/26))
-		v, _ := p.MarshalJSON()
-		d[post.Key(p.Slug)] = string(v)
-	}
+	slugs := blogtest.BenchPosts(d)
 	run := func(b *testing.B, bin []byte) {
 		in := newInstance(b, bin)
 		b.ResetTimer()
+		start := blogtest.CPUTime()
 		for i := 0; b.Loop(); i++ {
-			slug := "p" + string(rune('a'+i%n%26)) + string(rune('a'+i%n/26))
+			slug := slugs[i%len(slugs)]
 			if resp, err := in.run(postRequest(slug), d); err != nil || len(resp.Body) == 0 {
 				b.Fatalf("%s: %v", slug, err)
 			}
 		}
+		b.ReportMetric(float64(blogtest.CPUTime()-start)/float64(b.N), "cpu-ns/op")
 	}
 	b.Run("C", func(b *testing.B) { run(b, buildPostC(b)) })
 	b.Run("Go", func(b *testing.B) {

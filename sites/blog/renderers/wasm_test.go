@@ -214,6 +214,23 @@ func (h *miniHost) module(r wazero.Runtime) wazero.HostModuleBuilder {
 		}
 		return h.result(abi.AppendListPage(nil, &page), true, err)
 	})
+	fn(abi.ImportGetMany, func(_ context.Context, m api.Module, kp, kn uint32) int32 {
+		keys, err := abi.DecodeKeys(read(m, kp, kn))
+		if err != nil {
+			panic(err)
+		}
+		values, found := make([][]byte, len(keys)), make([]bool, len(keys))
+		for i, k := range keys {
+			v, f, err := h.src.Get(k)
+			if err != nil {
+				return abi.Unavailable
+			}
+			if f {
+				values[i], found[i] = v, true
+			}
+		}
+		return h.result(abi.AppendValues(nil, values, found), true, nil)
+	})
 	return b
 }
 

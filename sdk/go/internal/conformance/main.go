@@ -29,6 +29,8 @@ func render(req *kiln.Request) (*kiln.Response, error) {
 	switch {
 	case strings.HasPrefix(req.Path, "/get/"):
 		return get(req.Param("key"))
+	case strings.HasPrefix(req.Path, "/many/"):
+		return many(strings.Split(req.Param("keys"), ","))
 	case strings.HasPrefix(req.Path, "/list/"):
 		return list(req.Param("prefix"), kiln.ListOptions{Limit: 2})
 	case strings.HasPrefix(req.Path, "/rlist/"):
@@ -78,6 +80,22 @@ func get(key string) (*kiln.Response, error) {
 		return kiln.HTML([]byte("missing:" + key)), nil
 	}
 	return kiln.HTML(append([]byte("found:"), v...)), nil
+}
+
+func many(keys []string) (*kiln.Response, error) {
+	values, found, err := kiln.GetMany(keys)
+	if err != nil {
+		return nil, errors.New("unavailable")
+	}
+	var b bytes.Buffer
+	for i, k := range keys {
+		if found[i] {
+			fmt.Fprintf(&b, "%s=%s\n", k, values[i])
+		} else {
+			fmt.Fprintf(&b, "%s missing\n", k)
+		}
+	}
+	return kiln.HTML(b.Bytes()), nil
 }
 
 func list(prefix string, opt kiln.ListOptions) (*kiln.Response, error) {

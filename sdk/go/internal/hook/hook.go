@@ -10,6 +10,15 @@ type Host interface {
 	Log(level int32, msg string)
 }
 
+// Many is the optional batched read (data_get_many): it takes an encoded
+// Keys list and answers a Values list. It is apart from Host, and the wasm
+// side calls its import from a plain function, so that a renderer that
+// never calls kiln.GetMany does not import it (a method of Host would be
+// kept by the linker whenever the renderer uses reflection).
+type Many interface {
+	GetMany(keys []byte) (values []byte, result int32)
+}
+
 // Native is the host used outside WebAssembly; kilntest sets it for the
 // duration of a render.
 var Native Host

@@ -10,6 +10,9 @@ fn render(req: &Request) -> Result<Response> {
     if path.starts_with("/get/") {
         return get(req);
     }
+    if path.starts_with("/many/") {
+        return many(req);
+    }
     if path.starts_with("/list/") {
         return list(req, 2, false);
     }
@@ -50,6 +53,23 @@ fn get(req: &Request) -> Result<Response> {
         }
         Ok(None) => res.push(format!("missing:{key}")),
         Err(_) => return Err("unavailable".into()),
+    }
+    Ok(res)
+}
+
+fn many(req: &Request) -> Result<Response> {
+    let keys: Vec<&str> = req.param("keys").unwrap_or("").split(',').collect();
+    let values = kiln::get_many(&keys).map_err(|_| "unavailable")?;
+    let mut res = Response::new();
+    for (key, value) in keys.iter().zip(values) {
+        match value {
+            Some(v) => {
+                res.push(format!("{key}="));
+                res.push(v);
+                res.push("\n");
+            }
+            None => res.push(format!("{key} missing\n")),
+        }
     }
     Ok(res)
 }

@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"bytes"
 	"strings"
 	"testing"
 	"time"
@@ -109,4 +110,53 @@ func FuzzMarkdown(f *testing.F) {
 			t.Errorf("Markdown(%q) let a script through: %s", src, out)
 		}
 	})
+}
+
+// checkNoLinks converts src with and without Linkify and wants the same
+// bytes whenever linkable says Linkify has nothing to do.
+func checkNoLinks(t *testing.T, src string) {
+	t.Helper()
+	if linkable([]byte(src)) {
+		return
+	}
+	var with, without bytes.Buffer
+	if err := md.Convert([]byte(src), &with); err != nil {
+		t.Fatal(err)
+	}
+	if err := mdNoLinks.Convert([]byte(src), &without); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(with.Bytes(), without.Bytes()) {
+		t.Errorf("%q:\nwith Linkify    %q\nwithout Linkify %q", src, with.Bytes(), without.Bytes())
+	}
+}
+
+var noLinkCases = []string{
+	"Plain words, *emphasis*, _under_, ~~gone~~ and (parens).",
+	"Line with two trailing spaces  \nnext line\\\nthird",
+	"- item one\n- item two *x* _y_\n\n1. first\n2. (second)\n",
+	"| a | b |\n| - | - |\n| *c* | ~d~ |\n\n- [ ] task\n- [x] done\n",
+	"# Title\n\n## Title\n\n> quote (with) *stars*\n\n```\ncode  *not*\n```\n",
+	"\"Quotes\" -- dashes --- and... 'single' <b>raw</b> &amp; &copy;",
+	"example.com and mailto:x and ftp.example.org and wwwx and http//no",
+	"*(nested)* ~(x)~ _(y)_ ( ) * _ ~",
+	"[link](/a) ![img](/b) <https://c> `code`",
+}
+
+func TestNoLinksSameBytes(t *testing.T) {
+	for _, c := range noLinkCases {
+		checkNoLinks(t, c)
+	}
+	p, err := post.Decode(samplePost(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkNoLinks(t, p.Content)
+}
+
+func FuzzNoLinksSameBytes(f *testing.F) {
+	for _, c := range noLinkCases {
+		f.Add(c)
+	}
+	f.Fuzz(checkNoLinks)
 }

@@ -12,6 +12,8 @@ type kilnSource struct{}
 
 func (kilnSource) Get(key string) ([]byte, bool, error) { return kiln.Get(key) }
 
+func (kilnSource) GetMany(keys []string) ([][]byte, []bool, error) { return kiln.GetMany(keys) }
+
 func (kilnSource) List(prefix, cursor string, limit int, reverse bool) ([]Item, string, error) {
 	items, next, err := kiln.List(prefix, kiln.ListOptions{Cursor: cursor, Limit: limit, Reverse: reverse})
 	out := make([]Item, len(items))

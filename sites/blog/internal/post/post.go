@@ -105,11 +105,16 @@ func ParseDate(s string) (time.Time, error) {
 	return t, nil
 }
 
-// Decode parses a stored post and checks the fields every page needs.
+// Decode parses a stored post and checks the fields every page needs. It
+// reads what json.Unmarshal reads, without reflection (see decode.go).
 func Decode(value []byte) (Post, error) {
 	var p Post
-	if err := json.Unmarshal(value, &p); err != nil {
+	date, err := decodeJSON(value, &p)
+	if err != nil {
 		return Post{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if p.Date, err = ParseDate(date); err != nil {
+		return Post{}, err
 	}
 	if err := ValidSlug(p.Slug); err != nil {
 		return Post{}, err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Item is one key/value pair of a listing.
@@ -16,6 +17,9 @@ type Item struct {
 // calls), tests may pass anything else.
 type Source interface {
 	Get(key string) (value []byte, found bool, err error)
+	// GetMany reads keys in one round trip: values[i] and found[i]
+	// answer keys[i].
+	GetMany(keys []string) (values [][]byte, found []bool, err error)
 	// List returns up to limit items under prefix in key order (or
 	// reverse), starting after cursor; next is "" at the end.
 	List(prefix, cursor string, limit int, reverse bool) (items []Item, next string, err error)
@@ -60,30 +64,29 @@ func Newest(src Source, n int) ([]Post, error) {
 const ScanLimit = 1000
 
 func newestIndexed(src Source, n int) (out []Post, indexed bool, err error) {
-	cursor := ""
+	cursor, more := "", true
+	var listed []Item // index entries listed and not read yet
 	for len(out) < n {
-		// A few spare entries absorb stale ones without another round trip.
-		items, next, err := src.List(IndexPrefix, cursor, n-len(out)+4, true)
-		if err != nil {
-			return nil, false, fmt.Errorf("list %s: %w", IndexPrefix, err)
-		}
-		indexed = indexed || len(items) > 0
-		for _, it := range items {
-			if len(out) == n {
+		if len(listed) == 0 {
+			if !more {
 				break
 			}
-			p, ok, err := fromIndex(src, it)
+			// A few spare entries absorb stale ones without another listing.
+			items, next, err := src.List(IndexPrefix, cursor, n-len(out)+4, true)
 			if err != nil {
-				return nil, false, err
+				return nil, false, fmt.Errorf("list %s: %w", IndexPrefix, err)
 			}
-			if ok {
-				out = append(out, p)
-			}
+			indexed = indexed || len(items) > 0
+			listed, cursor, more = items, next, next != ""
 		}
-		if next == "" {
-			break
+		// Read only as many posts as are still missing, all in one call.
+		batch := listed[:min(len(listed), n-len(out))]
+		listed = listed[len(batch):]
+		posts, err := fromIndex(src, batch)
+		if err != nil {
+			return nil, false, err
 		}
-		cursor = next
+		out = append(out, posts...)
 	}
 	return out, indexed, nil
 }
@@ -161,15 +164,37 @@ func AllSlugs(src Source) ([]string, error) {
 	return out, nil
 }
 
-// fromIndex loads the post an index entry points at, if it still matches.
-func fromIndex(src Source, it Item) (Post, bool, error) {
-	date, slug, ok := ParseIndexKey(it.Key)
-	if !ok || slugFromValue(it.Value) != slug {
-		return Post{}, false, nil
+// fromIndex loads, in one GetMany, the posts index entries point at, and
+// keeps those that still match their entry: entries whose post is gone, or
+// now has another date, are stale and skipped.
+func fromIndex(src Source, items []Item) ([]Post, error) {
+	var keys []string
+	var dates []time.Time
+	for _, it := range items {
+		date, slug, ok := ParseIndexKey(it.Key)
+		if ok && slugFromValue(it.Value) == slug {
+			keys, dates = append(keys, Key(slug)), append(dates, date)
+		}
 	}
-	p, found, err := Load(src, slug)
-	if err != nil || !found || !p.Date.Equal(date) {
-		return Post{}, false, err
+	if len(keys) == 0 {
+		return nil, nil
 	}
-	return p, true, nil
+	values, found, err := src.GetMany(keys)
+	if err != nil {
+		return nil, fmt.Errorf("read %d posts: %w", len(keys), err)
+	}
+	var out []Post
+	for i, v := range values {
+		if !found[i] {
+			continue
+		}
+		p, err := Decode(v)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", keys[i], err)
+		}
+		if p.Date.Equal(dates[i]) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }

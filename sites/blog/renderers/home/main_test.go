@@ -70,8 +70,9 @@ func TestCostIsPageSize(t *testing.T) {
 			posts++
 		}
 	}
-	if posts != 1+morePosts || src.Lists != 1 {
-		t.Errorf("home read %d posts in %d listings, want %d in 1", posts, src.Lists, 1+morePosts)
+	if posts != 1+morePosts || src.Lists != 1 || src.Batches != 1 {
+		t.Errorf("home read %d posts in %d listings and %d batches; want %d in 1 listing and 1 batch",
+			posts, src.Lists, src.Batches, 1+morePosts)
 	}
 }
 

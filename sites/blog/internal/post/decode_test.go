@@ -1,0 +1,90 @@
+package post
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// reflectDecode is Decode as it was, through json.Unmarshal and Post's
+// UnmarshalJSON: the reference the hand-written decoder must match.
+func reflectDecode(value []byte) (Post, error) {
+	var p Post
+	if err := json.Unmarshal(value, &p); err != nil {
+		return Post{}, err
+	}
+	return p, nil
+}
+
+func samePost(a, b Post) bool {
+	da, db := a.Date, b.Date
+	a.Date, b.Date = da.UTC(), db.UTC()
+	return a == b && da.Equal(db)
+}
+
+// checkSameDecode decodes b both ways and wants the same post, or an error
+// from both.
+func checkSameDecode(t *testing.T, b []byte) {
+	t.Helper()
+	want, wantErr := reflectDecode(b)
+	var got Post
+	date, err := decodeJSON(b, &got)
+	if err == nil {
+		got.Date, err = ParseDate(date)
+	}
+	switch {
+	case (err != nil) != (wantErr != nil):
+		t.Errorf("decode %q: err = %v, json.Unmarshal's = %v", b, err, wantErr)
+	case err == nil && !samePost(got, want):
+		t.Errorf("decode %q:\n got %+v\nwant %+v", b, got, want)
+	}
+}
+
+var decodeCases = []string{
+	`{"slug":"a","title":"T","date":"2026-03-18","author":{"name":"M","picture":"p.svg"},"excerpt":"e","coverImage":"c","content":"# Hi"}`,
+	`{"slug":"a","title":"T","date":"2026-03-18T09:00:00+02:00","author":"Mara Lind"}`,
+	`{"SLUG":"a","Title":"T","DATE":"2026-03-18","coverimage":"c","ſlug":"b"}`,
+	`{"slug":"a","title":"T","date":"2026-03-18","author":{"name":"A","picture":"x"},"author":{"name":"B"}}`,
+	`{"slug":"a","title":"T","date":"2026-03-18","author":{"name":"A","picture":"x"},"author":"B"}`,
+	`{"slug":"a","title":null,"date":"2026-03-18","author":null,"extra":[1,-2.5e+3,{"x":[true,false,null,{}]},[],"s"]}`,
+	` { "slug" : "a\u00e9\ud83c\udf89\ud800x\"\\\/\b\f\n\r\t" , "title":"\u0074", "date":"2026-03-18" } `,
+	"{\"slug\":\"a\xff\xfe\",\"title\":\"T\",\"date\":\"2026-03-18\"}",
+	`{"\u0073lug":"a","title":"T","date":"2026-03-18"}`,
+	`{"slug":"a","title":"T","date":"2026-03-18"} x`,
+	`{"slug":"a","title":5,"date":"2026-03-18"}`,
+	`{"slug":"a","title":"T","date":"2026-03-18","author":5}`,
+	`{"slug":"a","title":"T","date":"2026-03-18","n":01}`,
+	`{"slug":"a","title":"T","date":"2026-03-18","n":1.}`,
+	`{"slug":"a","title":"T","date":"2026-03-18","n":-}`,
+	`{"slug":"a","title":"T","date":"2026-03-18",}`,
+	`{"slug":"a","title":"T","date":"2026-03-18","x":[1,]}`,
+	"{\"slug\":\"a\tb\",\"title\":\"T\",\"date\":\"2026-03-18\"}",
+	`{"slug":"a","title":"T","date":null}`,
+	`{"slug":"a","title":"T","date":"yesterday"}`,
+	`null`, `[]`, `"x"`, `{}`, ``, `{"slug":"a"`, `{"slug":"\u12"}`,
+}
+
+func TestDecodeSameAsJSON(t *testing.T) {
+	for _, c := range decodeCases {
+		checkSameDecode(t, []byte(c))
+	}
+	raw, err := os.ReadFile(filepath.Join("..", "..", "data.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &data); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range data {
+		checkSameDecode(t, v)
+	}
+}
+
+func FuzzDecodeSameAsJSON(f *testing.F) {
+	for _, c := range decodeCases {
+		f.Add([]byte(c))
+	}
+	f.Fuzz(checkSameDecode)
+}

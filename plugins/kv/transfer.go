@@ -23,26 +23,11 @@ func Import(ctx context.Context, w plugin.Writer, r io.Reader) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if s, ok := w.(*Store); ok {
-		return importBatches(ctx, s, items)
-	}
 	n, err := plugin.PutAll(ctx, w, items)
 	if err != nil {
 		return n, fmt.Errorf("import: %w", err)
 	}
 	return n, nil
-}
-
-// importBatch is how many keys one local import batch writes.
-const importBatch = 1000
-
-func importBatches(ctx context.Context, s *Store, items []plugin.Item) (int, error) {
-	for i := 0; i < len(items); i += importBatch {
-		if _, err := s.PutMany(ctx, items[i:min(i+importBatch, len(items))]); err != nil {
-			return 0, fmt.Errorf("import: %w", err)
-		}
-	}
-	return len(items), nil
 }
 
 // readObject decodes a JSON object of key to value into items in input

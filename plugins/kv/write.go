@@ -11,6 +11,8 @@ import (
 	"github.com/kilnhq/kiln/sdk/plugin"
 )
 
+var _ plugin.BatchWriter = (*Store)(nil)
+
 // ErrEmptyKey is returned when writing the empty key.
 var ErrEmptyKey = errors.New("kv: empty key")
 

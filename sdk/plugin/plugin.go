@@ -171,3 +171,15 @@ type Writer interface {
 	Put(ctx context.Context, key string, value []byte) (revision uint64, err error)
 	Delete(ctx context.Context, key string) (revision uint64, err error)
 }
+
+// BatchWriter is implemented by writable sources that write several items
+// at once faster than one by one (one transaction, one fsync). Without it
+// the SDK answers a batched write by calling Put per item, in order. An
+// import through the engine writes in batches, so its change events
+// arrive together and the engine sees one burst, not a trickle.
+type BatchWriter interface {
+	// PutMany writes items, in order, each at its own new revision, and
+	// returns the last revision. On an error, the items before it may have
+	// been written (a store that can should write all or none).
+	PutMany(ctx context.Context, items []Item) (revision uint64, err error)
+}

@@ -133,6 +133,36 @@ func (s *server) Put(ctx context.Context, req *pb.Put_Request) (*pb.Put_Response
 	return &pb.Put_Response{Revision: rev, Diagnostics: errToProto(err)}, nil
 }
 
+// PutMany answers a batched write with the source's BatchWriter, or with
+// one Put per item, in order.
+func (s *server) PutMany(ctx context.Context, req *pb.PutMany_Request) (*pb.PutMany_Response, error) {
+	w, ok := s.src.(Writer)
+	if !ok {
+		return &pb.PutMany_Response{Diagnostics: toProtoDiags(readOnly)}, nil
+	}
+	items := make([]Item, len(req.GetItems()))
+	for i, it := range req.GetItems() {
+		items[i] = Item{Key: it.GetKey(), Value: it.GetValue()}
+	}
+	if b, ok := w.(BatchWriter); ok {
+		rev, err := b.PutMany(ctx, items)
+		written := len(items)
+		if err != nil {
+			written = 0
+		}
+		return &pb.PutMany_Response{Revision: rev, Written: uint32(written), Diagnostics: errToProto(err)}, nil
+	}
+	var rev uint64
+	for i, it := range items {
+		r, err := w.Put(ctx, it.Key, it.Value)
+		if err != nil {
+			return &pb.PutMany_Response{Revision: rev, Written: uint32(i), Diagnostics: errToProto(err)}, nil
+		}
+		rev = r
+	}
+	return &pb.PutMany_Response{Revision: rev, Written: uint32(len(items))}, nil
+}
+
 func (s *server) Delete(ctx context.Context, req *pb.Delete_Request) (*pb.Delete_Response, error) {
 	w, ok := s.src.(Writer)
 	if !ok {

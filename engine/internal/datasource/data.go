@@ -144,10 +144,19 @@ func (in *instance) writable() error {
 
 type writer struct{ in *instance }
 
-var _ plugin.Writer = writer{}
+var (
+	_ plugin.Writer      = writer{}
+	_ plugin.BatchWriter = writer{}
+)
 
 func (w writer) Put(ctx context.Context, key string, value []byte) (uint64, error) {
 	return w.do(ctx, "put "+key, func(c *pluginhost.Client) (uint64, error) { return c.Put(ctx, key, value) })
+}
+
+// PutMany writes a batch in one round trip (an import): its change events
+// come back together.
+func (w writer) PutMany(ctx context.Context, items []plugin.Item) (uint64, error) {
+	return w.do(ctx, fmt.Sprintf("put %d items", len(items)), func(c *pluginhost.Client) (uint64, error) { return c.PutMany(ctx, items) })
 }
 
 func (w writer) Delete(ctx context.Context, key string) (uint64, error) {

@@ -65,8 +65,9 @@ const describeTimeout = 10 * time.Second
 // by dispensing plugin.PluginName from a go-plugin client configured with
 // plugin.Handshake and VersionedPlugins.
 type Client struct {
-	rpc     pb.DataSourceClient
-	noBatch atomic.Bool // the plugin answered GetMany with UNIMPLEMENTED
+	rpc        pb.DataSourceClient
+	noBatch    atomic.Bool // the plugin answered GetMany with UNIMPLEMENTED
+	noBatchPut atomic.Bool // the plugin answered PutMany with UNIMPLEMENTED
 }
 
 var (
@@ -251,6 +252,51 @@ func (c *Client) Watch(ctx context.Context, from uint64, send func(plugin.Event)
 }
 
 // Put writes a key on a writable source.
+// PutMany writes items in one round trip. A plugin built before PutMany
+// existed answers UNIMPLEMENTED; the client then writes them with Put,
+// many at a time, as it does for a batch too big for one message.
+func (c *Client) PutMany(ctx context.Context, items []plugin.Item) (uint64, error) {
+	if len(items) == 0 {
+		return 0, nil
+	}
+	if c.noBatchPut.Load() {
+		return c.putEach(ctx, items)
+	}
+	in := make([]*pb.Item, len(items))
+	for i, it := range items {
+		in[i] = &pb.Item{Key: it.Key, Value: it.Value}
+	}
+	r, err := c.rpc.PutMany(ctx, &pb.PutMany_Request{Items: in})
+	switch status.Code(err) {
+	case codes.OK:
+	case codes.Unimplemented:
+		c.noBatchPut.Store(true)
+		return c.putEach(ctx, items)
+	case codes.ResourceExhausted:
+		return c.putEach(ctx, items)
+	default:
+		return 0, transport("put many", err)
+	}
+	return r.GetRevision(), diagsErr(r.GetDiagnostics())
+}
+
+// putEach is PutMany as Puts, many at a time.
+func (c *Client) putEach(ctx context.Context, items []plugin.Item) (uint64, error) {
+	_, err := plugin.PutAll(ctx, putOnly{c}, items)
+	return 0, err
+}
+
+// putOnly is a Client without PutMany, so that PutAll uses Put.
+type putOnly struct{ c *Client }
+
+func (p putOnly) Put(ctx context.Context, key string, value []byte) (uint64, error) {
+	return p.c.Put(ctx, key, value)
+}
+
+func (p putOnly) Delete(ctx context.Context, key string) (uint64, error) {
+	return p.c.Delete(ctx, key)
+}
+
 func (c *Client) Put(ctx context.Context, key string, value []byte) (uint64, error) {
 	r, err := c.rpc.Put(ctx, &pb.Put_Request{Key: key, Value: value})
 	if err != nil {

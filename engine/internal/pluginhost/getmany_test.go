@@ -36,6 +36,11 @@ func (oldServer) Get(_ context.Context, r *pb.Get_Request) (*pb.Get_Response, er
 	return &pb.Get_Response{}, nil
 }
 
+// Put answers every write with revision 7.
+func (oldServer) Put(context.Context, *pb.Put_Request) (*pb.Put_Response, error) {
+	return &pb.Put_Response{Revision: 7}, nil
+}
+
 type oldPlugin struct {
 	goplugin.NetRPCUnsupportedPlugin
 }
@@ -136,5 +141,50 @@ func TestPostgresGetMany(t *testing.T) {
 	}
 	if got, want := describeMany(keys, items, found), "post:b=B@0 post:zz- nopfx- post:a=A@0"; got != want {
 		t.Errorf("GetMany = %s, want %s", got, want)
+	}
+}
+
+// TestPutMany writes a batch through each writable built-in plugin (kv has
+// a BatchWriter: one transaction; jsonfile has not: the SDK puts each
+// item) and through a plugin without PutMany (the client falls back to
+// Put), as real processes.
+func TestPutMany(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data.json")
+	if err := os.WriteFile(data, []byte(`{"a": 1}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	items := []plugin.Item{{Key: "x", Value: []byte(`"X"`)}, {Key: "y", Value: []byte(`"Y"`)}, {Key: "a", Value: []byte(`2`)}}
+	keys := []string{"x", "y", "a"}
+	tests := []struct {
+		name, plugin, config string
+		wantRev              uint64
+		wantRead             string // GetMany of keys after the write; "" skips it
+	}{
+		{"kv", "kv", fmt.Sprintf(`{"dir":%q}`, filepath.Join(dir, "kv")), 3, `x="X"@1 y="Y"@2 a=2@3`},
+		{"jsonfile", "jsonfile", fmt.Sprintf(`{"path":%q}`, data), 0, `x="X"@2 y="Y"@3 a=2@4`},
+		{"without PutMany", "old", `{}`, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := start(t, tt.plugin, tt.config)
+			rev, err := c.PutMany(context.Background(), items)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantRev != 0 && rev != tt.wantRev {
+				t.Errorf("PutMany revision = %d, want %d", rev, tt.wantRev)
+			}
+			if tt.wantRead == "" {
+				return
+			}
+			got, found, err := c.GetMany(context.Background(), keys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := describeMany(keys, got, found); s != tt.wantRead {
+				t.Errorf("after PutMany: %s, want %s", s, tt.wantRead)
+			}
+		})
 	}
 }

@@ -589,6 +589,42 @@ func (*Put) Descriptor() ([]byte, []int) {
 	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{10}
 }
 
+type PutMany struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutMany) Reset() {
+	*x = PutMany{}
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutMany) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutMany) ProtoMessage() {}
+
+func (x *PutMany) ProtoReflect() protoreflect.Message {
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutMany.ProtoReflect.Descriptor instead.
+func (*PutMany) Descriptor() ([]byte, []int) {
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{11}
+}
+
 type Delete struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -597,7 +633,7 @@ type Delete struct {
 
 func (x *Delete) Reset() {
 	*x = Delete{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[11]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -609,7 +645,7 @@ func (x *Delete) String() string {
 func (*Delete) ProtoMessage() {}
 
 func (x *Delete) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[11]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -622,7 +658,7 @@ func (x *Delete) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delete.ProtoReflect.Descriptor instead.
 func (*Delete) Descriptor() ([]byte, []int) {
-	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{11}
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{12}
 }
 
 type Capabilities_Request struct {
@@ -633,7 +669,7 @@ type Capabilities_Request struct {
 
 func (x *Capabilities_Request) Reset() {
 	*x = Capabilities_Request{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[12]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -645,7 +681,7 @@ func (x *Capabilities_Request) String() string {
 func (*Capabilities_Request) ProtoMessage() {}
 
 func (x *Capabilities_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[12]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -672,7 +708,7 @@ type Capabilities_Response struct {
 
 func (x *Capabilities_Response) Reset() {
 	*x = Capabilities_Response{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[13]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -684,7 +720,7 @@ func (x *Capabilities_Response) String() string {
 func (*Capabilities_Response) ProtoMessage() {}
 
 func (x *Capabilities_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[13]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -734,7 +770,7 @@ type Schema_Attribute struct {
 
 func (x *Schema_Attribute) Reset() {
 	*x = Schema_Attribute{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[14]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -746,7 +782,7 @@ func (x *Schema_Attribute) String() string {
 func (*Schema_Attribute) ProtoMessage() {}
 
 func (x *Schema_Attribute) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[14]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -798,7 +834,7 @@ type Schema_Request struct {
 
 func (x *Schema_Request) Reset() {
 	*x = Schema_Request{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[15]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -810,7 +846,7 @@ func (x *Schema_Request) String() string {
 func (*Schema_Request) ProtoMessage() {}
 
 func (x *Schema_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[15]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -836,7 +872,7 @@ type Schema_Response struct {
 
 func (x *Schema_Response) Reset() {
 	*x = Schema_Response{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[16]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -848,7 +884,7 @@ func (x *Schema_Response) String() string {
 func (*Schema_Response) ProtoMessage() {}
 
 func (x *Schema_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[16]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +924,7 @@ type Configure_Request struct {
 
 func (x *Configure_Request) Reset() {
 	*x = Configure_Request{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[17]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -900,7 +936,7 @@ func (x *Configure_Request) String() string {
 func (*Configure_Request) ProtoMessage() {}
 
 func (x *Configure_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[17]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -932,7 +968,7 @@ type Configure_Response struct {
 
 func (x *Configure_Response) Reset() {
 	*x = Configure_Response{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[18]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -944,7 +980,7 @@ func (x *Configure_Response) String() string {
 func (*Configure_Response) ProtoMessage() {}
 
 func (x *Configure_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[18]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -976,7 +1012,7 @@ type Get_Request struct {
 
 func (x *Get_Request) Reset() {
 	*x = Get_Request{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[19]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -988,7 +1024,7 @@ func (x *Get_Request) String() string {
 func (*Get_Request) ProtoMessage() {}
 
 func (x *Get_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[19]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1022,7 +1058,7 @@ type Get_Response struct {
 
 func (x *Get_Response) Reset() {
 	*x = Get_Response{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[20]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1034,7 +1070,7 @@ func (x *Get_Response) String() string {
 func (*Get_Response) ProtoMessage() {}
 
 func (x *Get_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[20]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1080,7 +1116,7 @@ type GetMany_Request struct {
 
 func (x *GetMany_Request) Reset() {
 	*x = GetMany_Request{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[21]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1092,7 +1128,7 @@ func (x *GetMany_Request) String() string {
 func (*GetMany_Request) ProtoMessage() {}
 
 func (x *GetMany_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[21]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1126,7 +1162,7 @@ type GetMany_Response struct {
 
 func (x *GetMany_Response) Reset() {
 	*x = GetMany_Response{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[22]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1138,7 +1174,7 @@ func (x *GetMany_Response) String() string {
 func (*GetMany_Response) ProtoMessage() {}
 
 func (x *GetMany_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[22]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1178,7 +1214,7 @@ type GetMany_Result struct {
 
 func (x *GetMany_Result) Reset() {
 	*x = GetMany_Result{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[23]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1190,7 +1226,7 @@ func (x *GetMany_Result) String() string {
 func (*GetMany_Result) ProtoMessage() {}
 
 func (x *GetMany_Result) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[23]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1233,7 +1269,7 @@ type List_Request struct {
 
 func (x *List_Request) Reset() {
 	*x = List_Request{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[24]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1245,7 +1281,7 @@ func (x *List_Request) String() string {
 func (*List_Request) ProtoMessage() {}
 
 func (x *List_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[24]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1301,7 +1337,7 @@ type List_Response struct {
 
 func (x *List_Response) Reset() {
 	*x = List_Response{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[25]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1313,7 +1349,7 @@ func (x *List_Response) String() string {
 func (*List_Response) ProtoMessage() {}
 
 func (x *List_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[25]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1360,7 +1396,7 @@ type Watch_Request struct {
 
 func (x *Watch_Request) Reset() {
 	*x = Watch_Request{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[26]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1408,7 @@ func (x *Watch_Request) String() string {
 func (*Watch_Request) ProtoMessage() {}
 
 func (x *Watch_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[26]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1406,7 +1442,7 @@ type Watch_Response struct {
 
 func (x *Watch_Response) Reset() {
 	*x = Watch_Response{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[27]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1418,7 +1454,7 @@ func (x *Watch_Response) String() string {
 func (*Watch_Response) ProtoMessage() {}
 
 func (x *Watch_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[27]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1458,7 +1494,7 @@ type Put_Request struct {
 
 func (x *Put_Request) Reset() {
 	*x = Put_Request{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[28]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1470,7 +1506,7 @@ func (x *Put_Request) String() string {
 func (*Put_Request) ProtoMessage() {}
 
 func (x *Put_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[28]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1510,7 +1546,7 @@ type Put_Response struct {
 
 func (x *Put_Response) Reset() {
 	*x = Put_Response{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[29]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1522,7 +1558,7 @@ func (x *Put_Response) String() string {
 func (*Put_Response) ProtoMessage() {}
 
 func (x *Put_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[29]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1552,6 +1588,112 @@ func (x *Put_Response) GetDiagnostics() []*Diagnostic {
 	return nil
 }
 
+type PutMany_Request struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Items         []*Item                `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutMany_Request) Reset() {
+	*x = PutMany_Request{}
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutMany_Request) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutMany_Request) ProtoMessage() {}
+
+func (x *PutMany_Request) ProtoReflect() protoreflect.Message {
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutMany_Request.ProtoReflect.Descriptor instead.
+func (*PutMany_Request) Descriptor() ([]byte, []int) {
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{11, 0}
+}
+
+func (x *PutMany_Request) GetItems() []*Item {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+type PutMany_Response struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// revision is the revision of the last item written.
+	Revision uint64 `protobuf:"varint,1,opt,name=revision,proto3" json:"revision,omitempty"`
+	// written is how many items were written, in order, before an error.
+	Written       uint32        `protobuf:"varint,2,opt,name=written,proto3" json:"written,omitempty"`
+	Diagnostics   []*Diagnostic `protobuf:"bytes,3,rep,name=diagnostics,proto3" json:"diagnostics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutMany_Response) Reset() {
+	*x = PutMany_Response{}
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutMany_Response) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutMany_Response) ProtoMessage() {}
+
+func (x *PutMany_Response) ProtoReflect() protoreflect.Message {
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutMany_Response.ProtoReflect.Descriptor instead.
+func (*PutMany_Response) Descriptor() ([]byte, []int) {
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{11, 1}
+}
+
+func (x *PutMany_Response) GetRevision() uint64 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *PutMany_Response) GetWritten() uint32 {
+	if x != nil {
+		return x.Written
+	}
+	return 0
+}
+
+func (x *PutMany_Response) GetDiagnostics() []*Diagnostic {
+	if x != nil {
+		return x.Diagnostics
+	}
+	return nil
+}
+
 type Delete_Request struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
@@ -1561,7 +1703,7 @@ type Delete_Request struct {
 
 func (x *Delete_Request) Reset() {
 	*x = Delete_Request{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[30]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1573,7 +1715,7 @@ func (x *Delete_Request) String() string {
 func (*Delete_Request) ProtoMessage() {}
 
 func (x *Delete_Request) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[30]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1586,7 +1728,7 @@ func (x *Delete_Request) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delete_Request.ProtoReflect.Descriptor instead.
 func (*Delete_Request) Descriptor() ([]byte, []int) {
-	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{11, 0}
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{12, 0}
 }
 
 func (x *Delete_Request) GetKey() string {
@@ -1606,7 +1748,7 @@ type Delete_Response struct {
 
 func (x *Delete_Response) Reset() {
 	*x = Delete_Response{}
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[31]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1618,7 +1760,7 @@ func (x *Delete_Response) String() string {
 func (*Delete_Response) ProtoMessage() {}
 
 func (x *Delete_Response) ProtoReflect() protoreflect.Message {
-	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[31]
+	mi := &file_kiln_datasource_v1_datasource_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1631,7 +1773,7 @@ func (x *Delete_Response) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delete_Response.ProtoReflect.Descriptor instead.
 func (*Delete_Response) Descriptor() ([]byte, []int) {
-	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{11, 1}
+	return file_kiln_datasource_v1_datasource_proto_rawDescGZIP(), []int{12, 1}
 }
 
 func (x *Delete_Response) GetRevision() uint64 {
@@ -1735,13 +1877,20 @@ const file_kiln_datasource_v1_datasource_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\fR\x05value\x1ah\n" +
 	"\bResponse\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12@\n" +
-	"\vdiagnostics\x18\x02 \x03(\v2\x1e.kiln.datasource.v1.DiagnosticR\vdiagnostics\"\x8f\x01\n" +
+	"\vdiagnostics\x18\x02 \x03(\v2\x1e.kiln.datasource.v1.DiagnosticR\vdiagnostics\"\xc9\x01\n" +
+	"\aPutMany\x1a9\n" +
+	"\aRequest\x12.\n" +
+	"\x05items\x18\x01 \x03(\v2\x18.kiln.datasource.v1.ItemR\x05items\x1a\x82\x01\n" +
+	"\bResponse\x12\x1a\n" +
+	"\brevision\x18\x01 \x01(\x04R\brevision\x12\x18\n" +
+	"\awritten\x18\x02 \x01(\rR\awritten\x12@\n" +
+	"\vdiagnostics\x18\x03 \x03(\v2\x1e.kiln.datasource.v1.DiagnosticR\vdiagnostics\"\x8f\x01\n" +
 	"\x06Delete\x1a\x1b\n" +
 	"\aRequest\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x1ah\n" +
 	"\bResponse\x12\x1a\n" +
 	"\brevision\x18\x01 \x01(\x04R\brevision\x12@\n" +
-	"\vdiagnostics\x18\x02 \x03(\v2\x1e.kiln.datasource.v1.DiagnosticR\vdiagnostics2\xfe\x05\n" +
+	"\vdiagnostics\x18\x02 \x03(\v2\x1e.kiln.datasource.v1.DiagnosticR\vdiagnostics2\xd4\x06\n" +
 	"\n" +
 	"DataSource\x12c\n" +
 	"\fCapabilities\x12(.kiln.datasource.v1.Capabilities.Request\x1a).kiln.datasource.v1.Capabilities.Response\x12Q\n" +
@@ -1752,7 +1901,8 @@ const file_kiln_datasource_v1_datasource_proto_rawDesc = "" +
 	"\x04List\x12 .kiln.datasource.v1.List.Request\x1a!.kiln.datasource.v1.List.Response0\x01\x12P\n" +
 	"\x05Watch\x12!.kiln.datasource.v1.Watch.Request\x1a\".kiln.datasource.v1.Watch.Response0\x01\x12H\n" +
 	"\x03Put\x12\x1f.kiln.datasource.v1.Put.Request\x1a .kiln.datasource.v1.Put.Response\x12Q\n" +
-	"\x06Delete\x12\".kiln.datasource.v1.Delete.Request\x1a#.kiln.datasource.v1.Delete.ResponseB)Z'github.com/kilnhq/kiln/sdk/plugin/pb;pbb\x06proto3"
+	"\x06Delete\x12\".kiln.datasource.v1.Delete.Request\x1a#.kiln.datasource.v1.Delete.Response\x12T\n" +
+	"\aPutMany\x12#.kiln.datasource.v1.PutMany.Request\x1a$.kiln.datasource.v1.PutMany.ResponseB)Z'github.com/kilnhq/kiln/sdk/plugin/pb;pbb\x06proto3"
 
 var (
 	file_kiln_datasource_v1_datasource_proto_rawDescOnce sync.Once
@@ -1767,7 +1917,7 @@ func file_kiln_datasource_v1_datasource_proto_rawDescGZIP() []byte {
 }
 
 var file_kiln_datasource_v1_datasource_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_kiln_datasource_v1_datasource_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_kiln_datasource_v1_datasource_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_kiln_datasource_v1_datasource_proto_goTypes = []any{
 	(Diagnostic_Severity)(0),      // 0: kiln.datasource.v1.Diagnostic.Severity
 	(*Diagnostic)(nil),            // 1: kiln.datasource.v1.Diagnostic
@@ -1781,37 +1931,40 @@ var file_kiln_datasource_v1_datasource_proto_goTypes = []any{
 	(*List)(nil),                  // 9: kiln.datasource.v1.List
 	(*Watch)(nil),                 // 10: kiln.datasource.v1.Watch
 	(*Put)(nil),                   // 11: kiln.datasource.v1.Put
-	(*Delete)(nil),                // 12: kiln.datasource.v1.Delete
-	(*Capabilities_Request)(nil),  // 13: kiln.datasource.v1.Capabilities.Request
-	(*Capabilities_Response)(nil), // 14: kiln.datasource.v1.Capabilities.Response
-	(*Schema_Attribute)(nil),      // 15: kiln.datasource.v1.Schema.Attribute
-	(*Schema_Request)(nil),        // 16: kiln.datasource.v1.Schema.Request
-	(*Schema_Response)(nil),       // 17: kiln.datasource.v1.Schema.Response
-	(*Configure_Request)(nil),     // 18: kiln.datasource.v1.Configure.Request
-	(*Configure_Response)(nil),    // 19: kiln.datasource.v1.Configure.Response
-	(*Get_Request)(nil),           // 20: kiln.datasource.v1.Get.Request
-	(*Get_Response)(nil),          // 21: kiln.datasource.v1.Get.Response
-	(*GetMany_Request)(nil),       // 22: kiln.datasource.v1.GetMany.Request
-	(*GetMany_Response)(nil),      // 23: kiln.datasource.v1.GetMany.Response
-	(*GetMany_Result)(nil),        // 24: kiln.datasource.v1.GetMany.Result
-	(*List_Request)(nil),          // 25: kiln.datasource.v1.List.Request
-	(*List_Response)(nil),         // 26: kiln.datasource.v1.List.Response
-	(*Watch_Request)(nil),         // 27: kiln.datasource.v1.Watch.Request
-	(*Watch_Response)(nil),        // 28: kiln.datasource.v1.Watch.Response
-	(*Put_Request)(nil),           // 29: kiln.datasource.v1.Put.Request
-	(*Put_Response)(nil),          // 30: kiln.datasource.v1.Put.Response
-	(*Delete_Request)(nil),        // 31: kiln.datasource.v1.Delete.Request
-	(*Delete_Response)(nil),       // 32: kiln.datasource.v1.Delete.Response
+	(*PutMany)(nil),               // 12: kiln.datasource.v1.PutMany
+	(*Delete)(nil),                // 13: kiln.datasource.v1.Delete
+	(*Capabilities_Request)(nil),  // 14: kiln.datasource.v1.Capabilities.Request
+	(*Capabilities_Response)(nil), // 15: kiln.datasource.v1.Capabilities.Response
+	(*Schema_Attribute)(nil),      // 16: kiln.datasource.v1.Schema.Attribute
+	(*Schema_Request)(nil),        // 17: kiln.datasource.v1.Schema.Request
+	(*Schema_Response)(nil),       // 18: kiln.datasource.v1.Schema.Response
+	(*Configure_Request)(nil),     // 19: kiln.datasource.v1.Configure.Request
+	(*Configure_Response)(nil),    // 20: kiln.datasource.v1.Configure.Response
+	(*Get_Request)(nil),           // 21: kiln.datasource.v1.Get.Request
+	(*Get_Response)(nil),          // 22: kiln.datasource.v1.Get.Response
+	(*GetMany_Request)(nil),       // 23: kiln.datasource.v1.GetMany.Request
+	(*GetMany_Response)(nil),      // 24: kiln.datasource.v1.GetMany.Response
+	(*GetMany_Result)(nil),        // 25: kiln.datasource.v1.GetMany.Result
+	(*List_Request)(nil),          // 26: kiln.datasource.v1.List.Request
+	(*List_Response)(nil),         // 27: kiln.datasource.v1.List.Response
+	(*Watch_Request)(nil),         // 28: kiln.datasource.v1.Watch.Request
+	(*Watch_Response)(nil),        // 29: kiln.datasource.v1.Watch.Response
+	(*Put_Request)(nil),           // 30: kiln.datasource.v1.Put.Request
+	(*Put_Response)(nil),          // 31: kiln.datasource.v1.Put.Response
+	(*PutMany_Request)(nil),       // 32: kiln.datasource.v1.PutMany.Request
+	(*PutMany_Response)(nil),      // 33: kiln.datasource.v1.PutMany.Response
+	(*Delete_Request)(nil),        // 34: kiln.datasource.v1.Delete.Request
+	(*Delete_Response)(nil),       // 35: kiln.datasource.v1.Delete.Response
 }
 var file_kiln_datasource_v1_datasource_proto_depIdxs = []int32{
 	0,  // 0: kiln.datasource.v1.Diagnostic.severity:type_name -> kiln.datasource.v1.Diagnostic.Severity
 	1,  // 1: kiln.datasource.v1.Capabilities.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
-	15, // 2: kiln.datasource.v1.Schema.Response.attributes:type_name -> kiln.datasource.v1.Schema.Attribute
+	16, // 2: kiln.datasource.v1.Schema.Response.attributes:type_name -> kiln.datasource.v1.Schema.Attribute
 	1,  // 3: kiln.datasource.v1.Schema.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
 	1,  // 4: kiln.datasource.v1.Configure.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
 	2,  // 5: kiln.datasource.v1.Get.Response.item:type_name -> kiln.datasource.v1.Item
 	1,  // 6: kiln.datasource.v1.Get.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
-	24, // 7: kiln.datasource.v1.GetMany.Response.results:type_name -> kiln.datasource.v1.GetMany.Result
+	25, // 7: kiln.datasource.v1.GetMany.Response.results:type_name -> kiln.datasource.v1.GetMany.Result
 	1,  // 8: kiln.datasource.v1.GetMany.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
 	2,  // 9: kiln.datasource.v1.GetMany.Result.item:type_name -> kiln.datasource.v1.Item
 	2,  // 10: kiln.datasource.v1.List.Response.items:type_name -> kiln.datasource.v1.Item
@@ -1819,30 +1972,34 @@ var file_kiln_datasource_v1_datasource_proto_depIdxs = []int32{
 	3,  // 12: kiln.datasource.v1.Watch.Response.events:type_name -> kiln.datasource.v1.Event
 	1,  // 13: kiln.datasource.v1.Watch.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
 	1,  // 14: kiln.datasource.v1.Put.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
-	1,  // 15: kiln.datasource.v1.Delete.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
-	13, // 16: kiln.datasource.v1.DataSource.Capabilities:input_type -> kiln.datasource.v1.Capabilities.Request
-	16, // 17: kiln.datasource.v1.DataSource.Schema:input_type -> kiln.datasource.v1.Schema.Request
-	18, // 18: kiln.datasource.v1.DataSource.Configure:input_type -> kiln.datasource.v1.Configure.Request
-	20, // 19: kiln.datasource.v1.DataSource.Get:input_type -> kiln.datasource.v1.Get.Request
-	22, // 20: kiln.datasource.v1.DataSource.GetMany:input_type -> kiln.datasource.v1.GetMany.Request
-	25, // 21: kiln.datasource.v1.DataSource.List:input_type -> kiln.datasource.v1.List.Request
-	27, // 22: kiln.datasource.v1.DataSource.Watch:input_type -> kiln.datasource.v1.Watch.Request
-	29, // 23: kiln.datasource.v1.DataSource.Put:input_type -> kiln.datasource.v1.Put.Request
-	31, // 24: kiln.datasource.v1.DataSource.Delete:input_type -> kiln.datasource.v1.Delete.Request
-	14, // 25: kiln.datasource.v1.DataSource.Capabilities:output_type -> kiln.datasource.v1.Capabilities.Response
-	17, // 26: kiln.datasource.v1.DataSource.Schema:output_type -> kiln.datasource.v1.Schema.Response
-	19, // 27: kiln.datasource.v1.DataSource.Configure:output_type -> kiln.datasource.v1.Configure.Response
-	21, // 28: kiln.datasource.v1.DataSource.Get:output_type -> kiln.datasource.v1.Get.Response
-	23, // 29: kiln.datasource.v1.DataSource.GetMany:output_type -> kiln.datasource.v1.GetMany.Response
-	26, // 30: kiln.datasource.v1.DataSource.List:output_type -> kiln.datasource.v1.List.Response
-	28, // 31: kiln.datasource.v1.DataSource.Watch:output_type -> kiln.datasource.v1.Watch.Response
-	30, // 32: kiln.datasource.v1.DataSource.Put:output_type -> kiln.datasource.v1.Put.Response
-	32, // 33: kiln.datasource.v1.DataSource.Delete:output_type -> kiln.datasource.v1.Delete.Response
-	25, // [25:34] is the sub-list for method output_type
-	16, // [16:25] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	2,  // 15: kiln.datasource.v1.PutMany.Request.items:type_name -> kiln.datasource.v1.Item
+	1,  // 16: kiln.datasource.v1.PutMany.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
+	1,  // 17: kiln.datasource.v1.Delete.Response.diagnostics:type_name -> kiln.datasource.v1.Diagnostic
+	14, // 18: kiln.datasource.v1.DataSource.Capabilities:input_type -> kiln.datasource.v1.Capabilities.Request
+	17, // 19: kiln.datasource.v1.DataSource.Schema:input_type -> kiln.datasource.v1.Schema.Request
+	19, // 20: kiln.datasource.v1.DataSource.Configure:input_type -> kiln.datasource.v1.Configure.Request
+	21, // 21: kiln.datasource.v1.DataSource.Get:input_type -> kiln.datasource.v1.Get.Request
+	23, // 22: kiln.datasource.v1.DataSource.GetMany:input_type -> kiln.datasource.v1.GetMany.Request
+	26, // 23: kiln.datasource.v1.DataSource.List:input_type -> kiln.datasource.v1.List.Request
+	28, // 24: kiln.datasource.v1.DataSource.Watch:input_type -> kiln.datasource.v1.Watch.Request
+	30, // 25: kiln.datasource.v1.DataSource.Put:input_type -> kiln.datasource.v1.Put.Request
+	34, // 26: kiln.datasource.v1.DataSource.Delete:input_type -> kiln.datasource.v1.Delete.Request
+	32, // 27: kiln.datasource.v1.DataSource.PutMany:input_type -> kiln.datasource.v1.PutMany.Request
+	15, // 28: kiln.datasource.v1.DataSource.Capabilities:output_type -> kiln.datasource.v1.Capabilities.Response
+	18, // 29: kiln.datasource.v1.DataSource.Schema:output_type -> kiln.datasource.v1.Schema.Response
+	20, // 30: kiln.datasource.v1.DataSource.Configure:output_type -> kiln.datasource.v1.Configure.Response
+	22, // 31: kiln.datasource.v1.DataSource.Get:output_type -> kiln.datasource.v1.Get.Response
+	24, // 32: kiln.datasource.v1.DataSource.GetMany:output_type -> kiln.datasource.v1.GetMany.Response
+	27, // 33: kiln.datasource.v1.DataSource.List:output_type -> kiln.datasource.v1.List.Response
+	29, // 34: kiln.datasource.v1.DataSource.Watch:output_type -> kiln.datasource.v1.Watch.Response
+	31, // 35: kiln.datasource.v1.DataSource.Put:output_type -> kiln.datasource.v1.Put.Response
+	35, // 36: kiln.datasource.v1.DataSource.Delete:output_type -> kiln.datasource.v1.Delete.Response
+	33, // 37: kiln.datasource.v1.DataSource.PutMany:output_type -> kiln.datasource.v1.PutMany.Response
+	28, // [28:38] is the sub-list for method output_type
+	18, // [18:28] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_kiln_datasource_v1_datasource_proto_init() }
@@ -1856,7 +2013,7 @@ func file_kiln_datasource_v1_datasource_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_kiln_datasource_v1_datasource_proto_rawDesc), len(file_kiln_datasource_v1_datasource_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   32,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -39,6 +39,7 @@ const (
 	DataSource_Watch_FullMethodName        = "/kiln.datasource.v1.DataSource/Watch"
 	DataSource_Put_FullMethodName          = "/kiln.datasource.v1.DataSource/Put"
 	DataSource_Delete_FullMethodName       = "/kiln.datasource.v1.DataSource/Delete"
+	DataSource_PutMany_FullMethodName      = "/kiln.datasource.v1.DataSource/PutMany"
 )
 
 // DataSourceClient is the client API for DataSource service.
@@ -65,6 +66,10 @@ type DataSourceClient interface {
 	// Put and Delete are served by writable sources only.
 	Put(ctx context.Context, in *Put_Request, opts ...grpc.CallOption) (*Put_Response, error)
 	Delete(ctx context.Context, in *Delete_Request, opts ...grpc.CallOption) (*Delete_Response, error)
+	// PutMany writes several items in one round trip (an import). Optional:
+	// a plugin without it answers UNIMPLEMENTED and the host falls back to
+	// Put, many at a time.
+	PutMany(ctx context.Context, in *PutMany_Request, opts ...grpc.CallOption) (*PutMany_Response, error)
 }
 
 type dataSourceClient struct {
@@ -183,6 +188,16 @@ func (c *dataSourceClient) Delete(ctx context.Context, in *Delete_Request, opts 
 	return out, nil
 }
 
+func (c *dataSourceClient) PutMany(ctx context.Context, in *PutMany_Request, opts ...grpc.CallOption) (*PutMany_Response, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PutMany_Response)
+	err := c.cc.Invoke(ctx, DataSource_PutMany_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DataSourceServer is the server API for DataSource service.
 // All implementations must embed UnimplementedDataSourceServer
 // for forward compatibility.
@@ -207,6 +222,10 @@ type DataSourceServer interface {
 	// Put and Delete are served by writable sources only.
 	Put(context.Context, *Put_Request) (*Put_Response, error)
 	Delete(context.Context, *Delete_Request) (*Delete_Response, error)
+	// PutMany writes several items in one round trip (an import). Optional:
+	// a plugin without it answers UNIMPLEMENTED and the host falls back to
+	// Put, many at a time.
+	PutMany(context.Context, *PutMany_Request) (*PutMany_Response, error)
 	mustEmbedUnimplementedDataSourceServer()
 }
 
@@ -243,6 +262,9 @@ func (UnimplementedDataSourceServer) Put(context.Context, *Put_Request) (*Put_Re
 }
 func (UnimplementedDataSourceServer) Delete(context.Context, *Delete_Request) (*Delete_Response, error) {
 	return nil, status.Error(codes.Unimplemented, "method Delete not implemented")
+}
+func (UnimplementedDataSourceServer) PutMany(context.Context, *PutMany_Request) (*PutMany_Response, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutMany not implemented")
 }
 func (UnimplementedDataSourceServer) mustEmbedUnimplementedDataSourceServer() {}
 func (UnimplementedDataSourceServer) testEmbeddedByValue()                    {}
@@ -413,6 +435,24 @@ func _DataSource_Delete_Handler(srv interface{}, ctx context.Context, dec func(i
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DataSource_PutMany_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutMany_Request)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataSourceServer).PutMany(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataSource_PutMany_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataSourceServer).PutMany(ctx, req.(*PutMany_Request))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DataSource_ServiceDesc is the grpc.ServiceDesc for DataSource service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -447,6 +487,10 @@ var DataSource_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Delete",
 			Handler:    _DataSource_Delete_Handler,
+		},
+		{
+			MethodName: "PutMany",
+			Handler:    _DataSource_PutMany_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -8,8 +8,6 @@
 package assets
 
 import (
-	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -20,6 +18,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+
+	"github.com/kilnhq/kiln/engine/internal/encode"
 )
 
 // File is one static file held in memory.
@@ -100,7 +100,7 @@ func (s *files) add(prefix, name string, body []byte) {
 		URL:  prefix + strings.TrimSuffix(name, ext) + "." + hash + ext,
 		ETag: `"` + hex.EncodeToString(sum[:12]) + `"`,
 	}
-	if compressible(ct) && len(body) > 512 {
+	if encode.Compressible(ct) && len(body) >= encode.MinSize {
 		hashed.Gzip = gz(body)
 	}
 	plain := *hashed
@@ -130,18 +130,10 @@ func (s *Set) Get(urlPath string) *File {
 	return s.cur.Load().byURL[urlPath]
 }
 
-func compressible(ct string) bool {
-	return strings.HasPrefix(ct, "text/") || strings.Contains(ct, "javascript") ||
-		strings.Contains(ct, "json") || strings.Contains(ct, "svg") || strings.Contains(ct, "xml")
-}
-
+// gz is b's gzip encoding, or nil when it is not smaller.
 func gz(b []byte) []byte {
-	var buf bytes.Buffer
-	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	w.Write(b)
-	w.Close()
-	if buf.Len() >= len(b) {
-		return nil
+	if z := encode.Gzip(b); len(z) < len(b) {
+		return z
 	}
-	return buf.Bytes()
+	return nil
 }

@@ -96,7 +96,7 @@ func BenchmarkRead11(b *testing.B) {
 	b.Run("GetMany", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if _, found, err := d.(batchGetter).GetMany(ctx, keys); err != nil || !found[10] {
+			if _, found, err := d.GetMany(ctx, keys); err != nil || !found[10] {
 				b.Fatal(err)
 			}
 		}

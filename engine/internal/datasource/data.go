@@ -31,14 +31,8 @@ type data struct{ in *instance }
 
 var (
 	_ render.Data = data{}
-	_ batchGetter = data{}
-	_ batchGetter = unknown("")
+	_ render.Data = unknown("")
 )
-
-// batchGetter is the batched read renderers use (render.Data's GetMany).
-type batchGetter interface {
-	GetMany(ctx context.Context, keys []string) (values [][]byte, found []bool, err error)
-}
 
 func (d data) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	src, err := d.in.client()

@@ -151,7 +151,7 @@ func TestGetList(t *testing.T) {
 	if _, found, err := d.Get(ctx, "missing"); err != nil || found {
 		t.Fatalf(`Get("missing") found=%v err=%v; want false, nil`, found, err)
 	}
-	values, founds, err := d.(batchGetter).GetMany(ctx, []string{"posts/b", "missing", "posts/a"})
+	values, founds, err := d.GetMany(ctx, []string{"posts/b", "missing", "posts/a"})
 	if got, want := fmt.Sprintf("%s %v %v", values, founds, err), `[2  {"title":"A"}] [true false true] <nil>`; got != want {
 		t.Fatalf("GetMany = %s, want %s", got, want)
 	}
@@ -424,7 +424,7 @@ func TestDataErrors(t *testing.T) {
 	if _, err := sup.Writer("nope"); !errors.Is(err, ErrUnknown) {
 		t.Errorf("Writer(nope): err = %v, want ErrUnknown", err)
 	}
-	if _, _, err := sup.Data("nope").(batchGetter).GetMany(ctx, []string{"x"}); !errors.Is(err, ErrUnknown) {
+	if _, _, err := sup.Data("nope").GetMany(ctx, []string{"x"}); !errors.Is(err, ErrUnknown) {
 		t.Errorf("GetMany on an unknown source: err = %v, want ErrUnknown", err)
 	}
 	if err := sup.Commit("nope", 1); !errors.Is(err, ErrUnknown) {
@@ -436,7 +436,7 @@ func TestDataErrors(t *testing.T) {
 	if _, _, err := sup.Data("p").Get(ctx, "pid"); !errors.Is(err, render.ErrUnavailable) || !errors.Is(err, ErrClosed) {
 		t.Errorf("after Close: err = %v", err)
 	}
-	if _, _, err := sup.Data("p").(batchGetter).GetMany(ctx, []string{"pid"}); !errors.Is(err, render.ErrUnavailable) || !errors.Is(err, ErrClosed) {
+	if _, _, err := sup.Data("p").GetMany(ctx, []string{"pid"}); !errors.Is(err, render.ErrUnavailable) || !errors.Is(err, ErrClosed) {
 		t.Errorf("GetMany after Close: err = %v", err)
 	}
 }

@@ -220,7 +220,11 @@ type landing struct {
 func (e *Engine) finish(f *flight, cur *store.Page, l landing) {
 	e.applyMu.RLock()
 	e.mu.Lock()
-	dirty, lazy := e.dirty(f, l.page)
+	page := l.page
+	if l.kept {
+		page = cur
+	}
+	dirty, lazy := e.dirty(f, page)
 	// A path a burst of changes defers renders when the burst settles;
 	// until then the revisions are not committed, so nothing is lost.
 	dirty = dirty && e.deferred[f.path] == ""
@@ -259,6 +263,17 @@ func (e *Engine) finish(f *flight, cur *store.Page, l landing) {
 // rendered: the page is stored marked stale.
 func (e *Engine) land(f *flight, cur *store.Page, l landing, dirty bool) result {
 	switch {
+	case l.kept && dirty:
+		// The page stored meanwhile predates a change that arrived since:
+		// mark it, so the need is recorded (eager: it renders again too).
+		if err := e.pages.MarkStale(f.path); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return result{err: err}
+		}
+		p, err := e.pages.Get(f.path)
+		if err != nil {
+			return result{err: err}
+		}
+		return result{page: p, kept: true}
 	case l.kept:
 		return result{page: cur, kept: true}
 	case l.err != nil:

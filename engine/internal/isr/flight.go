@@ -188,7 +188,7 @@ func (e *Engine) run(f *flight) {
 		case e.sem <- struct{}{}:
 			defer func() { <-e.sem }()
 		case <-e.stopping:
-			e.finish(f, nil, landing{err: ErrClosed})
+			e.finish(f, nil, landing{err: ErrClosed, closed: true})
 			return
 		}
 	}
@@ -208,10 +208,11 @@ func (e *Engine) run(f *flight) {
 
 // landing is a rendered flight on its way to the store.
 type landing struct {
-	page  *store.Page
-	err   error
-	kept  bool
-	start time.Time
+	page   *store.Page
+	err    error
+	kept   bool // a page stored meanwhile satisfied the flight: nothing rendered
+	closed bool // the engine closed before the flight ran: nothing to record
+	start  time.Time
 }
 
 // finish lands a flight: it stores (or deletes, or caches) the result,
@@ -230,7 +231,7 @@ func (e *Engine) finish(f *flight, cur *store.Page, l landing) {
 	dirty = dirty && e.deferred[f.path] == ""
 	e.mu.Unlock()
 	res := e.land(f, cur, l, dirty)
-	if !l.kept {
+	if !l.kept && !l.closed {
 		// Recorded before the flight is gone, so whoever waits for it sees
 		// its history. A path with nothing stored gets none: a made-up URL
 		// leaves no record behind.
@@ -263,6 +264,8 @@ func (e *Engine) finish(f *flight, cur *store.Page, l landing) {
 // rendered: the page is stored marked stale.
 func (e *Engine) land(f *flight, cur *store.Page, l landing, dirty bool) result {
 	switch {
+	case l.closed:
+		return result{err: l.err}
 	case l.kept && dirty:
 		// The page stored meanwhile predates a change that arrived since:
 		// mark it, so the need is recorded (eager: it renders again too).

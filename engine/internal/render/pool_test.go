@@ -232,6 +232,13 @@ func TestPoolWaiterGivesUp(t *testing.T) {
 func TestPoolDiscard(t *testing.T) {
 	r, _ := loadPool(t, Config{Pool: 2})
 	insts := take(t, r, 2)
+	// Creations wait for the gate, so the replacement is still on its way
+	// when the stats are read.
+	gate, create := make(chan struct{}), r.pool.create
+	r.pool.create = func(ctx context.Context) (*instance, error) {
+		<-gate
+		return create(ctx)
+	}
 	r.pool.discard(insts[0])
 	if s := r.pool.stats(); s.Live != 1 || s.Creating != 0 {
 		t.Errorf("one discarded, one in use: %+v, want no replacement", s)
@@ -240,6 +247,7 @@ func TestPoolDiscard(t *testing.T) {
 	if s := r.pool.stats(); s.Live != 1 || s.Creating != 1 {
 		t.Errorf("both discarded: %+v, want one replacement on its way", s)
 	}
+	close(gate)
 	r.pool.put(take(t, r, 1)[0])
 	checkStats(t, r, "replaced", 1, 1)
 }

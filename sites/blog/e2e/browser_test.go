@@ -37,6 +37,9 @@ type request struct {
 	headers network.Headers
 }
 
+// visitorUA is desktop Chrome's user agent.
+const visitorUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+
 // newBrowser starts Chromium with a fresh profile. Without Chromium the
 // test is skipped, or fails when CI is set.
 func newBrowser(t *testing.T) *browser {
@@ -54,6 +57,10 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
+		// A visitor's browser: headless Chromium names itself HeadlessChrome,
+		// which the crawler list counts as a bot (bots get blocking renders,
+		// never a fallback shell).
+		chromedp.UserAgent(visitorUA),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)

@@ -18,7 +18,10 @@
 // the order every round so drift in the machine's load falls on all, and
 // reports per server the median requests/s (with min and max), the median
 // p50/p99 latency and CPU time per request, and the ratios kiln/nginx and
-// kiln/bare. With -json it also writes every number to a file.
+// kiln/bare. With -json it also writes every number to a file. With
+// -baseline REV, kiln built from that revision of the repository serves
+// the same site from its own store, and kiln/baseline is reported too: the
+// hit path's throughput against an earlier commit, in the same run.
 //
 // With -pin (the default, on 2+ CPUs) the three servers share CPU 0 and
 // wrk gets CPU 1; with -pin=false everything shares every CPU. Kiln and
@@ -67,6 +70,7 @@ type options struct {
 	noNginx        bool
 	nginxFileCache bool
 	json           string
+	baseline       string // a git revision whose kiln serves too, as "baseline"
 }
 
 func main() {
@@ -88,6 +92,7 @@ func main() {
 	flag.BoolVar(&o.noNginx, "no-nginx", false, "leave nginx out (kiln and bare only)")
 	flag.BoolVar(&o.nginxFileCache, "nginx-open-file-cache", true, "let nginx keep the page's file open (open_file_cache) instead of open/fstat/close per request")
 	flag.StringVar(&o.json, "json", "", "also write the results to this `file` as JSON")
+	flag.StringVar(&o.baseline, "baseline", "", "also serve the same site with kiln built from this git `revision` (its own store), as \"baseline\"")
 	flag.Parse()
 	var err error
 	if o.encodings, err = parseEncodings(encodings); err != nil {
@@ -198,6 +203,7 @@ type lab struct {
 	o          options
 	root, work string
 	kiln, bare string // binaries
+	base       string // kiln built from -baseline, if set
 	procs      []*proc
 	targets    []target
 	bodyLen    map[string]int // per encoding
@@ -225,6 +231,13 @@ func (l *lab) setUp(ctx context.Context) error {
 	if err := goBuild(ctx, l.root, l.bare, "./engine/internal/bench/bare"); err != nil {
 		return err
 	}
+	if l.o.baseline != "" {
+		l.base = filepath.Join(l.work, "kiln-baseline")
+		fmt.Println("building kiln at", l.o.baseline, "...")
+		if err := buildAt(ctx, l.root, l.o.baseline, filepath.Join(l.work, "baseline-src"), l.base); err != nil {
+			return err
+		}
+	}
 	l.serverCPU, l.wrkCPU = cpuPlan(l.o.pin)
 	l.gomaxprocs = l.o.gomaxprocs
 	if l.gomaxprocs <= 0 {
@@ -244,6 +257,13 @@ func (l *lab) setUp(ctx context.Context) error {
 			return err
 		}
 		l.targets = append(l.targets, target{"nginx", nginxURL, "", l.procs[len(l.procs)-1].cmd.Process.Pid})
+	}
+	if l.base != "" {
+		baseURL, err := l.startKilnAs(ctx, "baseline", l.base)
+		if err != nil {
+			return err
+		}
+		l.targets = append(l.targets, target{"baseline", baseURL, "", l.procs[len(l.procs)-1].cmd.Process.Pid})
 	}
 	bareURL, err := l.startBare(ctx, kilnURL)
 	if err != nil {

@@ -22,6 +22,7 @@ type report struct {
 	NginxConf  string           `json:"nginx_conf,omitempty"` // as written, with its work-directory paths
 	FileCache  bool             `json:"nginx_open_file_cache"`
 	BareKiln   bool             `json:"bare_kiln_settings"` // bare had Kiln's timeouts and buffer sizes
+	Baseline   string           `json:"baseline,omitempty"` // the git revision "baseline" was built from
 	Encodings  []encodingReport `json:"encodings"`
 }
 
@@ -73,7 +74,9 @@ type ratio struct {
 }
 
 // targets are the requests/s ratios issue 6 asks Kiln to reach.
-var targets = map[string]float64{"kiln/nginx": 1.0, "kiln/bare": 0.8}
+// kiln/baseline is against kiln at an earlier commit (-baseline): the same
+// throughput, within the runs' noise.
+var targets = map[string]float64{"kiln/nginx": 1.0, "kiln/bare": 0.8, "kiln/baseline": 0.95}
 
 // summarize turns the runs into a report.
 func (l *lab) summarize(res map[string]map[string][]result) report {
@@ -85,7 +88,7 @@ func (l *lab) summarize(res map[string]map[string][]result) report {
 	}
 	rep := report{
 		Path: o.path, Config: o.config, Runs: o.runs, GOMAXPROCS: l.gomaxprocs, Pinning: pin,
-		Nginx: l.nginxVer, NginxConf: l.nginxConf, FileCache: o.nginxFileCache && !o.noNginx, BareKiln: o.bareKiln,
+		Nginx: l.nginxVer, NginxConf: l.nginxConf, FileCache: o.nginxFileCache && !o.noNginx, BareKiln: o.bareKiln, Baseline: o.baseline,
 		Wrk: wrkReport{Threads: o.threads, Connections: o.conns, DurationS: o.duration.Seconds(), WarmupS: o.warmup.Seconds()},
 	}
 	for _, enc := range o.encodings {
@@ -99,7 +102,7 @@ func (l *lab) summarize(res map[string]map[string][]result) report {
 			er.Servers[t.name] = serverSummary(res[enc][t.name])
 		}
 		k, ok := res[enc]["kiln"]
-		for _, other := range []string{"nginx", "bare"} {
+		for _, other := range []string{"nginx", "bare", "baseline"} {
 			rs, there := res[enc][other]
 			if !ok || !there {
 				continue
@@ -166,7 +169,7 @@ func (r report) print(w io.Writer) {
 		fmt.Fprintf(w, "\n%s (%d body bytes):\n", e.Encoding, e.BodyBytes)
 		for _, name := range e.Order {
 			s := e.Servers[name]
-			fmt.Fprintf(w, "  %-5s %8.0f req/s (%.0f..%.0f)  p50 %6.3fms  p99 %6.3fms  cpu %5.1fµs/req",
+			fmt.Fprintf(w, "  %-8s %8.0f req/s (%.0f..%.0f)  p50 %6.3fms  p99 %6.3fms  cpu %5.1fµs/req",
 				name, s.MedianRPS, s.MinRPS, s.MaxRPS, s.P50ms, s.P99ms, s.CPUusPerReq)
 			if s.MallocsPerReq > 0 {
 				fmt.Fprintf(w, "  %.2f mallocs/req", s.MallocsPerReq)
@@ -176,12 +179,12 @@ func (r report) print(w io.Writer) {
 			}
 			fmt.Fprintln(w)
 		}
-		for _, name := range []string{"kiln/nginx", "kiln/bare"} {
+		for _, name := range []string{"kiln/nginx", "kiln/bare", "kiln/baseline"} {
 			q, ok := e.Ratios[name]
 			if !ok {
 				continue
 			}
-			fmt.Fprintf(w, "  %-10s %.2fx req/s (target >= %.2f), p50 %.2fx, p99 %.2fx; other/kiln CPU per request %.2fx\n",
+			fmt.Fprintf(w, "  %-13s %.2fx req/s (target >= %.2f), p50 %.2fx, p99 %.2fx; other/kiln CPU per request %.2fx\n",
 				name, q.RPS, e.Targets[name], q.P50, q.P99, q.CPU)
 		}
 	}

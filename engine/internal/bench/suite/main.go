@@ -38,6 +38,9 @@ type config struct {
 	mixed  time.Duration // length of the mixed load
 	builds []int         // post counts of the build row
 	scale  int           // stored pages for the scale row and the home page row
+	// baseline is a git revision whose kiln row 1 serves too, for the
+	// hit path's throughput against an earlier commit.
+	baseline string
 }
 
 // rowFuncs measure the rows, by number.
@@ -60,9 +63,10 @@ func main() {
 		rows  = flag.String("rows", "1,2,3,4,5,6,7,8,9", "rows to measure, comma separated")
 		quick = flag.Bool("quick", false, "smaller sizes (builds of 200 and 2,000 posts, 10,000 stored pages) and a 10 s mixed load")
 		keep  = flag.Bool("keep", false, "keep the work directory")
+		base  = flag.String("baseline", "", "row 1 also measures kiln built from this git `revision`")
 	)
 	flag.Parse()
-	c := config{runs: *runs, quick: *quick, mixed: 60 * time.Second, builds: []int{2000, 10000, 100000}, scale: 100000}
+	c := config{runs: *runs, quick: *quick, mixed: 60 * time.Second, builds: []int{2000, 10000, 100000}, scale: 100000, baseline: *base}
 	if c.quick {
 		c.mixed, c.builds, c.scale = 10*time.Second, []int{200, 2000}, 10000
 	}

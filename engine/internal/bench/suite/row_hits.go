@@ -20,7 +20,8 @@ type hitsReport struct {
 	Pinning struct {
 		Summary string `json:"summary"`
 	} `json:"pinning"`
-	GOMAXPROCS int `json:"gomaxprocs"`
+	Baseline   string `json:"baseline"`
+	GOMAXPROCS int    `json:"gomaxprocs"`
 	Encodings  []struct {
 		Encoding  string   `json:"encoding"`
 		BodyBytes int      `json:"body_bytes"`
@@ -58,6 +59,9 @@ func rowHits(ctx context.Context, l *lab, c config) *row {
 	// nginx's two workers fight over it, and it flattered Kiln.
 	cmd := exec.CommandContext(ctx, "go", "run", "./engine/internal/bench/hits", "-runs", strconv.Itoa(c.runs),
 		"-duration", duration, "-encodings", "identity,gzip", "-pin=false", "-config", s.config, "-path", "/posts/"+slug(0), "-json", out)
+	if c.baseline != "" {
+		cmd.Args = append(cmd.Args, "-baseline", c.baseline)
+	}
 	cmd.Dir = l.root
 	cmd.Env = append(os.Environ(), "KILN_ADMIN_SECRET="+benchSecret)
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -87,7 +91,7 @@ func rowHits(ctx context.Context, l *lab, c config) *row {
 		"bare. Reference: nginx about 51,000 req/s, Next.js about 2,400 req/s on a cached ISR page.",
 		strings.TrimPrefix(strings.Join(e0.WrkArgs, " "), "wrk "), commas(int64(e0.BodyBytes)), c.runs, h.Pinning.Summary, h.GOMAXPROCS)
 	for _, e := range h.Encodings {
-		for _, name := range []string{"kiln", "nginx", "bare"} {
+		for _, name := range []string{"kiln", "baseline", "nginx", "bare"} {
 			sv, ok := e.Servers[name]
 			if !ok {
 				continue
@@ -107,12 +111,16 @@ func rowHits(ctx context.Context, l *lab, c config) *row {
 		for _, k := range []struct {
 			name string
 			goal float64
-		}{{"kiln/nginx", 1.0}, {"kiln/bare", 0.8}} {
+		}{{"kiln/nginx", 1.0}, {"kiln/bare", 0.8}, {"kiln/baseline", 0.95}} {
 			ra, ok := e.Ratios[k.name]
 			if !ok {
 				continue
 			}
-			r.target(fmt.Sprintf("%s requests/s ≥ %.1f, %s", k.name, k.goal, e.Encoding), num(ra.RPS, "×"), ra.RPS >= k.goal,
+			what := k.name
+			if k.name == "kiln/baseline" {
+				what = "kiln/kiln at " + h.Baseline
+			}
+			r.target(fmt.Sprintf("%s requests/s ≥ %.2g, %s", what, k.goal, e.Encoding), num(ra.RPS, "×"), ra.RPS >= k.goal,
 				fmt.Sprintf("Measured CPU per request: the other server uses %s of Kiln's; see the notes.", num(ra.CPU, "×")))
 		}
 		if ks, ok := e.Servers["kiln"]; ok && ks.MallocsPerReq > 0 {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -122,6 +123,10 @@ func prerender(ctx context.Context, s *site.Site, out io.Writer) error {
 		return err
 	}
 	sum, err := s.Engine.Build(ctx, isr.BuildOptions{OnlyMissing: true})
+	// Compiling the renderers and prerendering leave a heap the server
+	// no longer needs: give it back to the OS now rather than over the
+	// scavenger's minutes.
+	debug.FreeOSMemory()
 	if err != nil {
 		return err
 	}

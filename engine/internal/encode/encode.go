@@ -23,12 +23,17 @@ func Compressible(contentType string) bool {
 		strings.Contains(ct, "xml") || strings.Contains(ct, "javascript") || strings.Contains(ct, "svg")
 }
 
+// Worth reports whether body, of this Content-Type, is worth compressing.
+func Worth(body []byte, contentType string) bool {
+	return len(body) >= MinSize && Compressible(contentType)
+}
+
 // Variants returns body's gzip and brotli encodings, each nil when it is
 // not smaller than body, or when the body is too small or of a type not
 // worth compressing. The two encoders run side by side: a caller waits
 // for the slower one, not for both.
 func Variants(body []byte, contentType string) (gz, br []byte) {
-	if len(body) < MinSize || !Compressible(contentType) {
+	if !Worth(body, contentType) {
 		return nil, nil
 	}
 	done := make(chan []byte, 1)

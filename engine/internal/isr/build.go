@@ -47,12 +47,19 @@ func (e *Engine) Build(ctx context.Context, opts BuildOptions) (Summary, error) 
 	if opts.Paths != nil {
 		opts.Paths(paths)
 	}
+	var sum Summary
+	total := len(paths)
+	if opts.OnlyMissing {
+		if paths, sum.Skipped, err = e.missing(paths); err != nil {
+			return Summary{}, err
+		}
+	}
+	skipped := sum.Skipped // counted as done at once
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = cap(e.sem)
 	}
 	var (
-		sum  Summary
 		mu   sync.Mutex
 		done atomic.Int64
 		wg   sync.WaitGroup
@@ -61,9 +68,9 @@ func (e *Engine) Build(ctx context.Context, opts BuildOptions) (Summary, error) 
 	for range workers {
 		wg.Go(func() {
 			for p := range next {
-				e.buildOne(ctx, p, opts.OnlyMissing, &sum, &mu)
+				e.buildOne(ctx, p, &sum, &mu)
 				if opts.Progress != nil {
-					opts.Progress(len(paths), int(done.Add(1)))
+					opts.Progress(total, skipped+int(done.Add(1)))
 				}
 			}
 		})
@@ -82,15 +89,35 @@ func (e *Engine) Build(ctx context.Context, opts BuildOptions) (Summary, error) 
 	return sum, nil
 }
 
-func (e *Engine) buildOne(ctx context.Context, path string, onlyMissing bool, sum *Summary, mu *sync.Mutex) {
-	if onlyMissing {
-		if _, err := e.pages.Get(path); err == nil {
-			mu.Lock()
-			sum.Skipped++
-			mu.Unlock()
-			return
+// missing returns the paths that are not stored, and how many are: from
+// the store's list of paths, without reading (decoding, caching) a page,
+// so a start with 50,000 stored pages fills no hot cache.
+func (e *Engine) missing(paths []string) ([]string, int, error) {
+	want := make(map[string]bool, len(paths))
+	for _, p := range paths {
+		want[p] = true
+	}
+	stored := 0
+	err := e.pages.Paths(func(p string) bool {
+		if want[p] {
+			want[p] = false
+			stored++
+		}
+		return true
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("stored paths: %w", err)
+	}
+	out := make([]string, 0, len(paths)-stored)
+	for _, p := range paths {
+		if want[p] {
+			out = append(out, p)
 		}
 	}
+	return out, stored, nil
+}
+
+func (e *Engine) buildOne(ctx context.Context, path string, sum *Summary, mu *sync.Mutex) {
 	route, params, _ := e.routes.Match(path)
 	start := e.clock.Now()
 	page, err := e.render(ctx, route, path, params, nil, render.ModeBuild)

@@ -106,11 +106,26 @@ func (e *Engine) newFlight(path string, need need, reason string, mode render.Mo
 		id: e.nextID, path: path, route: route, need: need, reason: reason, mode: mode,
 		since: e.changes.next, done: make(chan struct{}),
 	}
-	if len(e.flights) == 0 {
-		e.quiet = make(chan struct{})
-	}
+	e.busy()
 	e.flights[path] = f
 	return f
+}
+
+// busy counts one more piece of work in progress (a flight or a
+// compression): WaitIdle waits for it. The caller holds e.mu and calls
+// idle when it is done.
+func (e *Engine) busy() {
+	if e.working == 0 {
+		e.quiet = make(chan struct{})
+	}
+	e.working++
+}
+
+// idle counts a piece of work done. The caller holds e.mu.
+func (e *Engine) idle() {
+	if e.working--; e.working == 0 {
+		close(e.quiet)
+	}
 }
 
 // launch runs f in the background. The caller holds e.mu.
@@ -240,9 +255,10 @@ func (e *Engine) finish(f *flight, cur *store.Page, l landing) {
 	e.mu.Lock()
 	if e.flights[f.path] == f {
 		delete(e.flights, f.path)
-		if len(e.flights) == 0 {
-			close(e.quiet)
-		}
+		e.idle()
+	}
+	if p := compressible(l, res); p != nil {
+		e.compressLater(p)
 	}
 	if f.first {
 		if e.firsts[f.route]--; e.firsts[f.route] == 0 {

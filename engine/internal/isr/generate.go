@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -27,8 +28,9 @@ func (e *RenderError) Error() string {
 
 func (e *RenderError) Unwrap() error { return e.Err }
 
-// generate renders a flight's path and prepares the page for the store:
-// compressed only when it will be stored.
+// generate renders a flight's path. The page is stored and answered
+// uncompressed: its compressed variants follow (compressLater), so no
+// request waits for the encoders.
 func (e *Engine) generate(f *flight, cur *store.Page) landing {
 	l := landing{start: e.clock.Now()}
 	if f.route == nil {
@@ -37,9 +39,6 @@ func (e *Engine) generate(f *flight, cur *store.Page) landing {
 	}
 	_, params, _ := e.routes.Match(f.path)
 	l.page, l.err = e.render(e.ctx, f.route, f.path, params, cur, f.mode)
-	if l.err == nil && stored(l.page, cur) {
-		compress(l.page)
-	}
 	return l
 }
 
@@ -150,10 +149,52 @@ func safeRedirect(loc string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
-// compress adds the page's gzip and brotli variants.
+// compress adds the page's gzip and brotli variants (what a build does
+// before it stores a page).
 func compress(p *store.Page) {
 	p.Gzip, p.Brotli = encode.Variants(p.Body, contentType(p))
 	p.Seal()
+}
+
+// compressible returns the page a flight just stored if it is worth
+// compressing, else nil.
+func compressible(l landing, res result) *store.Page {
+	if l.page == nil || l.kept || res.kept || res.err != nil {
+		return nil
+	}
+	p := res.page
+	if p == nil || p == l.page || p.Version == 0 || p.Gzip != nil || p.Brotli != nil {
+		return nil // not stored, or already compressed
+	}
+	if !encode.Worth(p.Body, contentType(p)) {
+		return nil
+	}
+	return p
+}
+
+// compressLater computes the gzip and brotli variants of a page a flight
+// stored, in the background, and stores them as an update of the same
+// version: a newer version stored meanwhile is left alone (its own
+// compression follows it). The caller holds e.mu; WaitIdle and Close wait
+// for it.
+func (e *Engine) compressLater(p *store.Page) {
+	e.busy()
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.squeeze <- struct{}{}
+		gz, br := encode.Variants(p.Body, contentType(p))
+		<-e.squeeze
+		if gz != nil || br != nil {
+			err := e.pages.SetVariants(p.Path, p.Version, gz, br)
+			if err != nil && !errors.Is(err, store.ErrConflict) && !errors.Is(err, store.ErrNotFound) {
+				e.log.Error("store compressed variants", "path", p.Path, "err", err)
+			}
+		}
+		e.mu.Lock()
+		e.idle()
+		e.mu.Unlock()
+	}()
 }
 
 // contentType returns the page's Content-Type header value.

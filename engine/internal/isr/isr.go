@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -66,6 +67,7 @@ type Engine struct {
 	stopping chan struct{} // closed when Close starts: waiting work gives up
 	wg       sync.WaitGroup
 	sem      chan struct{} // bounds background regenerations
+	squeeze  chan struct{} // bounds background compressions
 
 	// applyMu orders change application against landings: a change is
 	// applied (logged, queued, marked) either wholly before a flight's
@@ -76,7 +78,8 @@ type Engine struct {
 	mu       sync.Mutex // guards everything below
 	flights  map[string]*flight
 	firsts   map[*config.Route]int // first renders running, per route
-	quiet    chan struct{}         // closed when the last flight lands
+	working  int                   // flights and compressions in progress
+	quiet    chan struct{}         // closed when working drops to 0
 	nextID   uint64
 	changes  changeLog
 	deferred map[string]string // paths a burst of changes defers, with reasons
@@ -108,6 +111,7 @@ func New(opts Options) *Engine {
 		site: opts.Site, pages: opts.Pages, queue: opts.Queue, history: opts.History,
 		routes: opts.Routes, renderers: opts.Renderers, log: opts.Logger, m: opts.Metrics, clock: opts.Clock,
 		ctx: ctx, cancel: cancel, stopping: make(chan struct{}), sem: make(chan struct{}, opts.Workers),
+		squeeze: make(chan struct{}, runtime.GOMAXPROCS(0)),
 		flights: map[string]*flight{}, firsts: map[*config.Route]int{}, deferred: map[string]string{},
 	}
 	e.failures.init(e.retryBackoff())
@@ -149,14 +153,15 @@ func (e *Engine) Close() {
 	e.cancel()
 }
 
-// WaitIdle waits until no change is being applied and no render runs:
+// WaitIdle waits until no change is being applied and no render or
+// compression runs:
 // for tests and tools that must see the engine settled.
 func (e *Engine) WaitIdle(ctx context.Context) error {
 	for {
 		e.applyMu.Lock() // waits for an apply in progress
 		e.mu.Lock()
 		e.applyMu.Unlock()
-		if len(e.flights) == 0 {
+		if e.working == 0 {
 			e.mu.Unlock()
 			return nil
 		}

@@ -502,6 +502,34 @@ func (s *pebbleStore) MarkStale(path string) error {
 	return nil
 }
 
+func (s *pebbleStore) SetVariants(path string, version uint64, gz, br []byte) error {
+	if err := s.enter(); err != nil {
+		return err
+	}
+	defer s.leave()
+	defer s.lock(path)()
+	old, err := s.current(path)
+	if err != nil {
+		return err
+	}
+	if old == nil {
+		return ErrNotFound
+	}
+	if old.Version != version {
+		return ErrConflict
+	}
+	cp := *old // cached pages are shared and immutable
+	cp.Gzip, cp.Brotli = gz, br
+	cp.Seal()
+	val := encodePage(make([]byte, 0, encodedPageSize(&cp)), &cp)
+	if err := s.db.Set(key(nsPage, path), val, pebble.NoSync); err != nil {
+		return fmt.Errorf("set variants %s: %w", path, err)
+	}
+	s.unsynced.Store(true)
+	s.hot.set(&cp)
+	return nil
+}
+
 func (s *pebbleStore) PathsForKey(k string) ([]string, error) {
 	if err := s.enter(); err != nil {
 		return nil, err

@@ -753,3 +753,58 @@ func TestOpenRemovesV1Store(t *testing.T) {
 		t.Errorf("store holds %q, want %q", got, want)
 	}
 }
+
+// TestSetVariants checks that variants land only on the version they were
+// computed from, keep the version and the page's other state, get their
+// ETags, and reach the disk as well as the hot cache.
+func TestSetVariants(t *testing.T) {
+	fs := vfs.NewMem()
+	s, err := Open("", Options{FS: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Page{Path: "/a", Kind: KindPage, Status: 200, Body: []byte("x"), ETag: `"e"`, Generated: t0}
+	if err := s.Put(p, PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkStale("/a"); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		name    string
+		path    string
+		version uint64
+		wantErr error
+	}{
+		{"another version conflicts", "/a", 2, ErrConflict},
+		{"an absent page is not found", "/b", 1, ErrNotFound},
+		{"the stored version takes them", "/a", 1, nil},
+	}
+	for _, st := range steps {
+		if err := s.SetVariants(st.path, st.version, []byte("gz"), []byte("br")); !errors.Is(err, st.wantErr) {
+			t.Fatalf("%s: err = %v, want %v", st.name, err, st.wantErr)
+		}
+	}
+	check := func(when string) {
+		got, err := s.Get("/a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, gzTag, _ := got.Variant(Gzip)
+		_, brTag, _ := got.Variant(Brotli)
+		if got.Version != 1 || !got.StaleMarked || string(got.Gzip) != "gz" || string(got.Brotli) != "br" ||
+			gzTag != `"e-gzip"` || brTag != `"e-br"` {
+			t.Errorf("%s: version %d, stale %v, gzip %q %s, brotli %q %s", when, got.Version, got.StaleMarked,
+				got.Gzip, gzTag, got.Brotli, brTag)
+		}
+	}
+	check("cached")
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open("", Options{FS: fs}); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	check("reopened")
+}

@@ -166,6 +166,12 @@ type Pages interface {
 	Delete(path string, dequeue bool) error
 	// MarkStale sets StaleMarked on a stored page, or returns ErrNotFound.
 	MarkStale(path string) error
+	// SetVariants stores the gzip and brotli variants of the page stored
+	// at path as an update of its version (the Version stays): it returns
+	// ErrConflict if the stored page is another version, ErrNotFound if
+	// none is stored. It does not wait for the disk: a crash may lose the
+	// variants, never the page. The store keeps the slices.
+	SetVariants(path string, version uint64, gz, br []byte) error
 	// PathsForKey returns the paths of pages that read key, or listed a
 	// prefix of key.
 	PathsForKey(key string) ([]string, error)

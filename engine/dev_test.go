@@ -22,19 +22,16 @@ import (
 )
 
 // devSite lays out a site whose Go renderers a and b import the local
-// package shared, and c imports nothing local. The module replaces kiln
-// with this repository, so the renderers build from the SDK here.
+// package shared, and c imports nothing local. The module requires only
+// the Go SDK, replaced with this repository's, which has no dependencies:
+// so its go.sum is empty.
 func devSite(t *testing.T) string {
 	t.Helper()
-	repo, _ := filepath.Abs("..")
+	sdk, _ := filepath.Abs("../sdk/go")
 	dir := t.TempDir()
-	sum, err := os.ReadFile(filepath.Join(repo, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	files := map[string]string{
-		"go.mod": "module devsite\n\ngo " + goLine(t, repo) + "\n\nrequire github.com/kilnhq/kiln v0.0.0\n\nreplace github.com/kilnhq/kiln => " + repo + "\n",
-		"go.sum": string(sum),
+		"go.mod": "module devsite\n\ngo " + goLine(t, sdk) + "\n\nrequire github.com/kilnhq/kiln/sdk/go v0.0.0\n\nreplace github.com/kilnhq/kiln/sdk/go => " + sdk + "\n",
+		"go.sum": "",
 		"site.hcl": `site {
   store = "store"
 }
@@ -77,10 +74,10 @@ static "/assets/" {
 	return dir
 }
 
-// goLine is the go line of the repository's go.mod, which a module
-// requiring it must meet.
-func goLine(t *testing.T, repo string) string {
-	f, err := modfile.ParseLax("go.mod", []byte(readFile(t, filepath.Join(repo, "go.mod"))), nil)
+// goLine is the go line of the module in dir, which a module requiring it
+// must meet.
+func goLine(t *testing.T, dir string) string {
+	f, err := modfile.ParseLax("go.mod", []byte(readFile(t, filepath.Join(dir, "go.mod"))), nil)
 	if err != nil || f.Go == nil {
 		t.Fatalf("read the go line of go.mod: %v", err)
 	}

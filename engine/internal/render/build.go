@@ -25,9 +25,9 @@ type BuildError struct {
 func (e *BuildError) Error() string { return e.Output }
 
 // BuildGo builds the Go renderer package in pkgDir to outWasm when outWasm
-// is missing or older than any file of the package, of the packages of the
-// same module it imports (the Go SDK included), or the module's go.mod and
-// go.sum. built says whether it ran the compiler.
+// is missing or older than any of its inputs (GoInputs): the package, the
+// local packages it imports, and the files that choose module versions.
+// built says whether it ran the compiler.
 func BuildGo(ctx context.Context, pkgDir, outWasm string) (built bool, err error) {
 	inputs, err := goInputs(pkgDir)
 	if err != nil {
@@ -107,17 +107,21 @@ func newest(paths []string) time.Time {
 }
 
 // GoInputs lists what a Go renderer build depends on, and so what makes
-// its module stale: the package directory, the directories of packages of
-// the same module it imports, transitively, and the module's go.mod and
-// go.sum. `kiln dev` watches the same list.
+// its module stale: the package directory and the directories of the local
+// packages it imports, transitively, with the go.mod and go.sum of its
+// module. A local package is one of the renderer's module, or of a module
+// on disk that the build uses instead of a download: a `replace` with a
+// directory in go.mod, or a module of the go.work workspace the build runs
+// in (go.work and go.work.sum are inputs then too). So in this repository
+// an edit to the Go SDK rebuilds the blog's renderers. `kiln dev` watches
+// the same list.
 func GoInputs(pkgDir string) ([]string, error) { return goInputs(pkgDir) }
 
 func goInputs(pkgDir string) ([]string, error) {
-	root, modPath, err := findModule(pkgDir)
+	mods, inputs, err := localModules(pkgDir)
 	if err != nil {
 		return nil, err
 	}
-	inputs := []string{filepath.Join(root, "go.mod"), filepath.Join(root, "go.sum")}
 	seen := map[string]bool{}
 	queue := []string{pkgDir}
 	for len(queue) > 0 {
@@ -128,11 +132,117 @@ func goInputs(pkgDir string) ([]string, error) {
 		}
 		seen[dir] = true
 		inputs = append(inputs, dir)
-		for _, imp := range localImports(dir, modPath) {
-			queue = append(queue, filepath.Join(root, filepath.FromSlash(imp)))
+		for _, imp := range buildImports(dir) {
+			if d, ok := mods.dir(imp); ok {
+				queue = append(queue, d)
+			}
 		}
 	}
 	return inputs, nil
+}
+
+// modules maps the path of each module on disk to its directory.
+type modules map[string]string
+
+// dir is the directory of the package path imp, if it belongs to one of
+// the modules (the longest module path wins, as nested modules do).
+func (m modules) dir(imp string) (string, bool) {
+	best := ""
+	for path := range m {
+		if (imp == path || strings.HasPrefix(imp, path+"/")) && len(path) > len(best) {
+			best = path
+		}
+	}
+	if best == "" {
+		return "", false
+	}
+	return filepath.Join(m[best], filepath.FromSlash(strings.TrimPrefix(imp[len(best):], "/"))), true
+}
+
+// localModules finds the module holding pkgDir and the modules on disk
+// its build uses (its replaces with a directory, and the go.work
+// workspace's modules unless GOWORK=off), with the files that choose
+// versions: each of their go.mod files, the main go.sum, go.work and
+// go.work.sum.
+func localModules(pkgDir string) (modules, []string, error) {
+	root, modPath, err := findModule(pkgDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	mods := modules{modPath: root}
+	inputs := []string{filepath.Join(root, "go.mod"), filepath.Join(root, "go.sum")}
+	if b, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil {
+		if f, err := modfile.Parse("go.mod", b, nil); err == nil {
+			inputs = append(inputs, replaceDirs(mods, root, f.Replace)...)
+		}
+	}
+	work := goWork(root)
+	if work == "" {
+		return mods, inputs, nil
+	}
+	b, err := os.ReadFile(work)
+	if err != nil {
+		return mods, inputs, nil
+	}
+	f, err := modfile.ParseWork(work, b, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", work, err)
+	}
+	base := filepath.Dir(work)
+	inputs = append(inputs, work, work+".sum")
+	for _, u := range f.Use {
+		d := u.Path
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(base, d)
+		}
+		if d == root {
+			continue
+		}
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil {
+			mods[modfile.ModulePath(b)] = d
+			inputs = append(inputs, filepath.Join(d, "go.mod"))
+		}
+	}
+	inputs = append(inputs, replaceDirs(mods, base, f.Replace)...)
+	return mods, inputs, nil
+}
+
+// replaceDirs adds the replacements with a directory to mods, relative to
+// base, and returns their go.mod files.
+func replaceDirs(mods modules, base string, rs []*modfile.Replace) []string {
+	var gomods []string
+	for _, r := range rs {
+		if r.New.Version != "" {
+			continue // a replacement by another module version, downloaded
+		}
+		d := r.New.Path
+		if !filepath.IsAbs(d) {
+			d = filepath.Join(base, d)
+		}
+		mods[r.Old.Path] = d
+		gomods = append(gomods, filepath.Join(d, "go.mod"))
+	}
+	return gomods
+}
+
+// goWork is the go.work file a build in dir uses: $GOWORK if set (none
+// when "off"), else the first go.work in dir or above.
+func goWork(dir string) string {
+	switch w := os.Getenv("GOWORK"); w {
+	case "off":
+		return ""
+	case "":
+	default:
+		return w
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
+			return filepath.Join(d, "go.work")
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
 }
 
 // findModule finds the go.mod above dir and returns its directory and
@@ -153,21 +263,14 @@ func findModule(dir string) (root, modPath string, err error) {
 	}
 }
 
-// localImports returns the imports of the package in dir, as built for
-// wasip1 (build tags and file suffixes apply; tests are left out), that
-// belong to module modPath, relative to the module root.
-func localImports(dir, modPath string) []string {
+// buildImports returns the imports of the package in dir, as built for
+// wasip1 (build tags and file suffixes apply; tests are left out).
+func buildImports(dir string) []string {
 	bc := build.Default
 	bc.GOOS, bc.GOARCH, bc.CgoEnabled = "wasip1", "wasm", false
 	pkg, _ := bc.ImportDir(dir, build.ImportComment)
 	if pkg == nil {
 		return nil
 	}
-	var out []string
-	for _, path := range pkg.Imports {
-		if rest, ok := strings.CutPrefix(path, modPath+"/"); ok {
-			out = append(out, rest)
-		}
-	}
-	return out
+	return pkg.Imports
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,7 @@ func TestWorkspaceModules(t *testing.T) {
 	for _, m := range mods {
 		t.Run(filepath.ToSlash(m), func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command("go", append(args, "./...")...)
+			cmd := exec.Command("go", append(slices.Clip(args), "./...")...)
 			cmd.Dir = m
 			cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 			if err := cmd.Run(); err != nil {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -94,9 +93,7 @@ func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
 		s.jsonError(ctx, fasthttp.StatusNotFound, "admin API is off: start kiln with "+env+" set to enable it")
 		return false
 	}
-	auth := ctx.Request.Header.Peek("Authorization")
-	tok, ok := bytes.CutPrefix(auth, []byte("Bearer "))
-	if !ok || !constantTimeEqual(bytes.TrimSpace(tok), s.opts.AdminSecret) {
+	if !s.bearerOK(&ctx.Request.Header) {
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="kiln"`)
 		s.jsonError(ctx, fasthttp.StatusUnauthorized, "missing or wrong admin secret: send Authorization: Bearer $"+env)
 		return false

@@ -7,6 +7,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"log/slog"
 	"net"
@@ -34,17 +35,24 @@ type Options struct {
 
 	Routes         func() any // optional: GET /_kiln/routes, the running route table
 	AdminSecretEnv string     // the admin secret's variable, named in errors; default KILN_ADMIN_SECRET
+
+	// MaxAdminBody caps an authorized admin request's body over HTTP
+	// (413 past it); 0 means DefaultMaxAdminBody. Every other request may
+	// carry at most 1 KiB, ignored.
+	MaxAdminBody int
 }
 
 // Server serves one site.
 type Server struct {
-	opts   Options
-	eng    *isr.Engine
-	m      *metrics.Metrics
-	log    *slog.Logger
-	srv    *fasthttp.Server
-	ctx    context.Context
-	cancel context.CancelFunc
+	opts Options
+	eng  *isr.Engine
+	m    *metrics.Metrics
+	log  *slog.Logger
+	srv  *fasthttp.Server
+	ctx  context.Context
+
+	maxAdminBody int
+	cancel       context.CancelFunc
 }
 
 // New creates a server.
@@ -54,6 +62,7 @@ func New(opts Options) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{opts: opts, eng: opts.Engine, m: opts.Metrics, log: opts.Logger, ctx: ctx, cancel: cancel}
+	s.maxAdminBody = cmp.Or(opts.MaxAdminBody, DefaultMaxAdminBody)
 	s.srv = &fasthttp.Server{
 		Handler:                       s.Handle,
 		Name:                          "kiln",
@@ -63,10 +72,14 @@ func New(opts Options) *Server {
 		ReadTimeout:                   30 * time.Second,
 		WriteTimeout:                  60 * time.Second,
 		IdleTimeout:                   120 * time.Second,
-		MaxRequestBodySize:            64 << 20,
 		ReadBufferSize:                16 << 10, // long URLs reach the handler and get a 400, not a 431
 		DisableHeaderNamesNormalizing: false,
-		StreamRequestBody:             false,
+		// The body cap is decided per request on its headers, before any
+		// of the body is read or reserved (limits.go).
+		HeaderReceived: s.bodyLimit,
+		ExpectHandler:  s.expect,
+		ErrorHandler:   requestError,
+		Logger:         serverLog{s.log},
 	}
 	return s
 }

@@ -20,7 +20,9 @@ func (s *Server) ServeLocal(ln net.Listener) error {
 		NoDefaultContentType:  true,
 		ReadTimeout:           30 * time.Second,
 		IdleTimeout:           120 * time.Second,
-		MaxRequestBodySize:    64 << 20, // an import
+		MaxRequestBodySize:    max(localBody, s.maxAdminBody), // an import
+		ErrorHandler:          requestError,
+		Logger:                serverLog{s.log},
 		CloseOnShutdown:       true,
 		NoDefaultServerHeader: false,
 		// No WriteTimeout: a revalidation answers once its pages are

@@ -1,0 +1,112 @@
+package server_test
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawRequest sends head (a request line and headers, without the blank
+// line) on a new connection, then a few bytes of body, and returns the
+// connection.
+func rawRequest(t *testing.T, addr, head string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if _, err := fmt.Fprintf(c, "%s\r\n\r\n{}", head); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// readStatus reads the status of the answer on c.
+func readStatus(t *testing.T, c net.Conn) int {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(20 * time.Second)) // a bound on failure, not a wait
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestAnnouncedBodiesReserveNothing: connections announcing 64 MiB bodies
+// get 413 at once, on pages and on the admin API without the secret,
+// and the engine allocates nothing near what they announce (fasthttp
+// used to reserve the announced size as the headers arrived).
+func TestAnnouncedBodiesReserveNothing(t *testing.T) {
+	e := start(t, `route "/p/:slug" {
+  renderer = "page"
+}`, map[string]any{"page:/p/a": page("A", "build", true)})
+	addr := strings.TrimPrefix(e.base, "http://")
+	heads := []string{
+		"GET /p/a HTTP/1.1\r\nHost: x\r\nContent-Length: 67108864",
+		"HEAD / HTTP/1.1\r\nHost: x\r\nContent-Length: 67108864",
+		"POST /p/a HTTP/1.1\r\nHost: x\r\nContent-Length: 67108864",
+		"POST /_kiln/revalidate HTTP/1.1\r\nHost: x\r\nContent-Length: 67108864",
+		"POST /_kiln/revalidate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer wrong\r\nContent-Length: 67108864",
+		"POST /_kiln/revalidate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + adminSecret + "\r\nContent-Length: 67108864",
+		"POST /_kiln/revalidate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + adminSecret + "\r\nExpect: 100-continue\r\nContent-Length: 67108864",
+		"GET /p/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4000000",
+	}
+	const conns = 4 // of each kind
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var open []net.Conn
+	for range conns {
+		for _, h := range heads {
+			open = append(open, rawRequest(t, addr, h))
+		}
+	}
+	for i, c := range open {
+		if got, want := readStatus(t, c), http.StatusRequestEntityTooLarge; got != want {
+			t.Errorf("%q: status %d, want %d", heads[i%len(heads)], got, want)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	announced := uint64(len(open)) * 64 << 20
+	if got := after.TotalAlloc - before.TotalAlloc; got > announced/64 {
+		t.Errorf("allocated %d MiB while %d MiB of bodies were announced", got>>20, announced>>20)
+	}
+	if r := e.get("/p/a"); r.status != 200 {
+		t.Errorf("after the flood: %d %s", r.status, r.body)
+	}
+}
+
+// TestBodyCaps: a page request may carry a stray small body (ignored),
+// an authorized admin request up to its cap, and past either gets 413.
+func TestBodyCaps(t *testing.T) {
+	e := start(t, `route "/p/:slug" {
+  renderer = "page"
+}`, map[string]any{"page:/p/a": page("A", "build", true)})
+	auth := []string{"Authorization", "Bearer " + adminSecret}
+	pad := func(n int) string { return `{"paths": ["/p/a"]}` + strings.Repeat(" ", n) }
+	for _, c := range []struct {
+		name, method, path, body string
+		headers                  []string
+		want                     int
+	}{
+		{"page small body", "GET", "/p/a", "hello", nil, 200},
+		{"page 2 KiB body", "GET", "/p/a", strings.Repeat("x", 2<<10), nil, 413},
+		{"admin 512 KiB", "POST", "/_kiln/revalidate", pad(512 << 10), auth, 200},
+		{"admin 2 MiB", "POST", "/_kiln/revalidate", pad(2 << 20), auth, 413},
+		{"admin unauthorized 2 KiB", "POST", "/_kiln/revalidate", pad(2 << 10), nil, 413},
+		{"admin unauthorized small", "POST", "/_kiln/revalidate", pad(0), nil, 401},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if r := e.do(c.method, c.path, c.body, c.headers...); r.status != c.want {
+				t.Errorf("status %d, want %d: %s", r.status, c.want, r.body)
+			}
+		})
+	}
+}

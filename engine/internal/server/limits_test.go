@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kilnhq/kiln/engine/internal/server"
 )
 
 // rawRequest sends head (a request line and headers, without the blank
@@ -108,5 +110,18 @@ func TestBodyCaps(t *testing.T) {
 				t.Errorf("status %d, want %d: %s", r.status, c.want, r.body)
 			}
 		})
+	}
+}
+
+func TestDefaultMaxConns(t *testing.T) {
+	for _, c := range []struct {
+		nofile uint64
+		want   int
+	}{
+		{64, 16}, {256, 128}, {1024, 768}, {2048, 1536}, {1 << 20, 256 * 1024},
+	} {
+		if got := server.DefaultMaxConns(c.nofile); got != c.want {
+			t.Errorf("DefaultMaxConns(%d) = %d, want %d", c.nofile, got, c.want)
+		}
 	}
 }

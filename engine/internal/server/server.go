@@ -40,6 +40,11 @@ type Options struct {
 	// (413 past it); 0 means DefaultMaxAdminBody. Every other request may
 	// carry at most 1 KiB, ignored.
 	MaxAdminBody int
+	// MaxConns caps open connections (past it a new one gets 503 and is
+	// closed); 0 derives it from the fd limit (DefaultMaxConns).
+	// MaxConnsPerIP caps one client address's (429); 0 is no cap.
+	MaxConns      int
+	MaxConnsPerIP int
 }
 
 // Server serves one site.
@@ -76,6 +81,8 @@ func New(opts Options) *Server {
 		DisableHeaderNamesNormalizing: false,
 		// The body cap is decided per request on its headers, before any
 		// of the body is read or reserved (limits.go).
+		Concurrency:    cmp.Or(opts.MaxConns, DefaultMaxConns(fdLimit())),
+		MaxConnsPerIP:  opts.MaxConnsPerIP,
 		HeaderReceived: s.bodyLimit,
 		ExpectHandler:  s.expect,
 		ErrorHandler:   requestError,
@@ -84,8 +91,11 @@ func New(opts Options) *Server {
 	return s
 }
 
-// Serve accepts connections on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+// Serve accepts connections on ln until Shutdown. An accept that fails
+// for lack of file descriptors is retried, not returned.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.srv.Serve(retryListener{Listener: ln, log: s.log})
+}
 
 // Shutdown stops accepting connections and waits for open requests.
 func (s *Server) Shutdown() error {

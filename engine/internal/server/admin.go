@@ -48,8 +48,7 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx, raw []byte) {
 		s.metrics(ctx)
 		return
 	case p == "/_kiln/healthz":
-		ctx.SetContentType("text/plain; charset=utf-8")
-		ctx.SetBodyString("ok\n")
+		s.healthz(ctx)
 		return
 	case p == "/_kiln/dev/events" && s.opts.Dev != nil:
 		s.opts.Dev.events(ctx, s.ctx.Done())
@@ -250,6 +249,24 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.m.Registry, promhttp.HandlerOpts{}))(ctx)
+}
+
+// healthz answers 200 while the engine serves: "ok", or "degraded" with
+// a line for each part that is down (stored pages are still served, and
+// renders that need a down data source get 503), so a load balancer keeps
+// the instance in rotation and a person sees what is wrong.
+func (s *Server) healthz(ctx *fasthttp.RequestCtx) {
+	ctx.Response.Header.Set("Cache-Control", "private, no-store")
+	ctx.SetContentType("text/plain; charset=utf-8")
+	var degraded []string
+	if s.opts.Degraded != nil {
+		degraded = s.opts.Degraded()
+	}
+	if len(degraded) == 0 {
+		ctx.SetBodyString("ok\n")
+		return
+	}
+	ctx.SetBodyString("degraded\n" + strings.Join(degraded, "\n") + "\n")
 }
 
 func (s *Server) writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {

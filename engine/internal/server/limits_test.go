@@ -2,11 +2,14 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -124,4 +127,54 @@ func TestDefaultMaxConns(t *testing.T) {
 			t.Errorf("DefaultMaxConns(%d) = %d, want %d", c.nofile, got, c.want)
 		}
 	}
+}
+
+// TestSecretNeverLogged sends requests fasthttp cannot parse, each with
+// the admin secret in Authorization: no log line, at any level, may hold
+// it (fasthttp logs the raw request bytes unless told not to).
+func TestSecretNeverLogged(t *testing.T) {
+	var buf syncBuffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv := server.New(server.Options{Logger: log, AdminSecret: "topsecret-bearer"})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown() })
+	for _, head := range []string{
+		"GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer topsecret-bearer\r\nno colon here",
+		"GET / HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer topsecret-bearer\r\nContent-Length: zz",
+		"GET / HTTP/1.1\r\nAuthorization: Bearer topsecret-bearer\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz",
+		"POST /_kiln/revalidate HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer topsecret-bearer\r\nContent-Length: 99999999",
+	} {
+		c := rawRequest(t, ln.Addr().String(), head)
+		if got := readStatus(t, c); got < 400 {
+			t.Errorf("%q: status %d, want an error", head, got)
+		}
+	}
+	srv.Shutdown()
+	if strings.Contains(buf.String(), "topsecret") {
+		t.Errorf("the secret is in the log:\n%s", buf.String())
+	}
+	if !strings.Contains(buf.String(), "http: ") {
+		t.Errorf("no fasthttp error was logged at all:\n%s", buf.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -45,6 +45,10 @@ type Options struct {
 	// MaxConnsPerIP caps one client address's (429); 0 is no cap.
 	MaxConns      int
 	MaxConnsPerIP int
+
+	// Degraded lists the parts running degraded (a data source the
+	// supervisor keeps retrying), one line each, for /_kiln/healthz.
+	Degraded func() []string
 }
 
 // Server serves one site.
@@ -87,6 +91,9 @@ func New(opts Options) *Server {
 		ExpectHandler:  s.expect,
 		ErrorHandler:   requestError,
 		Logger:         serverLog{s.log},
+		// A request that cannot be parsed is logged without its bytes:
+		// they may hold the admin secret.
+		SecureErrorLogMessage: true,
 	}
 	return s
 }

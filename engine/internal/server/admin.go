@@ -92,7 +92,14 @@ func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
 		s.jsonError(ctx, fasthttp.StatusNotFound, "admin API is off: start kiln with "+env+" set to enable it")
 		return false
 	}
+	ip, now := ctx.RemoteIP().String(), time.Now()
+	if wait := s.authFails.retryAfter(ip, now); wait > 0 {
+		ctx.Response.Header.Set("Retry-After", retrySeconds(wait))
+		s.jsonError(ctx, fasthttp.StatusTooManyRequests, "too many wrong admin secrets from this address: wait and retry")
+		return false
+	}
 	if !s.bearerOK(&ctx.Request.Header) {
+		s.authFails.fail(ip, now)
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="kiln"`)
 		s.jsonError(ctx, fasthttp.StatusUnauthorized, "missing or wrong admin secret: send Authorization: Bearer $"+env)
 		return false

@@ -178,3 +178,38 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestFailedAuthRateLimit: past ten wrong secrets a minute, an address
+// gets 429 with Retry-After, even with the right secret.
+func TestFailedAuthRateLimit(t *testing.T) {
+	srv := server.New(server.Options{AdminSecret: "right", Logger: slog.New(slog.DiscardHandler)})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Shutdown() })
+	status := func(secret string) (int, string) {
+		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/_kiln/nothing", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	if got, _ := status("right"); got != 404 {
+		t.Fatalf("right secret: %d, want 404 (no such endpoint)", got)
+	}
+	for i := range 10 {
+		if got, _ := status("wrong"); got != 401 {
+			t.Fatalf("wrong secret %d: %d, want 401", i+1, got)
+		}
+	}
+	for _, secret := range []string{"wrong", "right"} {
+		if got, retry := status(secret); got != 429 || retry == "" {
+			t.Errorf("%s secret past the limit: %d, Retry-After %q; want 429 with Retry-After", secret, got, retry)
+		}
+	}
+}

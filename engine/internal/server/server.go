@@ -61,6 +61,7 @@ type Server struct {
 	ctx  context.Context
 
 	maxAdminBody int
+	authFails    authLimiter
 	cancel       context.CancelFunc
 }
 

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -211,5 +213,19 @@ func TestFailedAuthRateLimit(t *testing.T) {
 		if got, retry := status(secret); got != 429 || retry == "" {
 			t.Errorf("%s secret past the limit: %d, Retry-After %q; want 429 with Retry-After", secret, got, retry)
 		}
+	}
+}
+
+// TestStoreIsPrivate: the store folder is the owner's only.
+func TestStoreIsPrivate(t *testing.T) {
+	e := start(t, `route "/p/:slug" {
+  renderer = "page"
+}`, map[string]any{"page:/p/a": page("A", "build", true)})
+	fi, err := os.Stat(filepath.Join(e.dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != 0o700 {
+		t.Errorf("store mode %o, want 700", got)
 	}
 }

@@ -71,6 +71,8 @@ func serve(cfg *config.Site, dev *devMode) error {
 		AdminSecret: os.Getenv(cfg.AdminSecretEnv), PreviewSecret: os.Getenv(cfg.PreviewSecretEnv),
 		AdminSecretEnv: cfg.AdminSecretEnv,
 		Routes:         func() any { return routeTable(cfg) },
+		Degraded:       s.Degraded,
+		MaxAdminBody:   cfg.MaxAdminBody, MaxConns: cfg.MaxConnections, MaxConnsPerIP: cfg.MaxConnectionsPerIP,
 	}
 	if s.Plugins != nil {
 		opts.Data = site.DataAdmin{Plugins: s.Plugins}

@@ -32,6 +32,7 @@ const (
 	DefaultMaxDependencies  = 10000
 	DefaultMaxTags          = 128
 	DefaultStartTimeout     = 10 * time.Second
+	DefaultMaxAdminBody     = 1 << 20
 )
 
 // BuiltinPlugins are the data-source plugins shipped under plugins/.
@@ -41,6 +42,7 @@ var siteSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "listen"}, {Name: "store"}, {Name: "admin_secret_env"}, {Name: "preview_secret_env"},
 	{Name: "not_found"}, {Name: "hot_cache"}, {Name: "negative_ttl"}, {Name: "retry_backoff"},
 	{Name: "admin_secret"}, {Name: "preview_secret"},
+	{Name: "max_admin_body"}, {Name: "max_connections"}, {Name: "max_connections_per_ip"},
 }}
 
 func (d *decoder) decodeSite(blocks hcl.Blocks) {
@@ -60,6 +62,9 @@ func (d *decoder) decodeSite(blocks hcl.Blocks) {
 	s.HotCacheBytes = a.size("hot_cache", DefaultHotCache, math.MaxInt64)
 	s.NegativeTTL = a.duration("negative_ttl", DefaultNegativeTTL)
 	s.RetryBackoff = a.duration("retry_backoff", DefaultRetryBackoff)
+	s.MaxAdminBody = int(a.size("max_admin_body", DefaultMaxAdminBody, 1<<30))
+	s.MaxConnections = int(a.integer("max_connections", 0, 0, 1<<20))
+	s.MaxConnectionsPerIP = int(a.integer("max_connections_per_ip", 0, 0, 1<<20))
 	for _, name := range []string{"admin_secret", "preview_secret"} {
 		if a.has(name) {
 			a.errorf(a.m[name].NameRange, "Secret in config file",

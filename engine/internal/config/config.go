@@ -43,6 +43,13 @@ type Site struct {
 	NegativeTTL      time.Duration // how long a 404 stays fresh; default 60s
 	RetryBackoff     time.Duration // minimum wait before retrying a failed regeneration; default 10s
 
+	// Request limits: the admin API's body cap over HTTP (default 1 MiB),
+	// open connections (0: three quarters of the fd limit) and
+	// connections from one address (0: no cap).
+	MaxAdminBody        int
+	MaxConnections      int
+	MaxConnectionsPerIP int
+
 	Renderers   []*Renderer
 	DataSources []*DataSource
 	Routes      []*Route

@@ -44,7 +44,7 @@ route "/" {
 		File: filepath.Join(dir, "site.hcl"), Dir: dir,
 		Listen: ":3000", StoreDir: filepath.Join(dir, ".kiln"),
 		AdminSecretEnv: "KILN_ADMIN_SECRET", PreviewSecretEnv: "KILN_PREVIEW_SECRET",
-		HotCacheBytes: 64 << 20, NegativeTTL: 60 * time.Second, RetryBackoff: 10 * time.Second,
+		HotCacheBytes: 64 << 20, NegativeTTL: 60 * time.Second, RetryBackoff: 10 * time.Second, MaxAdminBody: 1 << 20,
 		Renderers: []*Renderer{{
 			Name: "page", Wasm: filepath.Join(dir, "shell.wasm"), Pool: runtime.NumCPU(),
 			Timeout: 2 * time.Second, MaxMemory: 128 << 20, MaxResponse: 16 << 20,

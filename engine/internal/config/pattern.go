@@ -34,6 +34,9 @@ func ParsePattern(pattern string) ([]Segment, error) {
 	if pattern == "/" {
 		return nil, nil
 	}
+	if err := checkReachable(pattern); err != nil {
+		return nil, err
+	}
 	parts := strings.Split(pattern[1:], "/")
 	segs := make([]Segment, 0, len(parts))
 	seen := map[string]bool{}
@@ -51,6 +54,23 @@ func ParsePattern(pattern string) ([]Segment, error) {
 		segs = append(segs, seg)
 	}
 	return segs, nil
+}
+
+// maxPatternLen is router.MaxPathLen: a longer request path is refused
+// with 400 before routing, so a longer pattern matches nothing.
+const maxPatternLen = 2048
+
+// checkReachable refuses a pattern no request can reach: longer than any
+// accepted path, or under the admin API's /_kiln/ (or /metrics), which
+// the server answers before routing.
+func checkReachable(pattern string) error {
+	switch {
+	case len(pattern) > maxPatternLen:
+		return fmt.Errorf("longer than %d bytes, the longest request path accepted: no request can reach it", maxPatternLen)
+	case strings.HasPrefix(pattern, "/_kiln/") || pattern == "/metrics":
+		return errors.New("/_kiln/* and /metrics are the admin API's, answered before routing: no request can reach it")
+	}
+	return nil
 }
 
 func parseSegment(p string, last bool) (Segment, error) {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,8 +48,7 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx, raw []byte) {
 		s.metrics(ctx)
 		return
 	case p == "/_kiln/healthz":
-		ctx.SetContentType("text/plain; charset=utf-8")
-		ctx.SetBodyString("ok\n")
+		s.healthz(ctx)
 		return
 	case p == "/_kiln/dev/events" && s.opts.Dev != nil:
 		s.opts.Dev.events(ctx, s.ctx.Done())
@@ -94,9 +92,14 @@ func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
 		s.jsonError(ctx, fasthttp.StatusNotFound, "admin API is off: start kiln with "+env+" set to enable it")
 		return false
 	}
-	auth := ctx.Request.Header.Peek("Authorization")
-	tok, ok := bytes.CutPrefix(auth, []byte("Bearer "))
-	if !ok || !constantTimeEqual(bytes.TrimSpace(tok), s.opts.AdminSecret) {
+	ip, now := ctx.RemoteIP().String(), time.Now()
+	if wait := s.authFails.retryAfter(ip, now); wait > 0 {
+		ctx.Response.Header.Set("Retry-After", retrySeconds(wait))
+		s.jsonError(ctx, fasthttp.StatusTooManyRequests, "too many wrong admin secrets from this address: wait and retry")
+		return false
+	}
+	if !s.bearerOK(&ctx.Request.Header) {
+		s.authFails.fail(ip, now)
 		ctx.Response.Header.Set("WWW-Authenticate", `Bearer realm="kiln"`)
 		s.jsonError(ctx, fasthttp.StatusUnauthorized, "missing or wrong admin secret: send Authorization: Bearer $"+env)
 		return false
@@ -253,6 +256,24 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.m.Registry, promhttp.HandlerOpts{}))(ctx)
+}
+
+// healthz answers 200 while the engine serves: "ok", or "degraded" with
+// a line for each part that is down (stored pages are still served, and
+// renders that need a down data source get 503), so a load balancer keeps
+// the instance in rotation and a person sees what is wrong.
+func (s *Server) healthz(ctx *fasthttp.RequestCtx) {
+	ctx.Response.Header.Set("Cache-Control", "private, no-store")
+	ctx.SetContentType("text/plain; charset=utf-8")
+	var degraded []string
+	if s.opts.Degraded != nil {
+		degraded = s.opts.Degraded()
+	}
+	if len(degraded) == 0 {
+		ctx.SetBodyString("ok\n")
+		return
+	}
+	ctx.SetBodyString("degraded\n" + strings.Join(degraded, "\n") + "\n")
 }
 
 func (s *Server) writeJSON(ctx *fasthttp.RequestCtx, status int, v any) {

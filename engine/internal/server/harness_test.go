@@ -167,6 +167,7 @@ func (e *env) open() {
 	e.srv = server.New(server.Options{
 		Engine: s.Engine, Metrics: s.Metrics, Assets: s.Assets, Logger: log,
 		AdminSecret: e.secret, PreviewSecret: "preview-token", Data: site.DataAdmin{Plugins: s.Plugins},
+		Degraded: s.Degraded,
 	})
 	go e.srv.Serve(ln)
 	e.base = "http://" + ln.Addr().String()

@@ -7,6 +7,7 @@ package server
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"log/slog"
 	"net"
@@ -34,17 +35,34 @@ type Options struct {
 
 	Routes         func() any // optional: GET /_kiln/routes, the running route table
 	AdminSecretEnv string     // the admin secret's variable, named in errors; default KILN_ADMIN_SECRET
+
+	// MaxAdminBody caps an authorized admin request's body over HTTP
+	// (413 past it); 0 means DefaultMaxAdminBody. Every other request may
+	// carry at most 1 KiB, ignored.
+	MaxAdminBody int
+	// MaxConns caps open connections (past it a new one gets 503 and is
+	// closed); 0 derives it from the fd limit (DefaultMaxConns).
+	// MaxConnsPerIP caps one client address's (429); 0 is no cap.
+	MaxConns      int
+	MaxConnsPerIP int
+
+	// Degraded lists the parts running degraded (a data source the
+	// supervisor keeps retrying), one line each, for /_kiln/healthz.
+	Degraded func() []string
 }
 
 // Server serves one site.
 type Server struct {
-	opts   Options
-	eng    *isr.Engine
-	m      *metrics.Metrics
-	log    *slog.Logger
-	srv    *fasthttp.Server
-	ctx    context.Context
-	cancel context.CancelFunc
+	opts Options
+	eng  *isr.Engine
+	m    *metrics.Metrics
+	log  *slog.Logger
+	srv  *fasthttp.Server
+	ctx  context.Context
+
+	maxAdminBody int
+	authFails    authLimiter
+	cancel       context.CancelFunc
 }
 
 // New creates a server.
@@ -54,6 +72,7 @@ func New(opts Options) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{opts: opts, eng: opts.Engine, m: opts.Metrics, log: opts.Logger, ctx: ctx, cancel: cancel}
+	s.maxAdminBody = cmp.Or(opts.MaxAdminBody, DefaultMaxAdminBody)
 	s.srv = &fasthttp.Server{
 		Handler:                       s.Handle,
 		Name:                          "kiln",
@@ -63,16 +82,28 @@ func New(opts Options) *Server {
 		ReadTimeout:                   30 * time.Second,
 		WriteTimeout:                  60 * time.Second,
 		IdleTimeout:                   120 * time.Second,
-		MaxRequestBodySize:            64 << 20,
 		ReadBufferSize:                16 << 10, // long URLs reach the handler and get a 400, not a 431
 		DisableHeaderNamesNormalizing: false,
-		StreamRequestBody:             false,
+		// The body cap is decided per request on its headers, before any
+		// of the body is read or reserved (limits.go).
+		Concurrency:    cmp.Or(opts.MaxConns, DefaultMaxConns(fdLimit())),
+		MaxConnsPerIP:  opts.MaxConnsPerIP,
+		HeaderReceived: s.bodyLimit,
+		ExpectHandler:  s.expect,
+		ErrorHandler:   requestError,
+		Logger:         serverLog{s.log},
+		// A request that cannot be parsed is logged without its bytes:
+		// they may hold the admin secret.
+		SecureErrorLogMessage: true,
 	}
 	return s
 }
 
-// Serve accepts connections on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+// Serve accepts connections on ln until Shutdown. An accept that fails
+// for lack of file descriptors is retried, not returned.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.srv.Serve(retryListener{Listener: ln, log: s.log})
+}
 
 // Shutdown stops accepting connections and waits for open requests.
 func (s *Server) Shutdown() error {

@@ -20,7 +20,10 @@ func (s *Server) ServeLocal(ln net.Listener) error {
 		NoDefaultContentType:  true,
 		ReadTimeout:           30 * time.Second,
 		IdleTimeout:           120 * time.Second,
-		MaxRequestBodySize:    64 << 20, // an import
+		MaxRequestBodySize:    max(localBody, s.maxAdminBody), // an import
+		ErrorHandler:          requestError,
+		Logger:                serverLog{s.log},
+		SecureErrorLogMessage: true,
 		CloseOnShutdown:       true,
 		NoDefaultServerHeader: false,
 		// No WriteTimeout: a revalidation answers once its pages are
@@ -45,8 +48,7 @@ func (s *Server) handleLocal(ctx *fasthttp.RequestCtx) {
 	case !bytes.HasPrefix(raw, strKiln):
 		s.jsonError(ctx, fasthttp.StatusNotFound, "the admin socket serves /_kiln/* only")
 	case string(raw) == "/_kiln/healthz":
-		ctx.SetContentType("text/plain; charset=utf-8")
-		ctx.SetBodyString("ok\n")
+		s.healthz(ctx)
 	default:
 		s.adminAPI(ctx, string(raw))
 	}

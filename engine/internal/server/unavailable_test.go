@@ -3,6 +3,7 @@ package server_test
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +25,9 @@ func TestPluginDown(t *testing.T) {
   revalidate = "1s"
 }`, map[string]any{"page:/p/a": page("A", "build", true), "page:/p/b": page("B")})
 	stored := e.get("/p/a")
+	if r := e.get("/_kiln/healthz"); r.status != 200 || r.body != "ok\n" {
+		t.Errorf("healthz with the source up: %d %q", r.status, r.body)
+	}
 	e.stop()
 	if err := os.Remove(bin); err != nil {
 		t.Fatal(err)
@@ -32,6 +36,9 @@ func TestPluginDown(t *testing.T) {
 	e.open()
 	if h := e.site.Plugins.Health()[0]; h.State == datasource.StateUp {
 		t.Fatalf("data source without its executable: %s", h.State)
+	}
+	if r := e.get("/_kiln/healthz"); r.status != 200 || !strings.HasPrefix(r.body, "degraded\ndata source data: ") {
+		t.Errorf("healthz with the source down: %d %q; want 200 and degraded, naming the source", r.status, r.body)
 	}
 	if r := e.get("/p/a"); r.status != 200 || r.body != stored.body || r.cache() != "HIT" {
 		t.Errorf("stored page while the source is down: %d %s; want 200 HIT and the stored page", r.status, r.cache())

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/kilnhq/kiln/engine/internal/datasource"
 	"github.com/kilnhq/kiln/engine/internal/server"
@@ -93,4 +94,24 @@ func (d DataAdmin) Export(ctx context.Context, source string) (map[string]json.R
 		}
 		cursor = next
 	}
+}
+
+// Degraded lists the data sources that are not up, one line each, for
+// /_kiln/healthz: "data source NAME: STATE since TIME: LAST ERROR".
+func (s *Site) Degraded() []string {
+	if s.Plugins == nil {
+		return nil
+	}
+	var out []string
+	for _, h := range s.Plugins.Health() {
+		if h.State == datasource.StateUp {
+			continue
+		}
+		line := fmt.Sprintf("data source %s: %s since %s", h.Name, h.State, h.Since.UTC().Format(time.RFC3339))
+		if h.LastError != "" {
+			line += ": " + h.LastError
+		}
+		out = append(out, line)
+	}
+	return out
 }

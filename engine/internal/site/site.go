@@ -104,6 +104,15 @@ func (s *Site) Close() error {
 }
 
 func (s *Site) openStore(ctx context.Context, _ Options) error {
+	// The store holds every page, previews and drafts included, and the
+	// admin socket: only its owner may enter it, whatever the umask made
+	// of the files inside (an older store is tightened too).
+	if err := os.MkdirAll(s.Config.StoreDir, 0o700); err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	if err := os.Chmod(s.Config.StoreDir, 0o700); err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
 	st, err := store.Open(s.Config.StoreDir, store.Options{HotCacheBytes: s.Config.HotCacheBytes})
 	if err != nil {
 		return fmt.Errorf("open store %s: %w", s.Config.StoreDir, err)

@@ -1,0 +1,88 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Request bodies. fasthttp reads a request's body before the handler
+// runs, into a buffer of the announced Content-Length, so the cap must be
+// decided on the headers alone: bodyLimit runs once they are read, before
+// a byte of body is, and only an authorized admin request gets more than
+// a few bytes. A page request (GET or HEAD) has no use for a body.
+const (
+	// DefaultMaxAdminBody is the admin API's default body cap over HTTP.
+	DefaultMaxAdminBody = 1 << 20
+	// strayBody is what any other request may carry (and is ignored):
+	// less than the read buffer fasthttp already holds per connection.
+	strayBody = 1 << 10
+	// localBody is the admin socket's cap: an import of a whole data set
+	// goes through it, and whoever can connect could open the store.
+	localBody = 64 << 20
+)
+
+var strBearer = []byte("Bearer ")
+
+// bodyLimit is fasthttp's HeaderReceived hook: the body cap of a request,
+// from its target and its Authorization header.
+func (s *Server) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+	if bytes.HasPrefix(h.RequestURI(), strKiln) && s.bearerOK(h) {
+		return fasthttp.RequestConfig{MaxRequestBodySize: s.maxAdminBody}
+	}
+	return fasthttp.RequestConfig{MaxRequestBodySize: strayBody}
+}
+
+// bearerOK reports whether h carries the admin secret.
+func (s *Server) bearerOK(h *fasthttp.RequestHeader) bool {
+	if s.opts.AdminSecret == "" {
+		return false
+	}
+	tok, ok := bytes.CutPrefix(h.Peek("Authorization"), strBearer)
+	return ok && constantTimeEqual(bytes.TrimSpace(tok), s.opts.AdminSecret)
+}
+
+// requestError is fasthttp's ErrorHandler: the answer to a request that
+// could not be read. fasthttp's own answers every unknown error with 400,
+// an oversized body included.
+func requestError(ctx *fasthttp.RequestCtx, err error) {
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	status, msg := fasthttp.StatusBadRequest, "bad request"
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		status, msg = fasthttp.StatusRequestEntityTooLarge, "request body too large"
+	case errors.As(err, &small):
+		status, msg = fasthttp.StatusRequestHeaderFieldsTooLarge, "request header too large"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		status, msg = fasthttp.StatusRequestTimeout, "request timeout"
+	}
+	ctx.Response.Header.Set("Cache-Control", "private, no-store")
+	ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
+	ctx.SetStatusCode(status)
+	ctx.SetBodyString(msg + "\n")
+}
+
+// expect is fasthttp's ExpectHandler: a request announcing a body over
+// its cap with Expect: 100-continue is answered 413 before the client
+// sends it.
+func (s *Server) expect(ctx *fasthttp.RequestCtx) int {
+	h := &ctx.Request.Header
+	if n := h.ContentLength(); n > s.bodyLimit(h).MaxRequestBodySize {
+		return fasthttp.StatusRequestEntityTooLarge
+	}
+	return fasthttp.StatusContinue
+}
+
+// serverLog turns fasthttp's log lines (a connection that could not be
+// read, for one) into debug records: each is one client's mistake, and a
+// flood of them must not flood the log.
+type serverLog struct{ log *slog.Logger }
+
+func (l serverLog) Printf(format string, args ...any) {
+	l.log.Debug("http: " + fmt.Sprintf(format, args...))
+}

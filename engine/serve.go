@@ -75,6 +75,17 @@ func serve(cfg *config.Site, dev *devMode) error {
 		Degraded:       s.Degraded,
 		MaxAdminBody:   cfg.MaxAdminBody, MaxConns: cfg.MaxConnections, MaxConnsPerIP: cfg.MaxConnectionsPerIP,
 	}
+	if s.Cluster != nil {
+		ready := s.Cluster.Ready()
+		opts.Ready = func() bool {
+			select {
+			case <-ready:
+				return true
+			default:
+				return false
+			}
+		}
+	}
 	if s.Plugins != nil {
 		opts.Data = site.DataAdmin{Plugins: s.Plugins}
 	}

@@ -263,5 +263,11 @@ func TestCluster(t *testing.T) {
 		if err != nil || len(st.Nodes) < 4 {
 			t.Errorf("status = %+v, %v; want ≥ 4 live nodes", st, err)
 		}
+		cfg := config.DefaultCluster(urls)
+		cfg.Prefix, cfg.Replicas = "site1", 3
+		st, err = Inspect(context.Background(), cfg) // kiln cluster status
+		if err != nil || len(st.Nodes) < 4 || st.Last == 0 {
+			t.Errorf("Inspect = %+v, %v; want ≥ 4 live nodes and the bucket's last revision", st, err)
+		}
 	})
 }

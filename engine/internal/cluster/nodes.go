@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/kilnhq/kiln/engine/internal/config"
 )
 
 // NodeStatus is one live node, as its heartbeat says.
@@ -220,3 +223,19 @@ func (n *Node) WaitAll(ctx context.Context, paths []string) error {
 }
 
 var _ = jetstream.KeyValuePut
+
+// Inspect connects to the cluster without joining it (no watch, no
+// heartbeat) and returns its status: `kiln cluster status`.
+func Inspect(ctx context.Context, c *config.Cluster) (Status, error) {
+	n := &Node{cfg: c, name: c.NodeName(), timeout: DefaultTimeout}
+	nc, err := nats.Connect(strings.Join(c.URLs, ","), nats.Name("kiln cluster status"), nats.Timeout(DefaultTimeout))
+	if err != nil {
+		return Status{}, fmt.Errorf("cluster: connect to NATS %s: %w", strings.Join(c.URLs, ","), err)
+	}
+	defer nc.Close()
+	n.nc = nc
+	if err := n.setup(ctx); err != nil {
+		return Status{}, err
+	}
+	return n.Status(ctx)
+}

@@ -15,10 +15,11 @@ import (
 )
 
 func runBuild(args []string) error {
-	fs := newFlagSet("build", "[--config site.hcl] [--store DIR]",
+	fs := newFlagSet("build", "[--config site.hcl] [--store DIR] [--nats URLS]",
 		"Build the renderers, then prerender every route's build-time paths into the\nstore, in parallel. A stored page newer than the one rendered is kept.")
 	var sf siteFlags
 	sf.register(fs, false)
+	sf.registerNATS(fs)
 	cfg, err := sf.parseLoad(fs, args)
 	if err != nil {
 		return err

@@ -16,7 +16,7 @@ import (
 
 // siteFlags are the flags shared by the commands that read site.hcl.
 type siteFlags struct {
-	config, listen, store string
+	config, listen, store, nats string
 }
 
 func (f *siteFlags) register(fs *flag.FlagSet, listen bool) {
@@ -27,6 +27,11 @@ func (f *siteFlags) register(fs *flag.FlagSet, listen bool) {
 	}
 }
 
+// registerNATS adds --nats, which turns cluster mode on (serve, build).
+func (f *siteFlags) registerNATS(fs *flag.FlagSet) {
+	fs.StringVar(&f.nats, "nats", "", "NATS server `URLs`, comma-separated: run as a node of a cluster (overrides site.hcl's cluster urls)")
+}
+
 // load reads and validates the config, then applies flag overrides.
 func (f *siteFlags) load() (*config.Site, error) {
 	cfg, err := config.Load(f.config)
@@ -35,6 +40,19 @@ func (f *siteFlags) load() (*config.Site, error) {
 	}
 	if f.listen != "" {
 		cfg.Listen = f.listen
+	}
+	if f.nats != "" {
+		urls := strings.Split(f.nats, ",")
+		for _, u := range urls {
+			if msg := config.CheckNATSURL(u); msg != "" {
+				return nil, &exitError{code: 2, err: fmt.Errorf("--nats: %s", msg)}
+			}
+		}
+		if cfg.Cluster == nil {
+			cfg.Cluster = config.DefaultCluster(urls)
+		} else {
+			cfg.Cluster.URLs = urls
+		}
 	}
 	if f.store != "" {
 		abs, err := filepath.Abs(f.store)

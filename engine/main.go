@@ -34,6 +34,7 @@ func init() {
 		{name: "revalidate", summary: "regenerate paths or tags on the running engine", run: runRevalidate},
 		{name: "inspect", summary: "show a stored page's status, freshness, dependencies and history", run: runInspect},
 		{name: "data", summary: "get, set, delete, import or export data-source items", run: runData},
+		{name: "cluster", summary: "cluster status: the live nodes and their replication lag", run: runCluster},
 		{name: "version", summary: "print the version", run: runVersion},
 		{name: "help", summary: "list the commands, or show one command's flags", run: runHelp},
 		{name: "plugin", summary: "run a built-in data-source plugin (used by the engine)", run: runPlugin, hidden: true},

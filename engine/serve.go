@@ -20,10 +20,11 @@ import (
 )
 
 func runServe(args []string) error {
-	fs := newFlagSet("serve", "[--config site.hcl] [--listen ADDR] [--store DIR]",
+	fs := newFlagSet("serve", "[--config site.hcl] [--listen ADDR] [--store DIR] [--nats URLS]",
 		"Build the renderers that are missing or stale, prerender the build-time paths\nnot yet stored, and serve the site.")
 	var sf siteFlags
 	sf.register(fs, true)
+	sf.registerNATS(fs)
 	cfg, err := sf.parseLoad(fs, args)
 	if err != nil {
 		return err
@@ -73,6 +74,17 @@ func serve(cfg *config.Site, dev *devMode) error {
 		Routes:         func() any { return routeTable(cfg) },
 		Degraded:       s.Degraded,
 		MaxAdminBody:   cfg.MaxAdminBody, MaxConns: cfg.MaxConnections, MaxConnsPerIP: cfg.MaxConnectionsPerIP,
+	}
+	if s.Cluster != nil {
+		ready := s.Cluster.Ready()
+		opts.Ready = func() bool {
+			select {
+			case <-ready:
+				return true
+			default:
+				return false
+			}
+		}
 	}
 	if s.Plugins != nil {
 		opts.Data = site.DataAdmin{Plugins: s.Plugins}

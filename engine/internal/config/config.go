@@ -55,6 +55,7 @@ type Site struct {
 	Routes      []*Route
 	OnChange    []*OnChange
 	Static      []*Static
+	Cluster     *Cluster // nil: a single node
 }
 
 // Renderer is a `renderer "name" { ... }` block.

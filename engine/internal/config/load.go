@@ -197,6 +197,7 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "route", LabelNames: []string{"pattern"}},
 		{Type: "on_change", LabelNames: []string{"name"}},
 		{Type: "static", LabelNames: []string{"prefix"}},
+		{Type: "cluster"},
 	},
 }
 
@@ -206,6 +207,7 @@ func (d *decoder) decodeFile(body hcl.Body) {
 	d.routeRanges = map[*Route]routeRanges{}
 	d.onChangeRange = map[*OnChange]hcl.Range{}
 	d.decodeSite(c.Blocks.OfType("site"))
+	d.decodeCluster(c.Blocks.OfType("cluster"))
 	for _, b := range c.Blocks {
 		switch b.Type {
 		case "renderer":

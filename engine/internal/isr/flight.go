@@ -218,7 +218,50 @@ func (e *Engine) run(f *flight) {
 		e.finish(f, cur, landing{kept: true})
 		return
 	}
+	if e.leaser != nil {
+		release, kept, ok := e.lease(f, cur)
+		if !ok {
+			e.finish(f, kept, landing{kept: true})
+			return
+		}
+		if release != nil {
+			defer release()
+			// The lease applied a page that landed elsewhere just before.
+			if p, err := e.pages.Get(f.path); err == nil && version(p) != version(cur) {
+				cur = p
+				if f.need.satisfiedBy(cur, e.clock.Now()) {
+					e.finish(f, cur, landing{kept: true})
+					return
+				}
+			}
+		}
+	}
 	e.finish(f, cur, e.generate(f, cur))
+}
+
+// lease takes f's cluster lease. ok is false when another node renders:
+// kept is then the page to answer with, the stored stale one for a
+// background regeneration, or the other node's once it arrives. A
+// release of nil with ok means render alone (the cluster is away, or the
+// other node did not deliver in time).
+func (e *Engine) lease(f *flight, cur *store.Page) (release func(), kept *store.Page, ok bool) {
+	release, held, err := e.leaser.Lease(e.ctx, f.path)
+	if err != nil {
+		e.log.Warn("cluster lease unavailable; rendering alone", "path", f.path, "err", err)
+		return nil, nil, true
+	}
+	if !held {
+		return release, nil, true
+	}
+	if f.need == needStale && cur != nil {
+		return nil, cur, false // served stale; the holder's page arrives from the watch
+	}
+	p, err := e.leaser.Await(e.ctx, f.path, version(cur))
+	if err != nil {
+		e.log.Warn("no page from the cluster lease holder; rendering alone", "path", f.path, "err", err)
+		return nil, nil, true
+	}
+	return nil, p, false
 }
 
 // landing is a rendered flight on its way to the store.

@@ -48,6 +48,20 @@ type Options struct {
 	Metrics   *metrics.Metrics // optional
 	Workers   int              // background regenerations at once; default 4
 	Clock     Clock            // default: the system clock
+	// Leaser, in cluster mode, makes a render of a path one per cluster;
+	// nil renders alone.
+	Leaser Leaser
+}
+
+// Leaser coordinates renders across the nodes of a cluster.
+type Leaser interface {
+	// Lease takes path's render lease. held says another node holds it
+	// (and renders); an error says the cluster could not tell, and the
+	// render goes ahead alone. release gives the lease back.
+	Lease(ctx context.Context, path string) (release func(), held bool, err error)
+	// Await waits for a page of path with a Version above after, rendered
+	// by the lease holder; an error when none came in time.
+	Await(ctx context.Context, path string, after uint64) (*store.Page, error)
 }
 
 // Engine is a site's ISR engine. It is safe for concurrent use.
@@ -61,6 +75,7 @@ type Engine struct {
 	log       *slog.Logger
 	m         *metrics.Metrics
 	clock     Clock
+	leaser    Leaser
 
 	ctx      context.Context // cancelled by Close once flights are done
 	cancel   context.CancelFunc
@@ -109,7 +124,7 @@ func New(opts Options) *Engine {
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Engine{
 		site: opts.Site, pages: opts.Pages, queue: opts.Queue, history: opts.History,
-		routes: opts.Routes, renderers: opts.Renderers, log: opts.Logger, m: opts.Metrics, clock: opts.Clock,
+		routes: opts.Routes, renderers: opts.Renderers, log: opts.Logger, m: opts.Metrics, clock: opts.Clock, leaser: opts.Leaser,
 		ctx: ctx, cancel: cancel, stopping: make(chan struct{}), sem: make(chan struct{}, opts.Workers),
 		squeeze: make(chan struct{}, runtime.GOMAXPROCS(0)),
 		flights: map[string]*flight{}, firsts: map[*config.Route]int{}, deferred: map[string]string{},

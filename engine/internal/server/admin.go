@@ -50,6 +50,15 @@ func (s *Server) admin(ctx *fasthttp.RequestCtx, raw []byte) {
 	case p == "/_kiln/healthz":
 		s.healthz(ctx)
 		return
+	case p == "/_kiln/readyz":
+		ctx.SetContentType("text/plain; charset=utf-8")
+		if s.opts.Ready != nil && !s.opts.Ready() {
+			ctx.SetStatusCode(fasthttp.StatusServiceUnavailable)
+			ctx.SetBodyString("catching up\n")
+			return
+		}
+		ctx.SetBodyString("ok\n")
+		return
 	case p == "/_kiln/dev/events" && s.opts.Dev != nil:
 		s.opts.Dev.events(ctx, s.ctx.Done())
 		return

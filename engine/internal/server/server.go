@@ -49,6 +49,11 @@ type Options struct {
 	// Degraded lists the parts running degraded (a data source the
 	// supervisor keeps retrying), one line each, for /_kiln/healthz.
 	Degraded func() []string
+
+	// Ready, when set, says whether /_kiln/readyz answers 200 (a cluster
+	// node that caught up); nil means always ready. /_kiln/healthz is
+	// liveness and answers 200 (also when degraded).
+	Ready func() bool
 }
 
 // Server serves one site.

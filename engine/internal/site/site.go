@@ -18,6 +18,7 @@ import (
 
 	"github.com/kilnhq/kiln/engine/internal/assets"
 	"github.com/kilnhq/kiln/engine/internal/builtin"
+	"github.com/kilnhq/kiln/engine/internal/cluster"
 	"github.com/kilnhq/kiln/engine/internal/config"
 	"github.com/kilnhq/kiln/engine/internal/datasource"
 	"github.com/kilnhq/kiln/engine/internal/isr"
@@ -52,6 +53,7 @@ type Site struct {
 	Routes    *router.Table
 	Engine    *isr.Engine
 	Metrics   *metrics.Metrics
+	Cluster   *cluster.Node // nil on a single node
 
 	log         *slog.Logger
 	out         io.Writer
@@ -76,7 +78,7 @@ func Open(ctx context.Context, cfg *config.Site, opts Options) (_ *Site, err err
 		}
 	}()
 	steps := []func(context.Context, Options) error{
-		s.openStore, s.loadAssets, s.startPlugins, s.loadRenderers, s.startEngine,
+		s.openStore, s.joinCluster, s.loadAssets, s.startPlugins, s.loadRenderers, s.startEngine,
 	}
 	for _, step := range steps {
 		if err := step(ctx, opts); err != nil {
@@ -123,6 +125,30 @@ func (s *Site) openStore(ctx context.Context, _ Options) error {
 		st := s.Store.Stats()
 		return st.Pages, st.DiskBytes, st.HotBytes, st.HotHits, st.HotMisses
 	})
+	return nil
+}
+
+// joinCluster, with a cluster block, makes the store a replica of the
+// cluster's pages: every page stored is published, every page published
+// elsewhere is applied.
+func (s *Site) joinCluster(ctx context.Context, _ Options) error {
+	if s.Config.Cluster == nil {
+		return nil
+	}
+	n, err := cluster.Open(ctx, cluster.Options{Config: s.Config.Cluster, Store: s.Store, Logger: s.log})
+	if err != nil {
+		return err
+	}
+	s.Cluster = n
+	s.onClose(n.Close)
+	select { // catch up before serving: a new node then renders nothing stored
+	case <-n.Ready():
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.Store = n.Store()
+	n.Register(s.Metrics.Registry)
+	fmt.Fprintf(s.out, "  joined cluster %q on NATS as node %s\n", s.Config.Cluster.Prefix, n.Name())
 	return nil
 }
 
@@ -331,10 +357,14 @@ func (s *Site) startEngine(ctx context.Context, opts Options) error {
 		return err
 	}
 	s.Routes = routes
+	var leaser isr.Leaser
+	if s.Cluster != nil {
+		leaser = s.Cluster
+	}
 	s.Engine = isr.New(isr.Options{
 		Site: s.Config, Pages: s.Store, Queue: s.Store, History: s.Store, Routes: routes,
 		Renderers: s.Renderers, Logger: s.log, Metrics: s.Metrics, Workers: max(2, runtime.NumCPU()),
-		Clock: opts.Clock,
+		Clock: opts.Clock, Leaser: leaser,
 	})
 	s.onClose(func() error { s.Engine.Close(); return nil })
 	if err := s.Engine.Start(); err != nil {

@@ -12,7 +12,7 @@ import (
 // are count-prefixed. Decoders reject unknown versions, out-of-range
 // fields, lengths that run past the end, and trailing bytes.
 const (
-	pageFormat  = 2 // 2 added Version; 1 is read as version 0
+	pageFormat  = 3 // 2 added Version (1 is read as version 0); 3 added Node
 	eventFormat = 1
 	jobFormat   = 1
 )
@@ -44,12 +44,13 @@ func encodePage(dst []byte, p *Page) []byte {
 	dst = appendStrings(dst, p.Tags)
 	dst = appendStrings(dst, p.Keys)
 	dst = appendStrings(dst, p.Prefixes)
-	return binary.AppendUvarint(dst, p.Version)
+	dst = binary.AppendUvarint(dst, p.Version)
+	return appendString(dst, p.Node)
 }
 
 // encodedPageSize is an upper bound of encodePage's output length.
 func encodedPageSize(p *Page) int {
-	n := 64 + binary.MaxVarintLen64 + len(p.Route) + len(p.Body) + len(p.Gzip) + len(p.Brotli) + len(p.ETag)
+	n := 64 + 2*binary.MaxVarintLen64 + len(p.Node) + len(p.Route) + len(p.Body) + len(p.Gzip) + len(p.Brotli) + len(p.ETag)
 	for _, h := range p.Headers {
 		n += len(h.Name) + len(h.Value) + 2*binary.MaxVarintLen64
 	}
@@ -66,7 +67,7 @@ func encodedPageSize(p *Page) int {
 func decodePage(path string, b []byte) (*Page, error) {
 	r := reader{b: append([]byte(nil), b...)}
 	format := r.byte()
-	if format != 1 && format != pageFormat && r.err == nil {
+	if (format < 1 || format > pageFormat) && r.err == nil {
 		return nil, fmt.Errorf("%w: page format %d", ErrCorrupt, format)
 	}
 	p := &Page{Path: path, Kind: Kind(r.byte())}
@@ -83,6 +84,9 @@ func decodePage(path string, b []byte) (*Page, error) {
 	if format >= 2 {
 		p.Version = r.uvarint(^uint64(0))
 	}
+	if format >= 3 {
+		p.Node = r.string()
+	}
 	if err := r.finish(); err != nil {
 		return nil, err
 	}
@@ -91,6 +95,23 @@ func decodePage(path string, b []byte) (*Page, error) {
 	}
 	p.Seal()
 	return p, nil
+}
+
+// EncodePage appends p's record, Path included, in the store's format:
+// what cluster mode publishes.
+func EncodePage(dst []byte, p *Page) []byte {
+	dst = appendString(dst, p.Path)
+	return encodePage(dst, p)
+}
+
+// DecodePage decodes a record written by EncodePage.
+func DecodePage(b []byte) (*Page, error) {
+	r := reader{b: b}
+	path := r.string()
+	if r.err != nil {
+		return nil, r.err
+	}
+	return decodePage(path, r.b)
 }
 
 func encodeEvent(dst []byte, e Event) []byte {

@@ -62,7 +62,7 @@ func TestDecodePageRejects(t *testing.T) {
 		b    []byte
 	}{
 		{"empty", nil},
-		{"version", append([]byte{3}, good[1:]...)},
+		{"version", append([]byte{4}, good[1:]...)},
 		{"kind zero", append([]byte{1, 0}, good[2:]...)},
 		{"kind big", append([]byte{1, 4}, good[2:]...)},
 		{"truncated", good[:len(good)-1]},
@@ -86,7 +86,7 @@ func TestDecodeFormat1(t *testing.T) {
 	p := samplePages()[0]
 	b := encodePage(nil, p)
 	b[0] = 1
-	b = b[:len(b)-1] // version 7 is one varint byte
+	b = b[:len(b)-2] // version 7 is one varint byte, the empty Node one more
 	got, err := decodePage(p.Path, b)
 	if err != nil {
 		t.Fatal(err)
@@ -198,4 +198,22 @@ func FuzzDecodeJob(f *testing.F) {
 			t.Fatalf("round trip: %+v -> %+v, %v", j, j2, err)
 		}
 	})
+}
+
+func TestEncodePageRoundTrip(t *testing.T) {
+	for _, p := range samplePages() {
+		p.Node = "node-b"
+		p.Seal()
+		got, err := DecodePage(EncodePage(nil, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.Generated = p.Generated
+		if !reflect.DeepEqual(got, p) {
+			t.Errorf("got  %+v\nwant %+v", got, p)
+		}
+	}
+	if _, err := DecodePage([]byte{5, 'a'}); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("truncated path: err = %v, want ErrCorrupt", err)
+	}
 }

@@ -327,9 +327,12 @@ func (s *pebbleStore) Put(p *Page, opts PutOptions) error {
 		wo = pebble.NoSync
 	}
 	cp := *p // callers may reuse their struct; the slices are ours now
-	cp.Version = 1
-	if old != nil {
+	switch {
+	case opts.Replica:
+	case old != nil:
 		cp.Version = old.Version + 1
+	default:
+		cp.Version = 1
 	}
 	cp.Seal()
 	if err := s.commitPut(old, &cp, opts.Dequeue, wo); err != nil {
@@ -344,6 +347,12 @@ func (s *pebbleStore) Put(p *Page, opts PutOptions) error {
 
 // admit checks Put's condition against the stored page old (nil if none).
 func admit(old, p *Page, opts PutOptions) error {
+	if opts.Replica {
+		if old != nil && old.Version > p.Version {
+			return ErrNewer
+		}
+		return nil
+	}
 	if opts.Build {
 		if old != nil && old.Generated.After(p.Generated) {
 			return ErrNewer

@@ -808,3 +808,46 @@ func TestSetVariants(t *testing.T) {
 	defer s.Close()
 	check("reopened")
 }
+
+// TestPutReplica stores another node's page with its own Version, and
+// never over a higher one.
+func TestPutReplica(t *testing.T) {
+	tests := []struct {
+		name        string
+		stored, put uint64 // versions
+		wantErr     error
+		wantVersion uint64
+	}{
+		{"none stored", 0, 7, nil, 7},
+		{"lower refused", 5, 4, ErrNewer, 5},
+		{"equal overwrites", 5, 5, nil, 5},
+		{"higher jumps", 5, 9, nil, 9},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := testEnv{dir: "db", fs: vfs.NewMem()}.open(t, Options{})
+			for range tt.stored {
+				cur, _ := s.Get("/a")
+				var v uint64
+				if cur != nil {
+					v = cur.Version
+				}
+				if err := s.Put(page("/a", 1), PutOptions{Replaces: v}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			put := page("/a", 2)
+			put.Version, put.Node = tt.put, "b"
+			if err := s.Put(put, PutOptions{Replica: true}); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Put err = %v, want %v", err, tt.wantErr)
+			}
+			got, _ := s.Get("/a")
+			if got.Version != tt.wantVersion {
+				t.Errorf("stored Version %d, want %d", got.Version, tt.wantVersion)
+			}
+			if got, want := got.Node == "b", tt.wantErr == nil; got != want {
+				t.Errorf("replica stored = %v, want %v", got, want)
+			}
+		})
+	}
+}

@@ -53,6 +53,8 @@ type Page struct {
 	Version uint64
 
 	Generated time.Time // when it was rendered
+	// Node is the cluster node that rendered the page ("" alone).
+	Node string
 	// Revalidate is the freshness lifetime after Generated; 0 means never stale.
 	Revalidate time.Duration
 	// Expire is the maximum age after Generated after which a request
@@ -147,6 +149,10 @@ type PutOptions struct {
 	NoSync bool
 	// Dequeue removes the path's queued job in the same batch.
 	Dequeue bool
+	// Replica stores a page another node rendered as it is, its Version
+	// included, unless the stored page's Version is higher (ErrNewer):
+	// what cluster mode applies from the shared bucket.
+	Replica bool
 }
 
 // Pages are the stored page records and their dependency indexes.

@@ -1,0 +1,263 @@
+// Package cluster runs a Kiln node as one of several sharing one page
+// cache and one render lease table on NATS JetStream.
+//
+// What it owns, per site prefix P:
+//   - P_pages, a KV bucket with every page record, whole (status,
+//     headers, encodings, freshness, dependencies, tags, generation time
+//     and node); a record larger than the server's max payload goes to
+//     the object store P_bodies and the bucket holds a pointer to it;
+//   - P_leases, a KV bucket of per-path render leases (compare-and-set
+//     with a TTL, renewed while a render runs);
+//   - P_nodes, a KV bucket of node heartbeats: a node is live while its
+//     entry has not expired (Config.NodeTTL after its last heartbeat);
+//   - P_revisions, a KV bucket of the committed revision per data source;
+//   - P_jobs, a work-queue stream of data-change jobs, deduplicated by
+//     message id.
+//
+// The node's Pebble store stays the place every request reads: Store
+// wraps it so that every page the engine stores is published, and a watch
+// of P_pages applies the other nodes' records to it (see apply for the
+// rule that decides which record is newer).
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/kilnhq/kiln/engine/internal/config"
+	"github.com/kilnhq/kiln/engine/internal/store"
+)
+
+// MinServerVersion is the oldest NATS server Kiln runs against: 2.10
+// brought the KV and stream features the buckets rely on (per-bucket
+// TTLs on replicated memory buckets, subject transforms left aside).
+const MinServerVersion = "2.10.0"
+
+// DefaultTimeout bounds every NATS call.
+const DefaultTimeout = 2 * time.Second
+
+// Options configure a Node.
+type Options struct {
+	Config  *config.Cluster
+	Store   store.Store // the local replica
+	Logger  *slog.Logger
+	Timeout time.Duration // per NATS call; default DefaultTimeout
+}
+
+// Node is this process's membership of a cluster.
+type Node struct {
+	cfg     *config.Cluster
+	name    string
+	local   store.Store
+	log     *slog.Logger
+	timeout time.Duration
+
+	nc     *nats.Conn
+	js     jetstream.JetStream
+	pages  jetstream.KeyValue
+	bodies jetstream.ObjectStore
+	leases jetstream.KeyValue
+	nodes  jetstream.KeyValue
+	revs   jetstream.KeyValue
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	ready  chan struct{}
+	kicker chan struct{} // republish now
+
+	mu          sync.Mutex
+	known       map[string]uint64          // key -> last bucket revision seen or written
+	dirty       map[string]bool            // paths stored locally, not yet published
+	waiters     map[string][]chan struct{} // paths -> Await calls
+	appliedWait []appliedWaiter
+
+	applied atomic.Uint64 // last bucket revision applied (watch order)
+	lag     atomic.Uint64 // records behind the bucket's last, at the last apply
+	stats   Stats
+}
+
+// Stats count what the node did, for /metrics.
+type Stats struct {
+	Published, Applied, Conflicts atomic.Uint64
+	LeasesTaken, LeaseConflicts   atomic.Uint64
+	JobsPulled, JobsRedelivered   atomic.Uint64
+	PublishFailures, LiveNodes    atomic.Uint64
+}
+
+// Open connects to NATS, checks the server, creates or updates the
+// buckets and streams, and starts the watch that keeps the local store a
+// replica. Ready is closed once the bucket's records have been applied.
+func Open(ctx context.Context, opts Options) (*Node, error) {
+	c := opts.Config
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	n := &Node{
+		cfg: c, name: c.NodeName(), local: opts.Store, log: opts.Logger.With("node", c.NodeName()),
+		timeout: opts.Timeout, ready: make(chan struct{}), kicker: make(chan struct{}, 1),
+		known: map[string]uint64{}, dirty: map[string]bool{}, waiters: map[string][]chan struct{}{},
+	}
+	nopts := []nats.Option{
+		nats.Name("kiln " + n.name), nats.Timeout(opts.Timeout), nats.MaxReconnects(-1),
+		nats.ReconnectWait(250 * time.Millisecond), nats.ReconnectBufSize(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			n.log.Warn("cluster: NATS disconnected; serving the local replica", "err", err)
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			n.log.Info("cluster: NATS reconnected", "server", nc.ConnectedUrlRedacted())
+			n.kick()
+		}),
+	}
+	if creds := credsFile(c); creds != "" {
+		nopts = append(nopts, nats.UserCredentials(creds))
+	}
+	nc, err := nats.Connect(strings.Join(c.URLs, ","), nopts...)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: connect to NATS %s: %w", strings.Join(c.URLs, ","), err)
+	}
+	n.nc = nc
+	if err := n.setup(ctx); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	if err := n.startWatch(); err != nil {
+		n.Close()
+		return nil, err
+	}
+	n.startAppliedResponder()
+	n.wg.Go(n.heartbeat)
+	n.wg.Go(n.republishLoop)
+	return n, nil
+}
+
+func credsFile(c *config.Cluster) string {
+	if c.CredsFile != "" {
+		return c.CredsFile
+	}
+	if c.CredsEnv != "" {
+		return envLookup(c.CredsEnv)
+	}
+	return ""
+}
+
+// setup checks the server and creates or updates every bucket and stream.
+func (n *Node) setup(ctx context.Context) error {
+	v := n.nc.ConnectedServerVersion()
+	if !atLeast(v, MinServerVersion) {
+		return fmt.Errorf("cluster: NATS server %s at %s is too old: Kiln needs %s or newer", v, n.nc.ConnectedUrlRedacted(), MinServerVersion)
+	}
+	js, err := jetstream.New(n.nc)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	n.js = js
+	cctx, cancel := context.WithTimeout(ctx, 4*n.timeout)
+	defer cancel()
+	if _, err := js.AccountInfo(cctx); err != nil {
+		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			return fmt.Errorf("cluster: JetStream is off on the NATS server at %s: start nats-server with -js (or a jetstream block), and enable it for the account", n.nc.ConnectedUrlRedacted())
+		}
+		return fmt.Errorf("cluster: JetStream account info: %w", err)
+	}
+	p, r := n.cfg.Prefix, n.cfg.Replicas
+	kv := func(name string, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+		cfg.Bucket, cfg.Replicas = p+"_"+name, r
+		b, err := js.CreateOrUpdateKeyValue(cctx, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: create or update KV bucket %s: %w", cfg.Bucket, err)
+		}
+		return b, nil
+	}
+	if n.pages, err = kv("pages", jetstream.KeyValueConfig{Description: "Kiln page records", History: 1}); err != nil {
+		return err
+	}
+	if n.leases, err = kv("leases", jetstream.KeyValueConfig{Description: "Kiln render leases", History: 1, TTL: n.cfg.LeaseTTL, Storage: jetstream.MemoryStorage}); err != nil {
+		return err
+	}
+	if n.nodes, err = kv("nodes", jetstream.KeyValueConfig{Description: "Kiln node heartbeats", History: 1, TTL: n.cfg.NodeTTL, Storage: jetstream.MemoryStorage}); err != nil {
+		return err
+	}
+	if n.revs, err = kv("revisions", jetstream.KeyValueConfig{Description: "Kiln committed data-source revisions", History: 1}); err != nil {
+		return err
+	}
+	n.bodies, err = js.CreateOrUpdateObjectStore(cctx, jetstream.ObjectStoreConfig{Bucket: p + "_bodies", Description: "Kiln page records over the max payload", Replicas: r})
+	if err != nil {
+		return fmt.Errorf("cluster: create or update object store %s_bodies: %w", p, err)
+	}
+	_, err = js.CreateOrUpdateStream(cctx, jetstream.StreamConfig{
+		Name: p + "_jobs", Description: "Kiln data-change jobs", Subjects: []string{p + ".jobs.>"},
+		Retention: jetstream.WorkQueuePolicy, Replicas: r, Duplicates: 2 * time.Minute,
+	})
+	if err != nil {
+		return fmt.Errorf("cluster: create or update stream %s_jobs: %w", p, err)
+	}
+	return nil
+}
+
+// atLeast reports whether version v (like "2.10.7") is min or newer.
+func atLeast(v, min string) bool {
+	parse := func(s string) [3]int {
+		var out [3]int
+		s, _, _ = strings.Cut(s, "-")
+		for i, f := range strings.SplitN(s, ".", 3) {
+			out[i], _ = strconv.Atoi(f)
+		}
+		return out
+	}
+	a, b := parse(v), parse(min)
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] > b[i]
+		}
+	}
+	return true
+}
+
+// Name is this node's name.
+func (n *Node) Name() string { return n.name }
+
+// Ready is closed once the node has applied every record the bucket held
+// when it started: it then serves every existing page without rendering.
+func (n *Node) Ready() <-chan struct{} { return n.ready }
+
+// Connected reports whether the node reaches NATS now.
+func (n *Node) Connected() bool { return n.nc.IsConnected() }
+
+// Stats are the node's counters.
+func (n *Node) Stats() *Stats { return &n.stats }
+
+// Close stops the watch and the heartbeat, removes the node's heartbeat
+// and closes the connection.
+func (n *Node) Close() error {
+	if n.cancel != nil {
+		n.cancel()
+	}
+	n.wg.Wait()
+	if n.nodes != nil && n.nc.IsConnected() {
+		ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
+		_ = n.nodes.Delete(ctx, n.name)
+		cancel()
+	}
+	n.nc.Close()
+	return nil
+}
+
+// call is a context for one NATS call: it has a deadline.
+func (n *Node) call() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(n.ctx, n.timeout)
+}

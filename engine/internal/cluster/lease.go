@@ -1,0 +1,105 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/kilnhq/kiln/engine/internal/store"
+)
+
+// Lease takes path's render lease in P_leases with compare-and-set.
+// held is true when another node holds it: that node renders, and this
+// one picks its page up from the watch. err means the cluster could not
+// tell (NATS away): the caller renders alone. The lease is renewed while
+// the render runs, and expires Config.LeaseTTL after its holder stops
+// renewing it (a node that died).
+//
+// Before it returns a lease, Lease applies the bucket's record of path if
+// it is newer than the local one: a render that landed elsewhere just
+// before is used, not repeated.
+func (n *Node) Lease(ctx context.Context, path string) (release func(), held bool, err error) {
+	if !n.nc.IsConnected() {
+		return nil, false, errUnavailable
+	}
+	k := key(path)
+	cctx, cancel := context.WithTimeout(ctx, n.timeout)
+	rev, err := n.leases.Create(cctx, k, []byte(n.name))
+	cancel()
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		n.stats.LeaseConflicts.Add(1)
+		return nil, true, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	n.stats.LeasesTaken.Add(1)
+	if cur, crev, err := n.fetch(k); err == nil && cur != nil {
+		n.mu.Lock()
+		newer := crev > n.known[k]
+		n.mu.Unlock()
+		if newer {
+			if local, _ := n.local.Get(path); local == nil || local.Version <= cur.Version {
+				_ = n.adopt(cur)
+			}
+		}
+	}
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() { // renew at a third of the TTL
+		defer close(stopped)
+		t := time.NewTicker(n.cfg.LeaseTTL / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-n.ctx.Done():
+				return
+			case <-t.C:
+				cctx, cancel := context.WithTimeout(n.ctx, n.timeout)
+				r, err := n.leases.Update(cctx, k, []byte(n.name), rev)
+				cancel()
+				if err != nil {
+					n.log.Warn("cluster: renew lease", "path", path, "err", err)
+					continue
+				}
+				rev = r
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+		cctx, cancel := context.WithTimeout(n.ctx, n.timeout)
+		defer cancel()
+		if err := n.leases.Delete(cctx, k, jetstream.LastRevision(rev)); err != nil && n.nc.IsConnected() {
+			n.log.Debug("cluster: release lease", "path", path, "err", err)
+		}
+	}, false, nil
+}
+
+// Await waits until the local store holds a page of path with a Version
+// above after (the lease holder's, applied from the watch), for at most
+// the lease TTL: past it the holder is taken for dead. It returns nil and
+// an error if none came.
+func (n *Node) Await(ctx context.Context, path string, after uint64) (*store.Page, error) {
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.LeaseTTL+n.timeout)
+	defer cancel()
+	for {
+		w := make(chan struct{})
+		n.mu.Lock()
+		n.waiters[path] = append(n.waiters[path], w)
+		n.mu.Unlock()
+		if p, err := n.local.Get(path); err == nil && p.Version > after {
+			return p, nil
+		}
+		select {
+		case <-w:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}

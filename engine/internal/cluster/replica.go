@@ -1,0 +1,393 @@
+package cluster
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/kilnhq/kiln/engine/internal/store"
+)
+
+func envLookup(name string) string { return os.Getenv(name) }
+
+// Which record is newer. A page's Version counts its renders: the store
+// gives a render the Version of the page it was rendered from plus one,
+// and a replica keeps the Version it was published with. So, per path:
+//   - a higher Version is newer, wherever it was rendered;
+//   - at an equal Version, two different renders (two nodes rendering
+//     alone, NATS being down) are settled by the bucket: the one that
+//     reached it first stays, the other node adopts it;
+//   - the same render (same Version, node and generation time) only
+//     gains StaleMarked.
+//
+// No clock is compared, except by a build (a page rendered by `kiln
+// build` replaces a record generated before it, and only those): builds
+// compare their render time with the record's, as a single node does.
+
+// key is a path's KV key: base64url of the path, which may hold any byte.
+func key(path string) string { return base64.RawURLEncoding.EncodeToString([]byte(path)) }
+
+func pathOf(key string) (string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(key)
+	return string(b), err
+}
+
+// Value kinds in P_pages: a record inline, or the name of the object
+// holding one that was too large.
+const (
+	valueInline = 0
+	valueObject = 1
+)
+
+// Store is the local store with every page write published. Reads stay
+// local: a hit never leaves the node.
+type Store struct {
+	store.Store
+	n *Node
+}
+
+// Store wraps the local store.
+func (n *Node) Store() *Store { return &Store{Store: n.local, n: n} }
+
+// Put stores p locally, then publishes it; it returns once the record
+// is committed in JetStream, or NATS failed (the page is then published
+// when NATS returns).
+func (s *Store) Put(p *store.Page, opts store.PutOptions) error {
+	if !opts.Replica {
+		cp := *p
+		cp.Node = s.n.name
+		p = &cp
+	}
+	if err := s.Store.Put(p, opts); err != nil {
+		return err
+	}
+	s.n.publishPath(p.Path, opts.Build)
+	return nil
+}
+
+// MarkStale marks the page locally and publishes the mark.
+func (s *Store) MarkStale(path string) error {
+	if err := s.Store.MarkStale(path); err != nil {
+		return err
+	}
+	s.n.publishPath(path, false)
+	return nil
+}
+
+// Delete removes the page locally and from the bucket.
+func (s *Store) Delete(path string, dequeue bool) error {
+	if err := s.Store.Delete(path, dequeue); err != nil {
+		return err
+	}
+	n := s.n
+	if !n.nc.IsConnected() {
+		return nil
+	}
+	ctx, cancel := n.call()
+	defer cancel()
+	if err := n.pages.Delete(ctx, key(path)); err != nil {
+		n.log.Warn("cluster: delete record", "path", path, "err", err)
+	}
+	return nil
+}
+
+// publishPath publishes path's stored page; a failure leaves the path to
+// publish again when NATS returns.
+func (n *Node) publishPath(path string, build bool) {
+	p, err := n.local.Get(path)
+	if err != nil {
+		return
+	}
+	if err := n.publish(p, build); err != nil {
+		n.stats.PublishFailures.Add(1)
+		n.log.Warn("cluster: publish failed; kept locally, published when NATS returns", "path", path, "err", err)
+		n.mu.Lock()
+		n.dirty[path] = true
+		n.mu.Unlock()
+	}
+}
+
+var errUnavailable = errors.New("cluster: NATS unavailable")
+
+// publish writes p to the bucket with compare-and-set on the key's
+// revision, under the rule above. A record in the bucket that wins is
+// applied locally instead.
+func (n *Node) publish(p *store.Page, build bool) error {
+	if !n.nc.IsConnected() {
+		return errUnavailable
+	}
+	k := key(p.Path)
+	for range 8 {
+		n.mu.Lock()
+		rev, known := n.known[k]
+		n.mu.Unlock()
+		val, err := n.encode(p)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := n.call()
+		if known && rev > 0 {
+			rev, err = n.pages.Update(ctx, k, val, rev)
+		} else {
+			rev, err = n.pages.Create(ctx, k, val)
+		}
+		cancel()
+		if err == nil {
+			n.stats.Published.Add(1)
+			n.setKnown(k, rev)
+			return nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+			return err
+		}
+		n.stats.Conflicts.Add(1)
+		cur, crev, err := n.fetch(k)
+		if err != nil {
+			return err
+		}
+		n.setKnown(k, crev)
+		if cur == nil {
+			continue // deleted meanwhile: create it again
+		}
+		switch {
+		case build:
+			if cur.Generated.After(p.Generated) {
+				return n.adopt(cur)
+			}
+			cp := *p
+			cp.Version = max(p.Version, cur.Version+1)
+			p = &cp
+		case cur.Version > p.Version:
+			return n.adopt(cur)
+		case cur.Version == p.Version && !sameRender(cur, p):
+			return n.adopt(cur)
+		case cur.Version == p.Version && cur.StaleMarked && !p.StaleMarked:
+			return n.adopt(cur)
+		}
+	}
+	return fmt.Errorf("cluster: publish %s: too many conflicts", p.Path)
+}
+
+func sameRender(a, b *store.Page) bool {
+	return a.Version == b.Version && a.Node == b.Node && a.Generated.Equal(b.Generated)
+}
+
+// adopt stores a bucket record over the local one.
+func (n *Node) adopt(p *store.Page) error {
+	err := n.local.Put(p, store.PutOptions{Replica: true, NoSync: true})
+	if err != nil && !errors.Is(err, store.ErrNewer) {
+		return err
+	}
+	n.notify(p.Path)
+	return nil
+}
+
+func (n *Node) setKnown(k string, rev uint64) {
+	n.mu.Lock()
+	if rev > n.known[k] {
+		n.known[k] = rev
+	}
+	n.mu.Unlock()
+}
+
+// encode makes p's bucket value, storing it in the object store when it
+// is too large for one message.
+func (n *Node) encode(p *store.Page) ([]byte, error) {
+	rec := store.EncodePage([]byte{valueInline}, p)
+	if int64(len(rec)) <= n.nc.MaxPayload()-4096 {
+		return rec, nil
+	}
+	name := fmt.Sprintf("%s.%d.%s", key(p.Path), p.Version, p.Node)
+	ctx, cancel := context.WithTimeout(n.ctx, 4*n.timeout)
+	defer cancel()
+	if _, err := n.bodies.PutBytes(ctx, name, rec[1:]); err != nil {
+		return nil, fmt.Errorf("store large record: %w", err)
+	}
+	return append([]byte{valueObject}, name...), nil
+}
+
+// decode reads a bucket value.
+func (n *Node) decode(val []byte) (*store.Page, error) {
+	if len(val) == 0 {
+		return nil, fmt.Errorf("%w: empty record", store.ErrCorrupt)
+	}
+	switch val[0] {
+	case valueInline:
+		return store.DecodePage(val[1:])
+	case valueObject:
+		ctx, cancel := context.WithTimeout(n.ctx, 4*n.timeout)
+		defer cancel()
+		b, err := n.bodies.GetBytes(ctx, string(val[1:]))
+		if err != nil {
+			return nil, fmt.Errorf("read large record %s: %w", val[1:], err)
+		}
+		return store.DecodePage(b)
+	}
+	return nil, fmt.Errorf("%w: record kind %d", store.ErrCorrupt, val[0])
+}
+
+// fetch reads a key's record from the bucket: nil if absent or deleted.
+func (n *Node) fetch(k string) (*store.Page, uint64, error) {
+	ctx, cancel := n.call()
+	e, err := n.pages.Get(ctx, k)
+	cancel()
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		return nil, 0, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	p, err := n.decode(e.Value())
+	return p, e.Revision(), err
+}
+
+// startWatch applies every record of the bucket, then every change.
+func (n *Node) startWatch() error {
+	ctx, cancel := n.call()
+	defer cancel()
+	w, err := n.pages.WatchAll(n.ctx)
+	if err != nil {
+		return fmt.Errorf("cluster: watch %s_pages: %w", n.cfg.Prefix, err)
+	}
+	_ = ctx
+	n.wg.Go(func() {
+		defer w.Stop()
+		caughtUp := false
+		synced := 0
+		for {
+			select {
+			case <-n.ctx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e == nil {
+					if !caughtUp {
+						caughtUp = true
+						_ = n.local.Sync()
+						close(n.ready)
+						n.log.Info("cluster: caught up", "records", synced)
+					}
+					continue
+				}
+				n.apply(e)
+				synced++
+				if caughtUp {
+					n.applyDone(e.Revision())
+				}
+			}
+		}
+	})
+	return nil
+}
+
+// apply stores one watched record locally if it is newer than the local
+// page (see the rule at the top of this file).
+func (n *Node) apply(e jetstream.KeyValueEntry) {
+	defer func() {
+		n.applied.Store(e.Revision())
+		n.lag.Store(e.Delta())
+	}()
+	k := e.Key()
+	n.mu.Lock()
+	seen := n.known[k]
+	if e.Revision() > seen {
+		n.known[k] = e.Revision()
+	}
+	n.mu.Unlock()
+	if e.Revision() <= seen {
+		return // written by this node, or applied already
+	}
+	path, err := pathOf(k)
+	if err != nil {
+		n.log.Warn("cluster: bad key in bucket", "key", k)
+		return
+	}
+	if e.Operation() != jetstream.KeyValuePut {
+		if err := n.local.Delete(path, false); err != nil {
+			n.log.Error("cluster: apply delete", "path", path, "err", err)
+		}
+		n.notify(path)
+		return
+	}
+	p, err := n.decode(e.Value())
+	if err != nil {
+		n.log.Error("cluster: bad record", "path", path, "err", err)
+		return
+	}
+	cur, _ := n.local.Get(path)
+	if cur != nil && sameRender(cur, p) && cur.StaleMarked == p.StaleMarked {
+		return // already here (a restart's catch-up)
+	}
+	if cur != nil && cur.Version == p.Version && sameRender(cur, p) && cur.StaleMarked {
+		return
+	}
+	err = n.local.Put(p, store.PutOptions{Replica: true, NoSync: true})
+	if errors.Is(err, store.ErrNewer) {
+		// Rendered here while NATS was away: published when it returns.
+		n.mu.Lock()
+		n.dirty[path] = true
+		n.mu.Unlock()
+		n.kick()
+		return
+	}
+	if err != nil {
+		n.log.Error("cluster: apply record", "path", path, "err", err)
+		return
+	}
+	n.stats.Applied.Add(1)
+	n.notify(path)
+}
+
+// notify wakes the Await calls of path.
+func (n *Node) notify(path string) {
+	n.mu.Lock()
+	ws := n.waiters[path]
+	delete(n.waiters, path)
+	n.mu.Unlock()
+	for _, w := range ws {
+		close(w)
+	}
+}
+
+// kick asks the republish loop to publish the dirty paths.
+func (n *Node) kick() {
+	select {
+	case n.kicker <- struct{}{}:
+	default:
+	}
+}
+
+// republishLoop publishes the pages stored while NATS was away, on
+// reconnect and every few seconds.
+func (n *Node) republishLoop() {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-t.C:
+		case <-n.kicker:
+		}
+		if !n.nc.IsConnected() {
+			continue
+		}
+		n.mu.Lock()
+		paths := make([]string, 0, len(n.dirty))
+		for p := range n.dirty {
+			paths = append(paths, p)
+		}
+		clear(n.dirty)
+		n.mu.Unlock()
+		for _, path := range paths {
+			n.publishPath(path, false)
+		}
+	}
+}

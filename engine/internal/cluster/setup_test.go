@@ -1,0 +1,78 @@
+package cluster
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/kilnhq/kiln/engine/internal/config"
+	"github.com/kilnhq/kiln/engine/internal/store"
+)
+
+func openErr(t *testing.T, url string) error {
+	t.Helper()
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	cfg := config.DefaultCluster([]string{url})
+	cfg.Node = "x"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, err := Open(ctx, Options{Config: cfg, Store: st, Logger: slog.New(slog.DiscardHandler)})
+	if err == nil {
+		n.Close()
+	}
+	return err
+}
+
+func TestJetStreamOff(t *testing.T) {
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	defer s.Shutdown()
+	if !s.ReadyForConnections(5 * time.Second) {
+		t.Fatal("not ready")
+	}
+	err = openErr(t, s.ClientURL())
+	if err == nil || !strings.Contains(err.Error(), "JetStream is off") {
+		t.Fatalf("Open on a server without JetStream: %v; want a JetStream-is-off error", err)
+	}
+}
+
+// TestServerTooOld uses the machine's NATS on 127.0.0.1:4222 when there
+// is one (Debian's is 2.9): Kiln refuses it by name.
+func TestServerTooOld(t *testing.T) {
+	c, err := net.DialTimeout("tcp", "127.0.0.1:4222", 200*time.Millisecond)
+	if err != nil {
+		t.Skip("no NATS on 127.0.0.1:4222")
+	}
+	c.Close()
+	err = openErr(t, "nats://127.0.0.1:4222")
+	if err != nil && strings.Contains(err.Error(), "too old") {
+		return
+	}
+	if err != nil {
+		t.Logf("Open: %v", err)
+	}
+	t.Skip("the NATS on 127.0.0.1:4222 is not older than " + MinServerVersion)
+}
+
+func TestAtLeast(t *testing.T) {
+	for _, tt := range []struct {
+		v    string
+		want bool
+	}{{"2.9.25", false}, {"2.10.0", true}, {"2.10.0-beta.1", true}, {"2.15.3", true}, {"3.0.0", true}, {"1.99.99", false}} {
+		if got := atLeast(tt.v, MinServerVersion); got != tt.want {
+			t.Errorf("atLeast(%q) = %v, want %v", tt.v, got, tt.want)
+		}
+	}
+}

@@ -19,7 +19,10 @@ import (
 func openKVBlog(t testing.TB) *blog {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := writeConfig(t, dir, "sites/blog/kv.hcl", rewrite{`dir\s*=\s*"\.kiln/kv-data"`, `dir = "kv-data"`})
+	// Imports go over HTTP here, 10,000 posts at once: past the 1 MiB
+	// default admin body cap (`kiln data import` uses the admin socket).
+	cfg := writeConfig(t, dir, "sites/blog/kv.hcl", rewrite{`dir\s*=\s*"\.kiln/kv-data"`, `dir = "kv-data"`},
+		rewrite{`listen\s*=\s*":3000"`, "listen = \":3000\"\n  max_admin_body = \"64MiB\""})
 	b := openBlog(t, cfg)
 	sample, err := os.ReadFile(filepath.Join(repo, "sites", "blog", "data.json"))
 	if err != nil {

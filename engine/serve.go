@@ -71,10 +71,10 @@ func serve(cfg *config.Site, dev *devMode) error {
 		Engine: s.Engine, Metrics: s.Metrics, Assets: s.Assets, Logger: log,
 		AdminSecret: os.Getenv(cfg.AdminSecretEnv), PreviewSecret: os.Getenv(cfg.PreviewSecretEnv),
 		AdminSecretEnv: cfg.AdminSecretEnv,
+		MetricsApart:   cfg.MetricsListen != "",
 		Routes:         func() any { return routeTable(cfg) },
 		Degraded:       s.Degraded,
 		MaxAdminBody:   cfg.MaxAdminBody, MaxConns: cfg.MaxConnections, MaxConnsPerIP: cfg.MaxConnectionsPerIP,
-		MetricsApart:   cfg.MetricsListen != "",
 	}
 	if s.Cluster != nil {
 		ready := s.Cluster.Ready()

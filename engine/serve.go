@@ -71,6 +71,7 @@ func serve(cfg *config.Site, dev *devMode) error {
 		Engine: s.Engine, Metrics: s.Metrics, Assets: s.Assets, Logger: log,
 		AdminSecret: os.Getenv(cfg.AdminSecretEnv), PreviewSecret: os.Getenv(cfg.PreviewSecretEnv),
 		AdminSecretEnv: cfg.AdminSecretEnv,
+		MetricsApart:   cfg.MetricsListen != "",
 		Routes:         func() any { return routeTable(cfg) },
 		Degraded:       s.Degraded,
 		MaxAdminBody:   cfg.MaxAdminBody, MaxConns: cfg.MaxConnections, MaxConnsPerIP: cfg.MaxConnectionsPerIP,
@@ -96,11 +97,24 @@ func serve(cfg *config.Site, dev *devMode) error {
 			return err
 		}
 	}
+	var metricsLn net.Listener
+	if cfg.MetricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics_listen: %w", err)
+		}
+	}
 	srv := server.New(opts)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	if metricsLn != nil {
+		go func() { errc <- srv.ServeMetrics(metricsLn) }()
+	}
 	defer serveAdminSocket(srv, cfg.StoreDir, log)() // before the first answer on ln
 	go func() { errc <- srv.Serve(ln) }()
 	fmt.Fprintf(out, "kiln: ready in %s on %s\n", time.Since(start).Round(time.Millisecond), displayURL(ln.Addr()))
+	if metricsLn != nil {
+		fmt.Fprintf(out, "  metrics on %s/metrics\n", displayURL(metricsLn.Addr()))
+	}
 	if opts.AdminSecret == "" {
 		fmt.Fprintf(out, "  HTTP admin API off: set %s to enable /_kiln/revalidate (kiln commands on this machine need no secret)\n", cfg.AdminSecretEnv)
 	}

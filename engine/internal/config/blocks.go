@@ -43,6 +43,7 @@ var siteSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
 	{Name: "not_found"}, {Name: "hot_cache"}, {Name: "negative_ttl"}, {Name: "retry_backoff"},
 	{Name: "admin_secret"}, {Name: "preview_secret"},
 	{Name: "max_admin_body"}, {Name: "max_connections"}, {Name: "max_connections_per_ip"},
+	{Name: "metrics_listen"},
 }}
 
 func (d *decoder) decodeSite(blocks hcl.Blocks) {
@@ -55,6 +56,7 @@ func (d *decoder) decodeSite(blocks hcl.Blocks) {
 		_, a = d.content(blocks[0].Body, siteSchema)
 	}
 	s.Listen = a.str("listen", DefaultListen)
+	s.MetricsListen = a.str("metrics_listen", "")
 	s.StoreDir = d.resolve(a.str("store", DefaultStore))
 	s.AdminSecretEnv = a.str("admin_secret_env", DefaultAdminSecretEnv)
 	s.PreviewSecretEnv = a.str("preview_secret_env", DefaultPreviewSecretEnv)
@@ -81,10 +83,15 @@ func (d *decoder) decodeSite(blocks hcl.Blocks) {
 }
 
 func (d *decoder) checkListen(a *attrs) {
-	l := d.site.Listen
-	i := strings.LastIndexByte(l, ':')
-	if a.has("listen") && (i < 0 || l[i+1:] == "" || strings.Trim(l[i+1:], "0123456789") != "") {
-		a.errorf(a.rng("listen"), "Invalid listen address", "%q must be host:port or :port.", l)
+	for _, attr := range []struct{ name, l string }{{"listen", d.site.Listen}, {"metrics_listen", d.site.MetricsListen}} {
+		l := attr.l
+		i := strings.LastIndexByte(l, ':')
+		if a.has(attr.name) && (i < 0 || l[i+1:] == "" || strings.Trim(l[i+1:], "0123456789") != "") {
+			a.errorf(a.rng(attr.name), "Invalid listen address", "%q must be host:port or :port.", l)
+		}
+	}
+	if a.has("metrics_listen") && d.site.MetricsListen == d.site.Listen {
+		a.errorf(a.rng("metrics_listen"), "Invalid listen address", "metrics_listen %q must differ from listen.", d.site.MetricsListen)
 	}
 }
 

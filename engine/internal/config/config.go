@@ -35,6 +35,7 @@ type Site struct {
 	Dir  string // directory of the config file
 
 	Listen           string        // default ":3000"
+	MetricsListen    string        // "" serves /metrics on Listen (behind the admin secret when set); else its own listener
 	StoreDir         string        // default "<dir>/.kiln"
 	AdminSecretEnv   string        // env var holding the admin secret; default "KILN_ADMIN_SECRET"
 	PreviewSecretEnv string        // env var holding the preview token; default "KILN_PREVIEW_SECRET"

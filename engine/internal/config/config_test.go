@@ -67,10 +67,10 @@ func TestParseFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := abs(t, "")
-	site := Site{File: s.File, Dir: s.Dir, Listen: s.Listen, StoreDir: s.StoreDir, AdminSecretEnv: s.AdminSecretEnv,
+	site := Site{File: s.File, Dir: s.Dir, Listen: s.Listen, MetricsListen: s.MetricsListen, StoreDir: s.StoreDir, AdminSecretEnv: s.AdminSecretEnv,
 		PreviewSecretEnv: s.PreviewSecretEnv, NotFound: s.NotFound, HotCacheBytes: s.HotCacheBytes,
 		NegativeTTL: s.NegativeTTL, RetryBackoff: s.RetryBackoff}
-	wantSite := Site{File: filepath.Join(dir, "full.hcl"), Dir: dir, Listen: "127.0.0.1:8080",
+	wantSite := Site{File: filepath.Join(dir, "full.hcl"), Dir: dir, Listen: "127.0.0.1:8080", MetricsListen: "127.0.0.1:9090",
 		StoreDir: filepath.Join(dir, "state"), AdminSecretEnv: "BLOG_ADMIN", PreviewSecretEnv: "BLOG_PREVIEW",
 		NotFound: "shell", HotCacheBytes: 1e9, NegativeTTL: 30 * time.Second, RetryBackoff: 90 * time.Second}
 	if !reflect.DeepEqual(site, wantSite) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kilnhq/kiln/engine/internal/config"
 	"github.com/kilnhq/kiln/engine/internal/render"
+	"github.com/kilnhq/kiln/engine/internal/router"
 	"github.com/kilnhq/kiln/engine/internal/store"
 )
 
@@ -157,7 +158,13 @@ func (e *Engine) buildPaths(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, p := range paths {
+		for _, raw := range paths {
+			// A renderer's paths are normalized like a request's: stored
+			// under any other spelling, a page could never be served.
+			p, err := router.Normalize([]byte(raw))
+			if err != nil {
+				return nil, fmt.Errorf("route %s: build path %s: %w", route.Pattern, logPath(raw), err)
+			}
 			r, _, ok := e.routes.Match(p)
 			if !ok || r != route {
 				return nil, fmt.Errorf("route %s: build path %q does not match the route", route.Pattern, p)

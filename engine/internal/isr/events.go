@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"strconv"
 	"time"
 
 	"github.com/kilnhq/kiln/engine/internal/config"
@@ -296,7 +297,10 @@ func (e *Engine) applyRule(rule *config.OnChange, c datasource.Change, a *affect
 		}
 		p, err := router.Normalize([]byte(raw))
 		if err != nil {
-			e.log.Error("on_change rule: bad path", "rule", rule.Name, "path", raw, "err", err)
+			// Dropped, never queued: a path no request can reach would
+			// be retried for ever. One line, the path quoted and cut
+			// (it holds the key's bytes, NUL and control characters too).
+			e.log.Error("on_change rule: bad path, dropped", "rule", rule.Name, "path", logPath(raw), "err", err)
 			continue
 		}
 		logged.paths = append(logged.paths, p)
@@ -320,6 +324,16 @@ func (e *Engine) applyRule(rule *config.OnChange, c datasource.Change, a *affect
 		}
 	}
 	return logged
+}
+
+// logPath is a path for a log line: quoted (control characters escaped)
+// and cut to 128 bytes, so a hostile key cannot write kilobytes a change.
+func logPath(p string) string {
+	const max = 128
+	if len(p) > max {
+		return strconv.Quote(p[:max]) + "…"
+	}
+	return strconv.Quote(p)
 }
 
 // generatedOnRequest reports whether a rule's path is not stored and its

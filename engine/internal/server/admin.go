@@ -8,9 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttpadaptor"
 	"github.com/valyala/fasthttp/pprofhandler"
 
 	"github.com/kilnhq/kiln/engine/internal/isr"
@@ -39,13 +37,19 @@ const (
 	bulkTimeout = 10 * time.Minute
 )
 
-// admin serves /metrics and /_kiln/* (with /_kiln/debug/pprof/, Go's
+// admin serves /metrics (behind the admin secret when one is set, or 404
+// when it has its own listener) and /_kiln/* (with /_kiln/debug/pprof/, Go's
 // profiles, like Caddy's admin endpoint).
 func (s *Server) admin(ctx *fasthttp.RequestCtx, raw []byte) {
 	p := string(raw)
 	switch {
 	case p == "/metrics":
-		s.metrics(ctx)
+		switch {
+		case s.opts.MetricsApart:
+			s.jsonError(ctx, fasthttp.StatusNotFound, "no such endpoint")
+		case s.opts.AdminSecret == "" || s.authorized(ctx):
+			s.metrics(ctx)
+		}
 		return
 	case p == "/_kiln/healthz":
 		s.healthz(ctx)
@@ -264,7 +268,7 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 		s.jsonError(ctx, fasthttp.StatusNotFound, "metrics are off")
 		return
 	}
-	fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.m.Registry, promhttp.HandlerOpts{}))(ctx)
+	s.scrape(ctx)
 }
 
 // healthz answers 200 while the engine serves: "ok", or "degraded" with

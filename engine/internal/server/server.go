@@ -14,7 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/valyala/fasthttp"
+	"github.com/valyala/fasthttp/fasthttpadaptor"
 
 	"github.com/kilnhq/kiln/engine/internal/assets"
 	"github.com/kilnhq/kiln/engine/internal/isr"
@@ -46,6 +48,12 @@ type Options struct {
 	MaxConns      int
 	MaxConnsPerIP int
 
+	// MetricsApart is set when /metrics is served on its own listener
+	// (ServeMetrics, site.hcl's metrics_listen): the main listener then
+	// answers 404 for it. Unset, /metrics on the main listener needs the
+	// admin secret when one is set.
+	MetricsApart bool
+
 	// Degraded lists the parts running degraded (a data source the
 	// supervisor keeps retrying), one line each, for /_kiln/healthz.
 	Degraded func() []string
@@ -66,6 +74,7 @@ type Server struct {
 	ctx  context.Context
 
 	maxAdminBody int
+	scrape       fasthttp.RequestHandler // /metrics, built once
 	authFails    authLimiter
 	cancel       context.CancelFunc
 }
@@ -78,6 +87,9 @@ func New(opts Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{opts: opts, eng: opts.Engine, m: opts.Metrics, log: opts.Logger, ctx: ctx, cancel: cancel}
 	s.maxAdminBody = cmp.Or(opts.MaxAdminBody, DefaultMaxAdminBody)
+	if s.m != nil {
+		s.scrape = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.m.Registry, promhttp.HandlerOpts{}))
+	}
 	s.srv = &fasthttp.Server{
 		Handler:                       s.Handle,
 		Name:                          "kiln",

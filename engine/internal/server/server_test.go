@@ -546,7 +546,7 @@ func TestMetrics(t *testing.T) {
 }`, map[string]any{"page:/p/a": page("A", "build", true), "page:/p/b": page("B")})
 	e.get("/p/a")
 	e.get("/p/b")
-	r := e.get("/metrics")
+	r := e.get("/metrics", "Authorization", "Bearer "+e.secret)
 	for _, want := range []string{
 		`kiln_requests_total{cache="HIT"} 1`,
 		`kiln_requests_total{cache="MISS"} 1`,

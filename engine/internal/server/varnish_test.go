@@ -103,7 +103,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // counters; the test site has one page).
 func kilnRequests(t *testing.T, e *env) int {
 	t.Helper()
-	body := e.get("/metrics").body
+	body := e.get("/metrics", "Authorization", "Bearer "+e.secret).body
 	n := 0
 	for _, m := range regexp.MustCompile(`(?m)^kiln_requests_total\{cache="(HIT|STALE|MISS)"\} (\d+)$`).FindAllStringSubmatch(body, -1) {
 		v, _ := strconv.Atoi(m[2])

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io/fs"
 	"log/slog"
 	"slices"
 	"strings"
@@ -126,6 +127,12 @@ func Open(dir string, opts Options) (Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	dir = opts.FS.PathJoin(dir, "pages")
+	if opts.FS == vfs.Default {
+		if err := privateTree(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("open store %s: %w", dir, err)
+		}
+		opts.FS = privateFS{vfs.Default}
+	}
 	cache := pebble.NewCache(blockCacheBytes)
 	defer cache.Unref()
 	db, err := pebble.Open(dir, &pebble.Options{FS: opts.FS, Cache: cache, Logger: pebbleLogger{opts.Logger}})

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -321,9 +322,20 @@ func mallocs(url string) (float64, error) {
 	if url == "" {
 		return 0, nil
 	}
-	_, body, err := get(url, "")
+	// kiln inherits this environment: /metrics needs its admin secret
+	// when one is set.
+	req, _ := http.NewRequest("GET", url, nil)
+	if secret := os.Getenv("KILN_ADMIN_SECRET"); secret != "" {
+		req.Header.Set("Authorization", "Bearer "+secret)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("read %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("read %s: %d %v", url, resp.StatusCode, err)
 	}
 	for line := range strings.Lines(string(body)) {
 		if v, ok := strings.CutPrefix(line, "go_memstats_mallocs_total "); ok {

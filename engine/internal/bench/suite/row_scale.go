@@ -340,7 +340,9 @@ func runWrkLoad(ctx context.Context, script, base string, d time.Duration) (wrk.
 // series being the name with its labels as printed
 // (kiln_requests_total{cache="HIT"}).
 func scrapeMetrics(base string) (map[string]float64, error) {
-	resp, err := http.Get(base + "/metrics")
+	req, _ := http.NewRequest("GET", base+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+benchSecret) // the suite's sites have the admin secret
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -8,4 +8,5 @@ site {
   retry_backoff    = [1]
   not_found        = "missing"
   store            = var.store
+  metrics_listen   = "9090"
 }

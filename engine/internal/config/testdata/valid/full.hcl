@@ -7,8 +7,8 @@ site {
   hot_cache          = "1GB"
   negative_ttl       = 30
   retry_backoff      = "1m30s"
+  metrics_listen     = "127.0.0.1:9090"
 }
-
 renderer "post" {
   source       = "./renderers/post"
   data         = "blog"

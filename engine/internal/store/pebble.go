@@ -268,7 +268,9 @@ func (s *pebbleStore) reopen() error {
 		return err
 	}
 	s.db = db
+	s.prefixMu.Lock()
 	s.prefixRefs = make(map[string]int)
+	s.prefixMu.Unlock()
 	if err := s.load(); err != nil {
 		return err
 	}

@@ -59,3 +59,20 @@ func (e *Engine) logFailure(path, reason string, d time.Duration, err error) {
 	}
 	e.log.Error("regeneration failed", attrs...)
 }
+
+// logReadOnly logs a regeneration the read-only store refused, on the
+// same rate limit as failed renders.
+func (e *Engine) logReadOnly(path string) {
+	ok, dropped := e.failLog.allow(e.clock.Now())
+	if !ok {
+		return
+	}
+	if len(path) > failLogPath {
+		path = path[:failLogPath] + "…"
+	}
+	attrs := []any{"path", path}
+	if dropped > 0 {
+		attrs = append(attrs, "not_logged_before", dropped)
+	}
+	e.log.Error("regeneration not stored: the store is read-only (disk full or failing); the stored page is served", attrs...)
+}

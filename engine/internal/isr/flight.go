@@ -381,6 +381,17 @@ func (e *Engine) land(f *flight, cur *store.Page, l landing, dirty bool) result 
 		}
 		return result{page: p, kept: true}
 	}
+	if errors.Is(err, store.ErrReadOnly) {
+		// The disk refuses writes: the stored page stays served (stale),
+		// nothing more is written, and the render is retried after the
+		// failure backoff. A first generation is shown, not stored.
+		e.failures.add(f.path, err, e.clock.Now())
+		e.logReadOnly(f.path)
+		if cur == nil {
+			return result{page: l.page}
+		}
+		return result{err: err}
+	}
 	if err != nil {
 		e.failed(f, cur, err)
 		return result{err: err}

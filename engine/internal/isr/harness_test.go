@@ -79,8 +79,10 @@ type harness struct {
 	r     *fakeRenderer
 	clock *skewClock
 
-	cfg     *config.Site
-	st      store.Store
+	cfg *config.Site
+	st  store.Store
+	// pages, when set, wraps the store the engine writes pages to.
+	pages   func(store.Store) store.Pages
 	eng     *Engine
 	changes chan datasource.Change
 	stop    context.CancelFunc
@@ -203,8 +205,12 @@ func (h *harness) open() {
 		h.t.Fatal(err)
 	}
 	h.st = st
+	var pages store.Pages = st
+	if h.pages != nil {
+		pages = h.pages(st)
+	}
 	h.eng = New(Options{
-		Site: h.cfg, Pages: st, Queue: st, History: st, Routes: routes,
+		Site: h.cfg, Pages: pages, Queue: st, History: st, Routes: routes,
 		Renderers: map[string]render.Renderer{"page": h.r},
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)), Workers: 2, Clock: h.clock,
 	})

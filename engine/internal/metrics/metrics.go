@@ -98,6 +98,16 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descRatio, prometheus.GaugeValue, ratio)
 }
 
+// WatchStoreReadOnly registers kiln_store_read_only, read from readOnly
+// at each scrape: 1 while the store refuses writes (a full or failing
+// disk), stored pages still being served.
+func (m *Metrics) WatchStoreReadOnly(readOnly func() bool) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "kiln_store_read_only",
+		Help: "1 while the store refuses writes after a write error (disk full or failing); stored pages are still served.",
+	}, func() float64 { return boolValue(readOnly()) }))
+}
+
 // DataSourceState is one data source's health at scrape time.
 type DataSourceState struct {
 	Name     string

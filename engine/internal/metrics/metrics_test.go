@@ -33,3 +33,29 @@ func TestDataSourceGauges(t *testing.T) {
 		t.Errorf("gauges =\n%q\nwant\n%q", got, want)
 	}
 }
+
+func TestStoreReadOnlyGauge(t *testing.T) {
+	m := New(nil)
+	ro := false
+	m.WatchStoreReadOnly(func() bool { return ro })
+	value := func() float64 {
+		families, err := m.Registry.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() == "kiln_store_read_only" {
+				return f.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		t.Fatal("no kiln_store_read_only")
+		return 0
+	}
+	if v := value(); v != 0 {
+		t.Errorf("read-write store: kiln_store_read_only = %g", v)
+	}
+	ro = true
+	if v := value(); v != 1 {
+		t.Errorf("read-only store: kiln_store_read_only = %g", v)
+	}
+}

@@ -125,6 +125,7 @@ func (s *Site) openStore(ctx context.Context, _ Options) error {
 		st := s.Store.Stats()
 		return st.Pages, st.DiskBytes, st.HotBytes, st.HotHits, st.HotMisses
 	})
+	s.Metrics.WatchStoreReadOnly(func() bool { return s.Store.Stats().ReadOnly })
 	return nil
 }
 

@@ -17,6 +17,9 @@ import (
 // does not wait for fsync: the next synced write (the next page, job or
 // revision) makes it durable, and a crash can only lose the newest event.
 func (s *pebbleStore) AddHistory(path string, e Event) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if strings.IndexByte(path, 0) >= 0 {
 		return fmt.Errorf("add history %q: invalid path", path)
 	}
@@ -45,7 +48,7 @@ func (s *pebbleStore) AddHistory(path string, e Event) error {
 		b.Delete(keys[0], nil)
 		keys = keys[1:]
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	if err := s.wrote(b.Commit(pebble.NoSync)); err != nil {
 		return fmt.Errorf("add history %s: %w", path, err)
 	}
 	return nil
@@ -74,6 +77,9 @@ func (s *pebbleStore) History(path string) ([]Event, error) {
 // Enqueue records jobs in one synced batch. A path already queued keeps
 // its first reason and time.
 func (s *pebbleStore) Enqueue(jobs ...Job) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if err := s.enter(); err != nil {
 		return err
 	}
@@ -94,7 +100,7 @@ func (s *pebbleStore) Enqueue(jobs ...Job) error {
 		}
 		b.Set(k, encodeJob(nil, j), nil)
 	}
-	if err := b.Commit(s.wo); err != nil {
+	if err := s.wrote(b.Commit(s.wo)); err != nil {
 		return fmt.Errorf("enqueue: %w", err)
 	}
 	return nil
@@ -102,13 +108,16 @@ func (s *pebbleStore) Enqueue(jobs ...Job) error {
 
 // Dequeue removes path's job; removing an absent job is not an error.
 func (s *pebbleStore) Dequeue(path string) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if err := s.enter(); err != nil {
 		return err
 	}
 	defer s.leave()
 	s.queueMu.Lock()
 	defer s.queueMu.Unlock()
-	if err := s.db.Delete(key(nsQueue, path), s.wo); err != nil {
+	if err := s.wrote(s.db.Delete(key(nsQueue, path), s.wo)); err != nil {
 		return fmt.Errorf("dequeue %s: %w", path, err)
 	}
 	return nil

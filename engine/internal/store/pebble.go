@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -28,6 +29,9 @@ type Options struct {
 	FS vfs.FS
 	// Logger gets the store's errors (default slog.Default()).
 	Logger *slog.Logger
+	// ProbeEvery is how often a read-only store tries to write again
+	// (default 10 s).
+	ProbeEvery time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -42,6 +46,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.ProbeEvery <= 0 {
+		o.ProbeEvery = 10 * time.Second
 	}
 	return o
 }
@@ -82,10 +89,15 @@ const blockCacheBytes = 32 << 20
 const syncEvery = time.Second
 
 type pebbleStore struct {
-	db   *pebble.DB
+	db   *pebble.DB // swapped by reopen with lifeMu held and no call in flight
+	dir  string     // Pebble's directory
 	opts Options
-	hot  *hotCache
-	wo   *pebble.WriteOptions
+	// readOnly is set when a write fails (ENOSPC, EIO) or the store was
+	// opened on a full disk: writes then return ErrReadOnly without
+	// touching Pebble until a probe write succeeds and reopen runs.
+	readOnly atomic.Bool
+	hot      *hotCache
+	wo       *pebble.WriteOptions
 
 	unsynced atomic.Bool   // NoSync puts since the last sync
 	stopSync chan struct{} // closed by Close
@@ -133,14 +145,8 @@ func Open(dir string, opts Options) (Store, error) {
 		}
 		opts.FS = privateFS{vfs.Default}
 	}
-	cache := pebble.NewCache(blockCacheBytes)
-	defer cache.Unref()
-	db, err := pebble.Open(dir, &pebble.Options{FS: opts.FS, Cache: cache, Logger: pebbleLogger{opts.Logger}})
-	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", dir, err)
-	}
 	s := &pebbleStore{
-		db:         db,
+		dir:        dir,
 		opts:       opts,
 		hot:        newHotCache(opts.HotCacheBytes, hotShards()),
 		wo:         pebble.Sync,
@@ -150,6 +156,17 @@ func Open(dir string, opts Options) (Store, error) {
 		prefixRefs: make(map[string]int),
 	}
 	s.idle.L = &s.lifeMu
+	db, err := s.openDB(false)
+	if err != nil && isDiskFull(err) {
+		// Serve what is stored; the probe turns writes on when space returns.
+		opts.Logger.Error("store: disk full, opening read-only: pages are served, none are written", "dir", dir, "err", err)
+		s.readOnly.Store(true)
+		db, err = s.openDB(true)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	s.db = db
 	if err := s.load(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
@@ -158,15 +175,131 @@ func Open(dir string, opts Options) (Store, error) {
 	return s, nil
 }
 
+// openDB opens Pebble in s.dir, read-only when ro.
+func (s *pebbleStore) openDB(ro bool) (*pebble.DB, error) {
+	cache := pebble.NewCache(blockCacheBytes)
+	defer cache.Unref()
+	return pebble.Open(s.dir, &pebble.Options{
+		FS: s.opts.FS, Cache: cache, ReadOnly: ro,
+		Logger: pebbleLogger{log: s.opts.Logger, fatal: s.fatal},
+		EventListener: &pebble.EventListener{
+			BackgroundError: func(err error) {
+				s.opts.Logger.Error("store: background error", "err", err)
+			},
+		},
+	})
+}
+
+// isDiskFull reports errors that mean the disk refuses writes.
+func isDiskFull(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) || errors.Is(err, syscall.EROFS)
+}
+
+// fatal is Pebble's Fatalf: where Pebble's default exits the process, the
+// store turns read-only. Pebble calls it on a failed WAL or MANIFEST write;
+// its DB is not trusted again until reopen replaces it.
+func (s *pebbleStore) fatal(msg string) {
+	s.setReadOnly(errors.New(msg))
+}
+
+// setReadOnly refuses writes from now on, logging once per transition.
+func (s *pebbleStore) setReadOnly(err error) {
+	if !s.readOnly.Swap(true) {
+		s.opts.Logger.Error("store: a write failed, the store is read-only: stored pages are served, regenerations are refused until a probe write succeeds",
+			"err", err, "probe_every", s.opts.ProbeEvery)
+	}
+}
+
+// writable returns ErrReadOnly while writes are refused.
+func (s *pebbleStore) writable() error {
+	if s.readOnly.Load() {
+		return ErrReadOnly
+	}
+	return nil
+}
+
+// wrote checks a Pebble write's result: an error, or a fatal error Pebble
+// reported while the write ran, turns the store read-only.
+func (s *pebbleStore) wrote(err error) error {
+	if err == nil && !s.readOnly.Load() {
+		return nil
+	}
+	if err == nil {
+		err = errors.New("pebble reported a fatal error")
+	}
+	s.setReadOnly(err)
+	return fmt.Errorf("%w: %w", ErrReadOnly, err)
+}
+
+// ReadOnly reports whether the store refuses writes.
+func (s *pebbleStore) ReadOnly() bool { return s.readOnly.Load() }
+
+// probe tries a small synced write beside Pebble's files; when the disk
+// takes it, Pebble is reopened read-write and writes resume.
+func (s *pebbleStore) probe() {
+	fs := s.opts.FS
+	name := fs.PathJoin(s.dir, "kiln-probe")
+	f, err := fs.Create(name, vfs.WriteCategoryUnspecified)
+	if err == nil {
+		_, err = f.Write(make([]byte, 64<<10))
+		err = errors.Join(err, f.Sync(), f.Close())
+	}
+	err = errors.Join(err, fs.Remove(name))
+	if err != nil {
+		return
+	}
+	if err := s.reopen(); err != nil {
+		s.opts.Logger.Error("store: reopening read-write failed; still read-only", "err", err)
+		return
+	}
+	s.opts.Logger.Info("store: the disk takes writes again; the store is read-write")
+}
+
+// reopen replaces the read-only (or failed) Pebble with a read-write one,
+// waiting until no call uses it.
+func (s *pebbleStore) reopen() error {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	for s.inflight > 0 {
+		s.idle.Wait()
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	s.db.Close() // a failed DB may report its failure again; it is replaced
+	db, err := s.openDB(false)
+	if err != nil {
+		if db, rerr := s.openDB(true); rerr == nil {
+			s.db = db
+		}
+		return err
+	}
+	s.db = db
+	s.prefixMu.Lock()
+	s.prefixRefs = make(map[string]int)
+	s.prefixMu.Unlock()
+	if err := s.load(); err != nil {
+		return err
+	}
+	s.readOnly.Store(false)
+	return nil
+}
+
 // syncLoop syncs the WAL every syncEvery while there are unsynced pages.
 func (s *pebbleStore) syncLoop() {
 	defer close(s.synced)
 	t := time.NewTicker(syncEvery)
 	defer t.Stop()
+	p := time.NewTicker(s.opts.ProbeEvery)
+	defer p.Stop()
 	for {
 		select {
 		case <-s.stopSync:
 			return
+		case <-p.C:
+			if s.readOnly.Load() {
+				s.probe()
+			}
 		case <-t.C:
 			if s.unsynced.Swap(false) {
 				if err := s.Sync(); err != nil {
@@ -217,7 +350,10 @@ func removeV1(fs vfs.FS, dir string, log *slog.Logger) error {
 
 // pebbleLogger drops Pebble's informational messages and sends its
 // errors to the engine's log.
-type pebbleLogger struct{ log *slog.Logger }
+type pebbleLogger struct {
+	log   *slog.Logger
+	fatal func(msg string)
+}
 
 func (pebbleLogger) Infof(string, ...any) {}
 
@@ -225,8 +361,11 @@ func (l pebbleLogger) Errorf(format string, args ...any) {
 	l.log.Error("store: " + fmt.Sprintf(format, args...))
 }
 
-func (pebbleLogger) Fatalf(format string, args ...any) {
-	pebble.DefaultLogger.Fatalf(format, args...)
+// Fatalf never exits: it logs and turns the store read-only.
+func (l pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	l.log.Error("store: pebble: " + msg)
+	l.fatal(msg)
 }
 
 func (s *pebbleStore) Get(path string) (*Page, error) {
@@ -317,6 +456,9 @@ func (s *pebbleStore) Put(p *Page, opts PutOptions) error {
 	if err := validate(p); err != nil {
 		return err
 	}
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if err := s.enter(); err != nil {
 		return err
 	}
@@ -342,7 +484,7 @@ func (s *pebbleStore) Put(p *Page, opts PutOptions) error {
 		cp.Version = 1
 	}
 	cp.Seal()
-	if err := s.commitPut(old, &cp, opts.Dequeue, wo); err != nil {
+	if err := s.wrote(s.commitPut(old, &cp, opts.Dequeue, wo)); err != nil {
 		return fmt.Errorf("put %s: %w", p.Path, err)
 	}
 	if opts.NoSync {
@@ -377,11 +519,14 @@ func admit(old, p *Page, opts PutOptions) error {
 }
 
 func (s *pebbleStore) Sync() error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if err := s.enter(); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := s.db.LogData(nil, pebble.Sync); err != nil {
+	if err := s.wrote(s.db.LogData(nil, pebble.Sync)); err != nil {
 		return fmt.Errorf("sync store: %w", err)
 	}
 	return nil
@@ -456,6 +601,9 @@ func (s *pebbleStore) addPrefixes(prefixes []string, delta int) {
 }
 
 func (s *pebbleStore) Delete(path string, dequeue bool) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if err := s.enter(); err != nil {
 		return err
 	}
@@ -474,7 +622,7 @@ func (s *pebbleStore) Delete(path string, dequeue bool) error {
 		if !dequeue {
 			return nil
 		}
-		if err := b.Commit(s.wo); err != nil {
+		if err := s.wrote(b.Commit(s.wo)); err != nil {
 			return fmt.Errorf("delete %s: %w", path, err)
 		}
 		return nil
@@ -482,7 +630,7 @@ func (s *pebbleStore) Delete(path string, dequeue bool) error {
 	b.Delete(key(nsPage, path), nil)
 	b.Delete(key(nsList, path), nil)
 	indexEntries(old, func(k []byte) { b.Delete(k, nil) })
-	if err := b.Commit(s.wo); err != nil {
+	if err := s.wrote(b.Commit(s.wo)); err != nil {
 		return fmt.Errorf("delete %s: %w", path, err)
 	}
 	s.hot.remove(path)
@@ -492,6 +640,9 @@ func (s *pebbleStore) Delete(path string, dequeue bool) error {
 }
 
 func (s *pebbleStore) MarkStale(path string) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if err := s.enter(); err != nil {
 		return err
 	}
@@ -511,7 +662,7 @@ func (s *pebbleStore) MarkStale(path string) error {
 	cp.StaleMarked = true
 	cp.Seal()
 	val := encodePage(make([]byte, 0, encodedPageSize(&cp)), &cp)
-	if err := s.db.Set(key(nsPage, path), val, s.wo); err != nil {
+	if err := s.wrote(s.db.Set(key(nsPage, path), val, s.wo)); err != nil {
 		return fmt.Errorf("mark stale %s: %w", path, err)
 	}
 	s.hot.set(&cp)
@@ -519,6 +670,9 @@ func (s *pebbleStore) MarkStale(path string) error {
 }
 
 func (s *pebbleStore) SetVariants(path string, version uint64, gz, br []byte) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if err := s.enter(); err != nil {
 		return err
 	}
@@ -538,7 +692,7 @@ func (s *pebbleStore) SetVariants(path string, version uint64, gz, br []byte) er
 	cp.Gzip, cp.Brotli = gz, br
 	cp.Seal()
 	val := encodePage(make([]byte, 0, encodedPageSize(&cp)), &cp)
-	if err := s.db.Set(key(nsPage, path), val, pebble.NoSync); err != nil {
+	if err := s.wrote(s.db.Set(key(nsPage, path), val, pebble.NoSync)); err != nil {
 		return fmt.Errorf("set variants %s: %w", path, err)
 	}
 	s.unsynced.Store(true)
@@ -635,18 +789,21 @@ func (s *pebbleStore) GetMeta(name string) ([]byte, error) {
 }
 
 func (s *pebbleStore) SetMeta(name string, value []byte) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if err := s.enter(); err != nil {
 		return err
 	}
 	defer s.leave()
-	if err := s.db.Set(key(nsMeta, name), value, s.wo); err != nil {
+	if err := s.wrote(s.db.Set(key(nsMeta, name), value, s.wo)); err != nil {
 		return fmt.Errorf("set meta %s: %w", name, err)
 	}
 	return nil
 }
 
 func (s *pebbleStore) Stats() Stats {
-	st := Stats{Pages: s.pages.Load()}
+	st := Stats{Pages: s.pages.Load(), ReadOnly: s.readOnly.Load()}
 	st.HotBytes, st.HotEntries, st.HotHits, st.HotMisses = s.hot.stats()
 	if s.enter() == nil {
 		st.DiskBytes = int64(s.db.Metrics().DiskSpaceUsage())
@@ -668,6 +825,10 @@ func (s *pebbleStore) Close() error {
 	s.lifeMu.Unlock()
 	close(s.stopSync)
 	<-s.synced
+	if s.readOnly.Load() {
+		s.db.Close() // nothing more can be made durable
+		return nil
+	}
 	if err := s.db.LogData(nil, pebble.Sync); err != nil {
 		s.db.Close()
 		return fmt.Errorf("close store: %w", err)

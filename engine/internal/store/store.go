@@ -234,6 +234,7 @@ type Stats struct {
 	HotEntries int64
 	HotHits    int64
 	HotMisses  int64
+	ReadOnly   bool // writes are refused (ErrReadOnly)
 }
 
 var (
@@ -243,6 +244,10 @@ var (
 	// replaces: another version was stored meanwhile.
 	ErrConflict = errors.New("store: stored page changed")
 	ErrClosed   = errors.New("store: closed")
+	// ErrReadOnly means the store refuses writes: a write failed (a full
+	// disk) or it was opened read-only. Reads keep working; writes resume
+	// by themselves when a probe write succeeds.
+	ErrReadOnly = errors.New("store: read-only (disk full or failing)")
 	// ErrCorrupt reports a stored record that does not decode.
 	ErrCorrupt = errors.New("store: corrupt record")
 )

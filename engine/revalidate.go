@@ -13,7 +13,7 @@ func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func runRevalidate(args []string) error {
-	fs := newFlagSet("revalidate", "[--config site.hcl] [--store DIR] [--url URL] [--mode now|stale] [--tag TAG]... PATH...",
+	fs := newFlagSet("revalidate", "[--config site.hcl] [--store DIR] [--url URL] [--mode now|stale] [--wait all] [--tag TAG]... PATH...",
 		"Regenerate paths (and every page carrying a tag) on the running engine, and wait\nuntil they are stored; with --mode stale, mark them stale instead, so the next\nrequest regenerates them. On the engine's machine it goes through the admin\nsocket in the store folder, with no secret; with --url, it needs the admin secret.")
 	var sf siteFlags
 	sf.register(fs, false)
@@ -21,6 +21,7 @@ func runRevalidate(args []string) error {
 	var tags stringList
 	fs.Var(&tags, "tag", "revalidate every page carrying `TAG` (repeatable)")
 	mode := fs.String("mode", "now", "`now`: regenerate and answer when stored; stale: mark stale")
+	wait := fs.String("wait", "", "`all`: in cluster mode, answer only once every live node applied the pages")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -32,7 +33,11 @@ func runRevalidate(args []string) error {
 	if err != nil {
 		return err
 	}
-	body, _ := json.Marshal(map[string]any{"paths": fs.Args(), "tags": tags, "mode": *mode})
+	req := map[string]any{"paths": fs.Args(), "tags": tags, "mode": *mode}
+	if *wait != "" {
+		req["wait"] = *wait
+	}
+	body, _ := json.Marshal(req)
 	var out struct {
 		Results []struct{ Path, Status, Error string }
 	}

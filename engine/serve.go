@@ -86,6 +86,7 @@ func serve(cfg *config.Site, dev *devMode) error {
 				return false
 			}
 		}
+		opts.WaitAll = s.Cluster.WaitAll
 	}
 	if s.Plugins != nil {
 		opts.Data = site.DataAdmin{Plugins: s.Plugins}

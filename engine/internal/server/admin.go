@@ -124,12 +124,19 @@ type revalidateRequest struct {
 	Paths []string `json:"paths"`
 	Tags  []string `json:"tags"`
 	Mode  isr.Mode `json:"mode"` // "now" (default) or "stale"
+	// Wait is "" (answer once the records are stored, in cluster mode
+	// committed in JetStream) or "all" (once every live node applied them).
+	Wait string `json:"wait"`
 }
 
 func (s *Server) revalidate(ctx *fasthttp.RequestCtx) {
 	var req revalidateRequest
 	if err := json.Unmarshal(ctx.PostBody(), &req); err != nil {
-		s.jsonError(ctx, fasthttp.StatusBadRequest, `body must be JSON {"paths": [...], "tags": [...], "mode": "now"|"stale"}: `+err.Error())
+		s.jsonError(ctx, fasthttp.StatusBadRequest, `body must be JSON {"paths": [...], "tags": [...], "mode": "now"|"stale", "wait": "all"}: `+err.Error())
+		return
+	}
+	if req.Wait != "" && req.Wait != "all" {
+		s.jsonError(ctx, fasthttp.StatusBadRequest, `wait must be "all" or left out`)
 		return
 	}
 	paths := make([]string, 0, len(req.Paths))
@@ -145,6 +152,19 @@ func (s *Server) revalidate(ctx *fasthttp.RequestCtx) {
 	if err != nil {
 		s.jsonError(ctx, fasthttp.StatusBadRequest, err.Error())
 		return
+	}
+	if req.Wait == "all" && s.opts.WaitAll != nil {
+		var done []string
+		for _, r := range results {
+			if r.Error == "" {
+				done = append(done, r.Path)
+			}
+		}
+		if err := s.opts.WaitAll(s.ctx, done); err != nil {
+			// The records are committed; some live node did not confirm.
+			s.writeJSON(ctx, fasthttp.StatusGatewayTimeout, map[string]any{"results": results, "error": err.Error()})
+			return
+		}
 	}
 	s.writeJSON(ctx, revalidateStatus(results), map[string]any{"results": results})
 }

@@ -164,11 +164,15 @@ func (e *env) open() {
 		t.Fatal(err)
 	}
 	e.site = s
-	e.srv = server.New(server.Options{
+	opts := server.Options{
 		Engine: s.Engine, Metrics: s.Metrics, Assets: s.Assets, Logger: log,
 		AdminSecret: e.secret, PreviewSecret: "preview-token", Data: site.DataAdmin{Plugins: s.Plugins},
 		Degraded: s.Degraded,
-	})
+	}
+	if s.Cluster != nil {
+		opts.WaitAll = s.Cluster.WaitAll
+	}
+	e.srv = server.New(opts)
 	go e.srv.Serve(ln)
 	e.base = "http://" + ln.Addr().String()
 }

@@ -62,6 +62,11 @@ type Options struct {
 	// node that caught up); nil means always ready. /_kiln/healthz is
 	// liveness and answers 200 (also when degraded).
 	Ready func() bool
+
+	// WaitAll, when set (cluster mode), is what `"wait": "all"` on
+	// /_kiln/revalidate waits for: every live node applied the records of
+	// paths. nil means one node, where "all" is the default.
+	WaitAll func(ctx context.Context, paths []string) error
 }
 
 // Server serves one site.

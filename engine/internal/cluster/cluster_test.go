@@ -4,83 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
-
+	"github.com/kilnhq/kiln/engine/internal/cluster/clustertest"
 	"github.com/kilnhq/kiln/engine/internal/config"
 	"github.com/kilnhq/kiln/engine/internal/store"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// natsCluster starts three embedded JetStream servers clustered on
-// loopback and returns their client URLs.
-func natsCluster(t *testing.T) []string {
-	t.Helper()
-	var routes []string
-	cports := make([]int, 3)
-	for i := range cports {
-		cports[i] = freePort(t)
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", cports[i]))
-	}
-	var urls []string
-	var servers []*server.Server
-	for i := range 3 {
-		opts := &server.Options{
-			ServerName: fmt.Sprintf("n%d", i), Host: "127.0.0.1", Port: freePort(t),
-			JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
-			Cluster: server.ClusterOpts{Name: "kiln", Host: "127.0.0.1", Port: cports[i]},
-			Routes:  server.RoutesFromStr(fmt.Sprint(routes[0], ",", routes[1], ",", routes[2])),
-		}
-		s, err := server.NewServer(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go s.Start()
-		servers = append(servers, s)
-		urls = append(urls, s.ClientURL())
-	}
-	t.Cleanup(func() {
-		for _, s := range servers {
-			s.Shutdown()
-		}
-	})
-	for _, s := range servers {
-		if !s.ReadyForConnections(10 * time.Second) {
-			t.Fatal("NATS server not ready")
-		}
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for !servers[0].JetStreamIsClustered() || servers[0].JetStreamIsLeader() == false && !anyLeader(servers) {
-		if time.Now().After(deadline) {
-			t.Fatal("no JetStream meta leader")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return urls
-}
-
-func anyLeader(ss []*server.Server) bool {
-	for _, s := range ss {
-		if s.JetStreamIsLeader() {
-			return true
-		}
-	}
-	return false
-}
 
 type testNode struct {
 	*Node
@@ -128,7 +60,7 @@ func testPage(path, body string) *store.Page {
 // eventually polls cond (the watch is asynchronous across processes).
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // real servers, a loaded machine
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out: %s", what)
@@ -146,7 +78,7 @@ func body(s store.Store, path string) string {
 }
 
 func TestCluster(t *testing.T) {
-	urls := natsCluster(t)
+	urls := clustertest.JetStream(t, 3)
 	a := openNode(t, urls, "a", "site1")
 	b := openNode(t, urls, "b", "site1")
 	c := openNode(t, urls, "c", "site1")
@@ -259,13 +191,15 @@ func TestCluster(t *testing.T) {
 				t.Fatalf("/n/%d missing on a ready new node", i)
 			}
 		}
-		st, err := d.Status(context.Background())
-		if err != nil || len(st.Nodes) < 4 {
-			t.Errorf("status = %+v, %v; want ≥ 4 live nodes", st, err)
-		}
+		// d's first heartbeat may reach the server a status reads from a
+		// moment after d is ready.
+		eventually(t, "4 live nodes in d's status", func() bool {
+			st, err := d.Status(context.Background())
+			return err == nil && len(st.Nodes) >= 4
+		})
 		cfg := config.DefaultCluster(urls)
 		cfg.Prefix, cfg.Replicas = "site1", 3
-		st, err = Inspect(context.Background(), cfg) // kiln cluster status
+		st, err := Inspect(context.Background(), cfg) // kiln cluster status
 		if err != nil || len(st.Nodes) < 4 || st.Last == 0 {
 			t.Errorf("Inspect = %+v, %v; want ≥ 4 live nodes and the bucket's last revision", st, err)
 		}

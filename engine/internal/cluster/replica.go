@@ -231,6 +231,26 @@ func (n *Node) decode(val []byte) (*store.Page, error) {
 	return nil, fmt.Errorf("%w: record kind %d", store.ErrCorrupt, val[0])
 }
 
+// decodeRetrying is decode, tried again with backoff (about 6 s in all)
+// while the failure is not a corrupt record: a large record's object may
+// not have reached the server this node reads from yet, or the read timed
+// out under load. Giving up drops the record until the path's next one.
+func (n *Node) decodeRetrying(val []byte) (*store.Page, error) {
+	delay := 100 * time.Millisecond
+	for try := 0; ; try++ {
+		p, err := n.decode(val)
+		if err == nil || errors.Is(err, store.ErrCorrupt) || try == 5 {
+			return p, err
+		}
+		select {
+		case <-n.ctx.Done():
+			return nil, err
+		case <-time.After(delay):
+		}
+		delay *= 2
+	}
+}
+
 // fetch reads a key's record from the bucket: nil if absent or deleted.
 func (n *Node) fetch(k string) (*store.Page, uint64, error) {
 	ctx, cancel := n.call()
@@ -316,7 +336,7 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 		n.notify(path)
 		return
 	}
-	p, err := n.decode(e.Value())
+	p, err := n.decodeRetrying(e.Value())
 	if err != nil {
 		n.log.Error("cluster: bad record", "path", path, "err", err)
 		return

@@ -3,88 +3,24 @@ package server_test
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/kilnhq/kiln/engine/internal/cluster/clustertest"
 )
 
 // The cluster tests run three Kiln sites (each its own Pebble store, its
 // own jsonfile plugin process, the real wasm renderer) as nodes of one
 // cluster on three embedded JetStream servers.
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// natsCluster starts three embedded JetStream servers clustered on
-// loopback and returns their client URLs (as the cluster package's tests).
-func natsCluster(t *testing.T) []string {
-	t.Helper()
-	var routes []string
-	cports := make([]int, 3)
-	for i := range cports {
-		cports[i] = freePort(t)
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", cports[i]))
-	}
-	var urls []string
-	var servers []*natsserver.Server
-	for i := range 3 {
-		opts := &natsserver.Options{
-			ServerName: fmt.Sprintf("n%d", i), Host: "127.0.0.1", Port: freePort(t),
-			JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
-			Cluster: natsserver.ClusterOpts{Name: "kiln", Host: "127.0.0.1", Port: cports[i]},
-			Routes:  natsserver.RoutesFromStr(strings.Join(routes, ",")),
-		}
-		s, err := natsserver.NewServer(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go s.Start()
-		servers = append(servers, s)
-		urls = append(urls, s.ClientURL())
-	}
-	t.Cleanup(func() {
-		for _, s := range servers {
-			s.Shutdown()
-		}
-	})
-	for _, s := range servers {
-		if !s.ReadyForConnections(10 * time.Second) {
-			t.Fatal("NATS server not ready")
-		}
-	}
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		leader := false
-		for _, s := range servers {
-			leader = leader || s.JetStreamIsLeader()
-		}
-		if leader {
-			return urls
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no JetStream meta leader")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // startCluster starts three nodes a, b, c of one cluster, one after the
 // other (each catches up before it serves).
 func startCluster(t *testing.T, routes string, data map[string]any) []*env {
 	t.Helper()
-	urls := natsCluster(t)
+	urls := clustertest.JetStream(t, 3)
 	var q []string
 	for _, u := range urls {
 		q = append(q, strconv.Quote(u))

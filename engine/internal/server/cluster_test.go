@@ -38,7 +38,10 @@ func startCluster(t *testing.T, routes string, data map[string]any) []*env {
 // render it ran, any route, any mode.
 func (e *env) renderCount() int {
 	e.t.Helper()
-	r := e.get("/metrics")
+	r := e.get("/metrics", "Authorization", "Bearer "+e.secret)
+	if r.status != 200 {
+		e.t.Fatalf("GET /metrics: %d %s", r.status, r.body)
+	}
 	n := 0
 	sc := bufio.NewScanner(strings.NewReader(r.body))
 	for sc.Scan() {

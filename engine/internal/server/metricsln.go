@@ -1,9 +1,8 @@
 package server
 
 import (
-	"time"
-
 	"net"
+	"time"
 
 	"github.com/valyala/fasthttp"
 )

@@ -640,36 +640,31 @@ func (s *pebbleStore) Delete(path string, dequeue bool) error {
 }
 
 func (s *pebbleStore) MarkStale(path string) error {
-	if err := s.writable(); err != nil {
-		return err
-	}
-	if err := s.enter(); err != nil {
-		return err
-	}
-	defer s.leave()
-	defer s.lock(path)()
-	old, err := s.current(path)
-	if err != nil {
-		return err
-	}
-	if old == nil {
-		return ErrNotFound
-	}
-	if old.StaleMarked {
-		return nil
-	}
-	cp := *old // cached pages are shared and immutable
-	cp.StaleMarked = true
-	cp.Seal()
-	val := encodePage(make([]byte, 0, encodedPageSize(&cp)), &cp)
-	if err := s.wrote(s.db.Set(key(nsPage, path), val, s.wo)); err != nil {
-		return fmt.Errorf("mark stale %s: %w", path, err)
-	}
-	s.hot.set(&cp)
-	return nil
+	return s.rewrite(path, "mark stale", true, func(cp *Page) (bool, error) {
+		if cp.StaleMarked {
+			return false, nil
+		}
+		cp.StaleMarked = true
+		return true, nil
+	})
 }
 
 func (s *pebbleStore) SetVariants(path string, version uint64, gz, br []byte) error {
+	return s.rewrite(path, "set variants", false, func(cp *Page) (bool, error) {
+		if cp.Version != version {
+			return false, ErrConflict
+		}
+		cp.Gzip, cp.Brotli = gz, br
+		return true, nil
+	})
+}
+
+// rewrite changes the current record of path in place, under the path's
+// lock: edit gets a copy of it (cached pages are shared and immutable)
+// and says whether there is anything to write. sync says whether the
+// write waits for the WAL; an unsynced write is synced by the next
+// synced one or at close. The hot cache gets the new record.
+func (s *pebbleStore) rewrite(path, op string, sync bool, edit func(*Page) (bool, error)) error {
 	if err := s.writable(); err != nil {
 		return err
 	}
@@ -685,17 +680,22 @@ func (s *pebbleStore) SetVariants(path string, version uint64, gz, br []byte) er
 	if old == nil {
 		return ErrNotFound
 	}
-	if old.Version != version {
-		return ErrConflict
+	cp := *old
+	if changed, err := edit(&cp); err != nil || !changed {
+		return err
 	}
-	cp := *old // cached pages are shared and immutable
-	cp.Gzip, cp.Brotli = gz, br
 	cp.Seal()
 	val := encodePage(make([]byte, 0, encodedPageSize(&cp)), &cp)
-	if err := s.wrote(s.db.Set(key(nsPage, path), val, pebble.NoSync)); err != nil {
-		return fmt.Errorf("set variants %s: %w", path, err)
+	wo := s.wo
+	if !sync {
+		wo = pebble.NoSync
 	}
-	s.unsynced.Store(true)
+	if err := s.wrote(s.db.Set(key(nsPage, path), val, wo)); err != nil {
+		return fmt.Errorf("%s %s: %w", op, path, err)
+	}
+	if !sync {
+		s.unsynced.Store(true)
+	}
 	s.hot.set(&cp)
 	return nil
 }

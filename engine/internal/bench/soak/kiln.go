@@ -156,10 +156,11 @@ func (k *kiln) exited() bool {
 	}
 }
 
-// stop ends kiln's process group: SIGTERM, then SIGKILL after 10 s.
+// stop ends kiln (SIGTERM, then SIGKILL after 10 s), then what is left
+// of its process group.
 func (k *kiln) stop() {
 	pgid := k.pid()
-	syscall.Kill(-pgid, syscall.SIGTERM)
+	syscall.Kill(pgid, syscall.SIGTERM)
 	select {
 	case <-k.done:
 	case <-time.After(10 * time.Second):

@@ -109,7 +109,7 @@ func (r *result) report(o options) string {
 
 	p("From `/metrics` (start → max → end): goroutines %s; open fds %s; stored pages %s; `kiln_store_read_only` %s. ",
 		series(r, "go_goroutines"), series(r, "process_open_fds"), series(r, "kiln_store_pages"), series(r, "kiln_store_read_only"))
-	p("kiln's log grew by %s bytes (warn level). ", commas(r.log1-r.log0))
+	p("kiln's log (default level, info) grew by %s bytes, %.0f per unique URL. ", commas(r.log1-r.log0), perUnique(r.log1-r.log0, r.unique))
 	p("kiln RSS every 30 s (MB): %s. Store disk every 30 s (MB): %s.\n", every30(r.samples, func(s sample) float64 { return mb(s.rss) }, "%.0f"),
 		every30(r.samples, func(s sample) float64 { return mb(s.disk) }, "%.1f"))
 	return b.String()

@@ -120,11 +120,16 @@ func soak(parent context.Context, k *kiln, o options) (*result, error) {
 			auth.add(do(authClient, req))
 		})
 	})
-	bad := fl("malformed requests", fmt.Sprintf("20/s in turn over %d raw requests: CL.TE, TE.CL and double-TE smuggling, CRLF and bare CR injection, path traversal, bad versions and framing, a 80 KiB request line (LEAK counts answers showing an injected header or /etc/passwd)", len(malformed)))
+	bad := fl("malformed requests", fmt.Sprintf("20/s in turn over %d raw requests: CL.TE, TE.CL and double-TE smuggling, CRLF and bare CR injection, path traversal, bad versions and framing, a 80 KiB request line (LEAK: an answer showing an injected header or /etc/passwd; #n: which request got an answer other than 4xx)", len(malformed)))
 	spawn(func() {
 		d, i := from(6), 0
 		every(ctx, 50*time.Millisecond, func() {
-			bad.add(exchange(d, k.addr, malformed[i%len(malformed)]))
+			// Which request got an answer other than 4xx is worth knowing.
+			s := exchange(d, k.addr, malformed[i%len(malformed)])
+			if !strings.HasPrefix(s, "4") {
+				s += fmt.Sprintf(" (#%d)", i%len(malformed)+1)
+			}
+			bad.add(s)
 			i++
 		})
 	})

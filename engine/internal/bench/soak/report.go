@@ -78,14 +78,14 @@ func (r *result) report(o options) string {
 	p("## Hostile-traffic soak (issue 11)\n\n")
 	p("Run %s UTC on %s; `go tool task soak -- -duration %s` (engine/internal/bench/soak). "+
 		"The machine is shared with other agents' builds and tests, so throughput and latency are noisy; the targets are not rates.\n\n",
-		time.Now().UTC().Format("2006-01-02 15:04"), machine(), o.duration)
+		time.Now().UTC().Format("2006-01-02 15:04"), machine(), dur(o.duration))
 	p("**Method.** A real `kiln serve` of the example blog (jsonfile source, the blog's four renderers, plus `/b/posts/:slug` with "+
 		"`fallback = \"blocking\"`), with an admin secret and the default limits. Once `/` and the %d posts are stored, "+
 		"for %s: %d keep-alive clients GET those %d stored pages back to back from 127.0.0.1 (an error is a transport error, a "+
 		"status other than 200, or an empty body), while each flood below runs from its own loopback address, plus %d idle sockets "+
 		"(half with an unfinished request line) reopened whenever kiln closes one. kiln's RSS (main process, `/proc/PID/status`) "+
 		"and the store folder's allocated blocks are sampled every second, `/metrics` (with the secret) every 10 s.\n\n",
-		len(r.pages)-1, o.duration, o.workers, len(r.pages), o.idle)
+		len(r.pages)-1, dur(o.duration), o.workers, len(r.pages), o.idle)
 
 	p("| Target | Result | Met |\n|---|---|---|\n")
 	p("| 0 errors on stored pages | %s of %s requests%s | %s |\n", commas(v.errors), commas(v.requests), errorList(r.load.errors), yes(v.errors == 0 && v.requests > 0))
@@ -113,6 +113,15 @@ func (r *result) report(o options) string {
 	p("kiln RSS every 30 s (MB): %s. Store disk every 30 s (MB): %s.\n", every30(r.samples, func(s sample) float64 { return mb(s.rss) }, "%.0f"),
 		every30(r.samples, func(s sample) float64 { return mb(s.disk) }, "%.1f"))
 	return b.String()
+}
+
+// dur writes 10m for 10m0s.
+func dur(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		return strings.TrimSuffix(s, "0s")
+	}
+	return s
 }
 
 func machine() string {

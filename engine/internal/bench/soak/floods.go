@@ -220,7 +220,7 @@ func (p *idlePool) run(ctx context.Context, addr string, n int, wg *sync.WaitGro
 				}
 				p.held.Add(1)
 				stop := context.AfterFunc(ctx, func() { c.Close() })
-				_, err = c.Read(make([]byte, 1024))
+				c.Read(make([]byte, 1024)) // until kiln closes it (or the soak ends)
 				stop()
 				p.held.Add(-1)
 				c.Close()

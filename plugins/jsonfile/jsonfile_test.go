@@ -183,21 +183,32 @@ func FuzzParseData(f *testing.F) {
 }
 
 // TestWriteKeepsFile: a Put changes the bytes of its value only, and the
-// file keeps its mode.
+// file keeps its mode, whatever it is (the write replaces the file with a
+// temp file, which os.CreateTemp makes 0600).
 func TestWriteKeepsFile(t *testing.T) {
-	s := newSource(t, t.TempDir(), "{\n  \"z\": \"a \\u003e b\",\n  \"a\": {\"x\": 1}\n}\n")
-	if err := os.Chmod(s.path, 0o640); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Put(context.Background(), "a", []byte(`{"x": 2}`)); err != nil {
-		t.Fatal(err)
-	}
-	b, _ := os.ReadFile(s.path)
-	if got, want := string(b), "{\n  \"z\": \"a \\u003e b\",\n  \"a\": {\"x\":2}\n}\n"; got != want {
-		t.Errorf("file = %q, want %q", got, want)
-	}
-	if fi, _ := os.Stat(s.path); fi.Mode().Perm() != 0o640 {
-		t.Errorf("mode = %v, want 0640", fi.Mode().Perm())
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o664, 0o600, 0o444, 0o604} {
+		t.Run(mode.String(), func(t *testing.T) {
+			s := newSource(t, t.TempDir(), "{\n  \"z\": \"a \\u003e b\",\n  \"a\": {\"x\": 1}\n}\n")
+			if err := os.Chmod(s.path, mode); err != nil {
+				t.Fatal(err)
+			}
+			for i, v := range []string{`{"x": 2}`, `{"x":3}`} {
+				if _, err := s.Put(context.Background(), "a", []byte(v)); err != nil {
+					t.Fatalf("put %d: %v", i, err)
+				}
+				fi, err := os.Stat(s.path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got, want := fi.Mode().Perm(), mode; got != want {
+					t.Errorf("mode after put %d = %v, want %v", i, got, want)
+				}
+			}
+			b, _ := os.ReadFile(s.path)
+			if got, want := string(b), "{\n  \"z\": \"a \\u003e b\",\n  \"a\": {\"x\":3}\n}\n"; got != want {
+				t.Errorf("file = %q, want %q", got, want)
+			}
+		})
 	}
 }
 

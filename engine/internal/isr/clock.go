@@ -1,6 +1,10 @@
 package isr
 
-import "time"
+import (
+	"time"
+
+	"github.com/kilnhq/kiln/engine/internal/store"
+)
 
 // Clock is the engine's one source of time: freshness, ages, backoffs,
 // batching windows and retries are all decided on it.
@@ -10,12 +14,9 @@ type Clock interface {
 	NewTimer(d time.Duration) Timer
 }
 
-// Timer is a Clock's one-shot timer.
-type Timer interface {
-	C() <-chan time.Time
-	Stop() bool
-	Reset(d time.Duration) bool
-}
+// Timer is a Clock's one-shot timer. It is the store's Timer, so that a
+// Clock is also the store's clock (its read-only probe runs on it).
+type Timer = store.Timer
 
 // SystemClock is the real clock (the time package).
 func SystemClock() Clock { return systemClock{} }
@@ -38,3 +39,5 @@ const (
 	defaultNegativeTTL  = time.Minute
 	maxRetryBackoff     = 10 * time.Minute
 )
+
+var _ store.Clock = Clock(nil)

@@ -28,6 +28,35 @@ const (
 
 var strBearer = []byte("Bearer ")
 
+// maxHeaders is how many header fields a request may carry, the default
+// of Apache's LimitRequestFields and Envoy's max_headers_count. fasthttp
+// parses each field into a slot of the connection's pooled request, and
+// the slots are kept for every later request on whatever connection gets
+// that request from the pool: without a cap, a request of a few thousand
+// tiny fields fills its 16 KiB read buffer and leaves a few hundred KiB
+// behind, then every idle connection can hold such a request.
+const maxHeaders = 100
+
+var strLF = []byte("\n")
+
+// tooManyHeaders reports a request with more than maxHeaders header
+// fields. A field takes at least 4 bytes ("a:\r\n"), so shorter headers
+// are not counted: the hit path pays one comparison. The raw block ends
+// with the empty line.
+func tooManyHeaders(h *fasthttp.RequestHeader) bool {
+	raw := h.RawHeaders()
+	return len(raw) > 4*maxHeaders && bytes.Count(raw, strLF) > maxHeaders+1
+}
+
+// forgetHeaders answers 431 and drops the request's parsed fields, so
+// the pooled request does not keep their slots (fasthttp's Reset keeps
+// them). The connection is closed: what fasthttp reads from the header
+// after the handler (HEAD, Connection: close) is gone.
+func forgetHeaders(ctx *fasthttp.RequestCtx) {
+	ctx.Request.Header = fasthttp.RequestHeader{}
+	ctx.SetConnectionClose()
+}
+
 // bodyLimit is fasthttp's HeaderReceived hook: the body cap of a request,
 // from its target and its Authorization header.
 func (s *Server) bodyLimit(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
@@ -65,6 +94,9 @@ func requestError(ctx *fasthttp.RequestCtx, err error) {
 	ctx.Response.Header.Set("Content-Type", "text/plain; charset=utf-8")
 	ctx.SetStatusCode(status)
 	ctx.SetBodyString(msg + "\n")
+	// A header too large for the read buffer was parsed in part, into
+	// thousands of slots perhaps; the connection closes after this answer.
+	forgetHeaders(ctx)
 }
 
 // expect is fasthttp's ExpectHandler: a request announcing a body over

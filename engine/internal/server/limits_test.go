@@ -229,3 +229,66 @@ func TestStoreIsPrivate(t *testing.T) {
 		t.Errorf("store mode %o, want 700", got)
 	}
 }
+
+// TestHeaderFieldCap: past maxHeaders (100) fields a request gets 431 and
+// its connection is closed, whether its header fits the read buffer or
+// not; and requests of thousands of tiny fields leave no memory behind
+// (fasthttp keeps a parsed field's slot in the pooled request for every
+// later request of the connection that gets it).
+func TestHeaderFieldCap(t *testing.T) {
+	e := start(t, `route "/p/:slug" {
+  renderer = "page"
+}`, map[string]any{"page:/p/a": page("A", "build", true)})
+	addr := strings.TrimPrefix(e.base, "http://")
+	fields := func(n int, f string) string {
+		return "GET /p/a HTTP/1.1\r\nHost: x\r\n" + strings.Repeat(f, n)
+	}
+	for _, c := range []struct {
+		name string
+		head string
+		want int
+	}{
+		{"50 fields", fields(49, "X-F: y\r\n") + "User-Agent: t", 200},
+		{"100 fields", fields(98, "X-F: y\r\n") + "User-Agent: t", 200},
+		{"150 fields", fields(149, "X-F: y\r\n") + "User-Agent: t", 431},
+		{"2,500 tiny fields in the read buffer", fields(2500, "X: y\r\n") + "User-Agent: t", 431},
+		{"2,000 fields past the read buffer", fields(2000, "X-Many: m\r\n") + "User-Agent: t", 431},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn := rawRequest(t, addr, c.head)
+			conn.SetReadDeadline(time.Now().Add(20 * time.Second)) // a bound on failure, not a wait
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			resp.Body.Close()
+			if got := resp.StatusCode; got != c.want {
+				t.Fatalf("status %d, want %d", got, c.want)
+			}
+			if c.want == 431 && !resp.Close {
+				t.Error("431 without Connection: close")
+			}
+		})
+	}
+
+	// Many connections, each one request of 2,500 tiny fields, kept open.
+	const conns = 200
+	head := fields(2500, "X: y\r\n") + "User-Agent: t"
+	runtime.GC()
+	runtime.GC()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range conns {
+		c := rawRequest(t, addr, head)
+		readStatus(t, c)
+	}
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapInuse) - int64(before.HeapInuse); grew > conns*64<<10 {
+		t.Errorf("the heap kept %d KiB per connection after a request of 2,500 fields", grew/conns>>10)
+	}
+	if r := e.get("/p/a"); r.status != 200 {
+		t.Errorf("after the flood: %d %s", r.status, r.body)
+	}
+}

@@ -148,6 +148,11 @@ var (
 
 // Handle serves one request.
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
+	if tooManyHeaders(&ctx.Request.Header) {
+		forgetHeaders(ctx)
+		s.plainError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "too many header fields")
+		return
+	}
 	uri := ctx.RequestURI()
 	if raw := rawPath(uri); bytes.HasPrefix(raw, strKiln) || bytes.Equal(raw, strMetrics) {
 		s.admin(ctx, raw)

@@ -105,7 +105,7 @@ func (s *Site) Close() error {
 	return errors.Join(errs...)
 }
 
-func (s *Site) openStore(ctx context.Context, _ Options) error {
+func (s *Site) openStore(ctx context.Context, opts Options) error {
 	// The store holds every page, previews and drafts included, and the
 	// admin socket: only its owner may enter it, whatever the umask made
 	// of the files inside (an older store is tightened too).
@@ -115,7 +115,8 @@ func (s *Site) openStore(ctx context.Context, _ Options) error {
 	if err := os.Chmod(s.Config.StoreDir, 0o700); err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
-	st, err := store.Open(s.Config.StoreDir, store.Options{HotCacheBytes: s.Config.HotCacheBytes})
+	// The store's read-only probe runs on the engine's clock.
+	st, err := store.Open(s.Config.StoreDir, store.Options{HotCacheBytes: s.Config.HotCacheBytes, Clock: opts.Clock})
 	if err != nil {
 		return fmt.Errorf("open store %s: %w", s.Config.StoreDir, err)
 	}

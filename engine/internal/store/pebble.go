@@ -30,8 +30,11 @@ type Options struct {
 	// Logger gets the store's errors (default slog.Default()).
 	Logger *slog.Logger
 	// ProbeEvery is how often a read-only store tries to write again
-	// (default 10 s).
+	// (default 10 s), on Clock.
 	ProbeEvery time.Duration
+	// Clock times the probe (default the system clock); the engine
+	// passes its own.
+	Clock Clock
 }
 
 func (o Options) withDefaults() Options {
@@ -49,6 +52,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ProbeEvery <= 0 {
 		o.ProbeEvery = 10 * time.Second
+	}
+	if o.Clock == nil {
+		o.Clock = systemClock{}
 	}
 	return o
 }
@@ -285,21 +291,24 @@ func (s *pebbleStore) reopen() error {
 	return nil
 }
 
-// syncLoop syncs the WAL every syncEvery while there are unsynced pages.
+// syncLoop syncs the WAL every syncEvery while there are unsynced pages,
+// and probes the disk every ProbeEvery on the store's clock while the
+// store is read-only.
 func (s *pebbleStore) syncLoop() {
 	defer close(s.synced)
 	t := time.NewTicker(syncEvery)
 	defer t.Stop()
-	p := time.NewTicker(s.opts.ProbeEvery)
+	p := s.opts.Clock.NewTimer(s.opts.ProbeEvery)
 	defer p.Stop()
 	for {
 		select {
 		case <-s.stopSync:
 			return
-		case <-p.C:
+		case <-p.C():
 			if s.readOnly.Load() {
 				s.probe()
 			}
+			p.Reset(s.opts.ProbeEvery)
 		case <-t.C:
 			if s.unsynced.Swap(false) {
 				if err := s.Sync(); err != nil {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"testing/synctest"
+
+	"github.com/kilnhq/kiln/engine/internal/store"
 )
 
 // TestBuildOnlyMissing checks what `kiln serve` does at start: it renders
@@ -45,4 +47,49 @@ route "/p/:slug" {
 			t.Errorf("renders:\n%s\nwant:\n%s", got, want)
 		}
 	})
+}
+
+// TestBuildStores builds three paths through the batched writer and
+// through one Put a page (a page store without store.BuildWriter), and
+// checks both store the pages and a "build" event in each one's history.
+func TestBuildStores(t *testing.T) {
+	tests := []struct {
+		name    string
+		batched bool
+	}{{"batched", true}, {"one put a page", false}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newRaceHarness(t, `
+route "/p/:slug" {
+  renderer = "page"
+  paths    = ["/p/a", "/p/b", "/p/c"]
+}`)
+				if !tt.batched {
+					h.pages = func(st store.Store) store.Pages { return struct{ store.Pages }{st} }
+					h.closeEngine()
+					h.open()
+				}
+				sum, err := h.eng.Build(context.Background(), BuildOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sum.Pages != 3 || sum.Skipped != 0 || sum.Failed != 0 {
+					t.Errorf("built %d, skipped %d, failed %d; want 3, 0, 0", sum.Pages, sum.Skipped, sum.Failed)
+				}
+				for _, p := range []string{"/p/a", "/p/b", "/p/c"} {
+					if _, err := h.st.Get(p); err != nil {
+						t.Errorf("%s: %v", p, err)
+					}
+					evs, err := h.st.History(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(evs) != 1 || evs[0].Reason != "build" || evs[0].Outcome != OutcomeRegenerated {
+						t.Errorf("%s history %+v, want one build event", p, evs)
+					}
+				}
+			})
+		})
+	}
 }

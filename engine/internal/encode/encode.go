@@ -49,6 +49,22 @@ func smaller(enc, body []byte) []byte {
 	return enc
 }
 
+// BuildVariants is Variants at build time: both encoders run one after
+// the other in the caller's goroutine (a build keeps every core busy with
+// pages already), and brotli runs at BuildQuality.
+func BuildVariants(body []byte, contentType string) (gz, br []byte) {
+	if !Worth(body, contentType) {
+		return nil, nil
+	}
+	return smaller(Gzip(body), body), smaller(brotliAt(&buildBrotliWriters, body), body)
+}
+
+// BuildQuality is the brotli quality of a build. On the blog's pages
+// (3 to 8 KB) qualities 5 to 9 produce the same bytes, within 0.7%, and
+// 5 costs about 0.75 times 9; 11 saves another 10% at 80 to 140 times
+// the cost (BENCHMARKS.md, "Issue 13 changes").
+const BuildQuality = 5
+
 // Writers are pooled: a new brotli writer at quality 9 allocates and
 // clears about 33 MB of hash tables, which cost 18 ms per page (most of a
 // first render); a reset one costs about 0.15 ms for a 3 KB page. The
@@ -58,6 +74,9 @@ var (
 	gzipWriters   = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.BestCompression); return w }}
 	brotliWriters = sync.Pool{New: func() any {
 		return brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: 9, LGWin: 16})
+	}}
+	buildBrotliWriters = sync.Pool{New: func() any {
+		return brotli.NewWriterOptions(nil, brotli.WriterOptions{Quality: BuildQuality, LGWin: 16})
 	}}
 )
 
@@ -74,13 +93,16 @@ func Gzip(b []byte) []byte {
 }
 
 // Brotli compresses b at quality 9.
-func Brotli(b []byte) []byte {
+func Brotli(b []byte) []byte { return brotliAt(&brotliWriters, b) }
+
+// brotliAt compresses b with a writer from pool.
+func brotliAt(pool *sync.Pool, b []byte) []byte {
 	var buf bytes.Buffer
 	buf.Grow(len(b)/3 + 64)
-	w := brotliWriters.Get().(*brotli.Writer)
+	w := pool.Get().(*brotli.Writer)
 	w.Reset(&buf)
 	w.Write(b)
 	w.Close()
-	brotliWriters.Put(w)
+	pool.Put(w)
 	return buf.Bytes()
 }

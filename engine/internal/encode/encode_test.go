@@ -29,26 +29,31 @@ func TestVariants(t *testing.T) {
 		{"incompressible", random, "text/plain", false, false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			gz, br := Variants(tt.body, tt.contentType)
-			if (gz != nil) != tt.wantGzip || (br != nil) != tt.wantBr {
-				t.Fatalf("gzip %d bytes, brotli %d bytes; want gzip %v, brotli %v", len(gz), len(br), tt.wantGzip, tt.wantBr)
-			}
-			if gz != nil {
-				r, err := gzip.NewReader(bytes.NewReader(gz))
-				if err != nil {
-					t.Fatal(err)
+		for _, v := range []struct {
+			name string
+			fn   func([]byte, string) ([]byte, []byte)
+		}{{"serve", Variants}, {"build", BuildVariants}} {
+			t.Run(tt.name+"/"+v.name, func(t *testing.T) {
+				gz, br := v.fn(tt.body, tt.contentType)
+				if (gz != nil) != tt.wantGzip || (br != nil) != tt.wantBr {
+					t.Fatalf("gzip %d bytes, brotli %d bytes; want gzip %v, brotli %v", len(gz), len(br), tt.wantGzip, tt.wantBr)
 				}
-				if got, _ := io.ReadAll(r); !bytes.Equal(got, tt.body) {
-					t.Error("gzip does not round-trip")
+				if gz != nil {
+					r, err := gzip.NewReader(bytes.NewReader(gz))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got, _ := io.ReadAll(r); !bytes.Equal(got, tt.body) {
+						t.Error("gzip does not round-trip")
+					}
 				}
-			}
-			if br != nil {
-				if got, _ := io.ReadAll(brotli.NewReader(bytes.NewReader(br))); !bytes.Equal(got, tt.body) {
-					t.Error("brotli does not round-trip")
+				if br != nil {
+					if got, _ := io.ReadAll(brotli.NewReader(bytes.NewReader(br))); !bytes.Equal(got, tt.body) {
+						t.Error("brotli does not round-trip")
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -77,7 +82,8 @@ func BenchmarkEncoders(b *testing.B) {
 	for _, bb := range []struct {
 		name string
 		fn   func([]byte) []byte
-	}{{"gzip-best", Gzip}, {"gzip-fast", gzipFast}, {"brotli", Brotli}} {
+	}{{"gzip-best", Gzip}, {"gzip-fast", gzipFast}, {"brotli", Brotli},
+		{"brotli-build", func(b []byte) []byte { return brotliAt(&buildBrotliWriters, b) }}} {
 		b.Run(bb.name, func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			var n int

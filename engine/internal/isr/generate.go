@@ -210,21 +210,33 @@ func contentType(p *store.Page) string {
 // record logs a render's outcome, appends it to the page's history (with
 // history) and observes its latency.
 func (e *Engine) record(path, reason string, start time.Time, page *store.Page, err error, history bool) {
-	d := e.clock.Now().Sub(start)
-	ev := store.Event{At: start, Reason: reason, Duration: d, Outcome: outcome(page, err)}
-	if err != nil {
-		ev.Error = err.Error()
-		e.logFailure(path, reason, d, err)
-	} else {
-		e.log.Info("regenerated", "path", path, "reason", reason, "duration", d, "outcome", ev.Outcome)
-	}
+	ev := event(reason, start, e.clock.Now().Sub(start), page, err)
+	e.logEvent(path, ev, err)
 	if history {
 		if herr := e.history.AddHistory(path, ev); herr != nil {
 			e.log.Error("record history", "path", path, "err", herr)
 		}
 	}
+}
+
+// event is the history event of a render that started at start and took d.
+func event(reason string, start time.Time, d time.Duration, page *store.Page, err error) store.Event {
+	ev := store.Event{At: start, Reason: reason, Duration: d, Outcome: outcome(page, err)}
+	if err != nil {
+		ev.Error = err.Error()
+	}
+	return ev
+}
+
+// logEvent logs a render's outcome and observes its latency.
+func (e *Engine) logEvent(path string, ev store.Event, err error) {
+	if err != nil {
+		e.logFailure(path, ev.Reason, ev.Duration, err)
+	} else {
+		e.log.Info("regenerated", "path", path, "reason", ev.Reason, "duration", ev.Duration, "outcome", ev.Outcome)
+	}
 	if e.m != nil {
-		e.m.RegenSeconds.WithLabelValues(reason, ev.Outcome).Observe(d.Seconds())
+		e.m.RegenSeconds.WithLabelValues(ev.Reason, ev.Outcome).Observe(ev.Duration.Seconds())
 	}
 }
 

@@ -28,6 +28,21 @@ func (s *pebbleStore) AddHistory(path string, e Event) error {
 	}
 	defer s.leave()
 	defer s.lock(path)()
+	b := s.db.NewBatch()
+	defer b.Close()
+	if err := s.historyInto(b, path, e); err != nil {
+		return fmt.Errorf("add history %s: %w", path, err)
+	}
+	if err := s.wrote(b.Commit(pebble.NoSync)); err != nil {
+		return fmt.Errorf("add history %s: %w", path, err)
+	}
+	return nil
+}
+
+// historyInto adds to b the append of e to path's stored history and the
+// removal of the oldest events beyond Options.HistoryLen. The caller
+// holds path's lock.
+func (s *pebbleStore) historyInto(b *pebble.Batch, path string, e Event) error {
 	lo := indexKey(nsHistory, path, "")
 	var keys [][]byte
 	err := s.scanRange(lo, upper(lo), func(k, _ []byte) bool {
@@ -35,21 +50,16 @@ func (s *pebbleStore) AddHistory(path string, e Event) error {
 		return true
 	})
 	if err != nil {
-		return fmt.Errorf("add history %s: %w", path, err)
+		return err
 	}
 	var seq uint64
 	if len(keys) > 0 {
 		seq = binary.BigEndian.Uint64(keys[len(keys)-1][len(lo):]) + 1
 	}
-	b := s.db.NewBatch()
-	defer b.Close()
 	b.Set(binary.BigEndian.AppendUint64(lo, seq), encodeEvent(nil, e), nil)
 	for len(keys)+1 > s.opts.HistoryLen {
 		b.Delete(keys[0], nil)
 		keys = keys[1:]
-	}
-	if err := s.wrote(b.Commit(pebble.NoSync)); err != nil {
-		return fmt.Errorf("add history %s: %w", path, err)
 	}
 	return nil
 }

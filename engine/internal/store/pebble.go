@@ -456,9 +456,14 @@ func (s *pebbleStore) current(path string) (*Page, error) {
 }
 
 func (s *pebbleStore) lock(path string) func() {
-	m := &s.locks[maphash.String(s.seed, path)%pathLocks]
+	m := &s.locks[s.lockIndex(path)]
 	m.Lock()
 	return m.Unlock
+}
+
+// lockIndex is the path lock guarding path.
+func (s *pebbleStore) lockIndex(path string) uint64 {
+	return maphash.String(s.seed, path) % pathLocks
 }
 
 func (s *pebbleStore) Put(p *Page, opts PutOptions) error {
@@ -546,6 +551,20 @@ func (s *pebbleStore) Sync() error {
 func (s *pebbleStore) commitPut(old, p *Page, dequeue bool, wo *pebble.WriteOptions) error {
 	b := s.db.NewBatchWithSize(encodedPageSize(p) + 256)
 	defer b.Close()
+	added := s.putInto(b, old, p, dequeue)
+	if err := b.Commit(wo); err != nil {
+		s.addPrefixes(added, -1)
+		return err
+	}
+	s.putDone(old)
+	return nil
+}
+
+// putInto adds to b p's record and the swap of old's index entries for
+// p's (and with dequeue the removal of the path's job), and counts p's
+// prefixes, which it returns: if b is not committed, the caller takes
+// them back (addPrefixes(added, -1)); if it is, it calls putDone.
+func (s *pebbleStore) putInto(b *pebble.Batch, old, p *Page, dequeue bool) (added []string) {
 	val := encodePage(make([]byte, 0, encodedPageSize(p)), p)
 	b.Set(key(nsPage, p.Path), val, nil)
 	if dequeue {
@@ -557,18 +576,18 @@ func (s *pebbleStore) commitPut(old, p *Page, dequeue bool, wo *pebble.WriteOpti
 		indexEntries(old, func(k []byte) { b.Delete(k, nil) })
 	}
 	indexEntries(p, func(k []byte) { b.Set(k, nil, nil) })
-	added := uniq(p.Prefixes)
+	added = uniq(p.Prefixes)
 	s.addPrefixes(added, 1)
-	if err := b.Commit(wo); err != nil {
-		s.addPrefixes(added, -1)
-		return err
-	}
+	return added
+}
+
+// putDone counts a committed put that replaced old (nil: none).
+func (s *pebbleStore) putDone(old *Page) {
 	if old == nil {
 		s.pages.Add(1)
 	} else {
 		s.addPrefixes(uniq(old.Prefixes), -1)
 	}
-	return nil
 }
 
 // validate refuses pages whose strings would break the key layout.

@@ -148,6 +148,11 @@ var (
 
 // Handle serves one request.
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
+	if badVersion(&ctx.Request.Header) {
+		ctx.SetConnectionClose()
+		s.plainError(ctx, fasthttp.StatusHTTPVersionNotSupported, "http version not supported")
+		return
+	}
 	if tooManyHeaders(&ctx.Request.Header) {
 		forgetHeaders(ctx)
 		s.plainError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "too many header fields")

@@ -215,6 +215,8 @@ func (e *Engine) record(path, reason string, start time.Time, page *store.Page, 
 	if err != nil {
 		ev.Error = err.Error()
 		e.logFailure(path, reason, d, err)
+	} else if !history && ev.Outcome == OutcomeNotFound {
+		e.logNotFound(path, reason, d) // a made-up URL: nothing stored
 	} else {
 		e.log.Info("regenerated", "path", path, "reason", reason, "duration", d, "outcome", ev.Outcome)
 	}

@@ -67,6 +67,10 @@ type Options struct {
 	// /_kiln/revalidate waits for: every live node applied the records of
 	// paths. nil means one node, where "all" is the default.
 	WaitAll func(ctx context.Context, paths []string) error
+
+	// Clock is the server's time (the /metrics cache); nil is the system
+	// clock.
+	Clock isr.Clock
 }
 
 // Server serves one site.
@@ -80,6 +84,7 @@ type Server struct {
 
 	maxAdminBody int
 	scrape       fasthttp.RequestHandler // /metrics, built once
+	scrapes      scrapeCache
 	authFails    authLimiter
 	cancel       context.CancelFunc
 }
@@ -92,6 +97,9 @@ func New(opts Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{opts: opts, eng: opts.Engine, m: opts.Metrics, log: opts.Logger, ctx: ctx, cancel: cancel}
 	s.maxAdminBody = cmp.Or(opts.MaxAdminBody, DefaultMaxAdminBody)
+	if s.opts.Clock == nil {
+		s.opts.Clock = isr.SystemClock()
+	}
 	if s.m != nil {
 		s.scrape = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.m.Registry, promhttp.HandlerOpts{}))
 	}

@@ -300,27 +300,17 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 
 // BenchmarkMetricsScrape is one /metrics scrape (the text format, no
 // compression) served by Server.Handle, next to a hit in the same run:
-// the scrape's cost in hits is the ratio of their cpu-ns/op. gather is a
-// scrape that gathers (the clock moves a second per scrape), cached one
-// within a second of the last gathering.
+// the scrape's cost in hits is the ratio of their cpu-ns/op.
 func BenchmarkMetricsScrape(b *testing.B) {
 	bs := openBench(b, hitRoutes, hitData)
-	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	srv := server.New(server.Options{
-		Engine: bs.site.Engine, Metrics: bs.site.Metrics, AdminSecret: adminSecret, Clock: clock,
-	})
-	for _, c := range []struct {
-		name, target string
-		tick         time.Duration
-	}{
-		{"hit", "/p/a", 0},
-		{"gather", "/metrics", time.Second},
-		{"cached", "/metrics", 0},
+	for _, c := range []struct{ name, target string }{
+		{"hit", "/p/a"},
+		{"scrape", "/metrics"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			ctx := hitCtx(b, c.target, "identity")
 			ctx.Request.Header.Set("Authorization", "Bearer "+adminSecret)
-			srv.Handle(ctx)
+			bs.srv.Handle(ctx)
 			if got := ctx.Response.StatusCode(); got != 200 {
 				b.Fatalf("%s: %d", c.target, got)
 			}
@@ -328,10 +318,9 @@ func BenchmarkMetricsScrape(b *testing.B) {
 			b.ReportAllocs()
 			cpu := cpuTime()
 			for b.Loop() {
-				clock.advance(c.tick)
 				ctx.Response.Reset()
 				ctx.Request.SetRequestURI(c.target)
-				srv.Handle(ctx)
+				bs.srv.Handle(ctx)
 			}
 			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 			if got := ctx.Response.StatusCode(); got != 200 {

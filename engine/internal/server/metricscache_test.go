@@ -1,70 +1,72 @@
-package server_test
+package server
 
 import (
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/kilnhq/kiln/engine/internal/isr"
-	"github.com/kilnhq/kiln/engine/internal/server"
+	"github.com/valyala/fasthttp"
 )
 
-// fakeClock is a clock that moves only when told to.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func (c *fakeClock) NewTimer(time.Duration) isr.Timer { panic("not used") }
-
-// TestMetricsScrapeCached: scrapes within a second of the last gathering
-// get its text (a flood of scrapes gathers once a second); a second on,
-// a scrape gathers again and shows what changed meanwhile.
-func TestMetricsScrapeCached(t *testing.T) {
-	bs := openBench(t, hitRoutes, hitData)
-	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	srv := server.New(server.Options{
-		Engine: bs.site.Engine, Metrics: bs.site.Metrics, AdminSecret: adminSecret, Clock: clock,
-	})
-	scrape := func() string {
-		ctx := hitCtx(t, "/metrics", "identity")
-		ctx.Request.Header.Set("Authorization", "Bearer "+adminSecret)
-		srv.Handle(ctx)
-		if got := ctx.Response.StatusCode(); got != 200 {
-			t.Fatalf("/metrics: %d", got)
+// TestConcurrentScrapesShareAGathering: scrapes that arrive while one
+// gathers share the next gathering (11 scrapes, 2 gatherings), and a
+// scrape after them gathers again: no answer is older than its request.
+func TestConcurrentScrapesShareAGathering(t *testing.T) {
+	gate := make(chan struct{})
+	var gathered atomic.Int64
+	s := &Server{}
+	s.scrape = func(ctx *fasthttp.RequestCtx) {
+		n := gathered.Add(1)
+		if n == 1 {
+			<-gate
 		}
-		if ct := string(ctx.Response.Header.ContentType()); ct == "" {
-			t.Error("/metrics without a Content-Type")
+		ctx.SetContentType("text/plain; version=0.0.4")
+		ctx.SetBodyString("kiln_gatherings " + strconv.FormatInt(n, 10) + "\n")
+	}
+	scrape := func() string {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI("/metrics")
+		s.metricsShared(&ctx)
+		if ct := string(ctx.Response.Header.ContentType()); ct != "text/plain; version=0.0.4" {
+			t.Errorf("Content-Type %q", ct)
 		}
 		return string(ctx.Response.Body())
 	}
-	hit := func() {
-		ctx := hitCtx(t, "/p/a", "identity")
-		srv.Handle(ctx)
-		if got := ctx.Response.StatusCode(); got != 200 {
-			t.Fatalf("/p/a: %d", got)
+	const waiting = 10
+	got := make([]string, waiting+1)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); got[0] = scrape() }()
+	for gathered.Load() == 0 {
+		time.Sleep(time.Millisecond) // the first scrape to be gathering
+	}
+	for i := 1; i <= waiting; i++ {
+		wg.Add(1)
+		go func() { defer wg.Done(); got[i] = scrape() }()
+	}
+	deadline := time.Now().Add(10 * time.Second) // a bound on failure, not a wait
+	for s.scrapes.arrivals.Load() < waiting+1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the scrapes never arrived")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(gate)
+	wg.Wait()
+	if n := gathered.Load(); n != 2 {
+		t.Errorf("%d concurrent scrapes gathered %d times, want 2", waiting+1, n)
+	}
+	if got[0] != "kiln_gatherings 1\n" {
+		t.Errorf("first scrape: %q", got[0])
+	}
+	for i := 1; i <= waiting; i++ {
+		if got[i] != "kiln_gatherings 2\n" {
+			t.Errorf("scrape %d, arrived during the first gathering: %q, want the second's", i, got[i])
 		}
 	}
-	first := scrape()
-	hit()
-	clock.advance(999 * time.Millisecond)
-	if got := scrape(); got != first {
-		t.Error("a scrape within a second of the last gathered again")
-	}
-	clock.advance(time.Millisecond)
-	if got := scrape(); got == first {
-		t.Error("a scrape a second on, after a hit, gave the same text")
+	if later := scrape(); later != "kiln_gatherings 3\n" {
+		t.Errorf("a scrape after them: %q, want a gathering of its own", later)
 	}
 }

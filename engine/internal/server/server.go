@@ -67,10 +67,6 @@ type Options struct {
 	// /_kiln/revalidate waits for: every live node applied the records of
 	// paths. nil means one node, where "all" is the default.
 	WaitAll func(ctx context.Context, paths []string) error
-
-	// Clock is the server's time (the /metrics cache); nil is the system
-	// clock.
-	Clock isr.Clock
 }
 
 // Server serves one site.
@@ -97,9 +93,6 @@ func New(opts Options) *Server {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{opts: opts, eng: opts.Engine, m: opts.Metrics, log: opts.Logger, ctx: ctx, cancel: cancel}
 	s.maxAdminBody = cmp.Or(opts.MaxAdminBody, DefaultMaxAdminBody)
-	if s.opts.Clock == nil {
-		s.opts.Clock = isr.SystemClock()
-	}
 	if s.m != nil {
 		s.scrape = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.m.Registry, promhttp.HandlerOpts{}))
 	}

@@ -195,14 +195,14 @@ func (e *Engine) writeBuilt(bw store.BuildWriter, batch []built, sum *Summary, p
 			if b.err == nil {
 				ev = event(ev.Reason, ev.At, ev.Duration, b.page, perr)
 			}
-			e.logEvent(b.path, ev, perr)
+			e.logEvent(b.path, ev, perr, false)
 			if herr := e.history.AddHistory(b.path, ev); herr != nil {
 				e.log.Error("record history", "path", b.path, "err", herr)
 			}
 		case stored:
 			sum.Pages++
 			sum.Bytes += int64(len(b.page.Body))
-			e.logEvent(b.path, b.event, nil)
+			e.logEvent(b.path, b.event, nil, false)
 		}
 		progress()
 	}

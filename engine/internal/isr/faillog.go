@@ -15,6 +15,7 @@ type failLog struct {
 	tokens  float64
 	last    time.Time
 	dropped int
+	since   time.Time // when the first of the dropped was
 }
 
 const (
@@ -26,6 +27,12 @@ const (
 // allow reports whether a failure may be logged now, and how many were
 // dropped since the last one logged.
 func (l *failLog) allow(now time.Time) (bool, int) {
+	ok, dropped, _ := l.allowSince(now)
+	return ok, dropped
+}
+
+// allowSince is allow, and when the first of the dropped was.
+func (l *failLog) allowSince(now time.Time) (bool, int, time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.last.IsZero() {
@@ -35,13 +42,16 @@ func (l *failLog) allow(now time.Time) (bool, int) {
 	}
 	l.last = now
 	if l.tokens < 1 {
+		if l.dropped == 0 {
+			l.since = now
+		}
 		l.dropped++
-		return false, 0
+		return false, 0, time.Time{}
 	}
 	l.tokens--
 	dropped := l.dropped
 	l.dropped = 0
-	return true, dropped
+	return true, dropped, l.since
 }
 
 // logFailure logs one failed render, if the rate allows.
@@ -75,4 +85,23 @@ func (e *Engine) logReadOnly(path string) {
 		attrs = append(attrs, "not_logged_before", dropped)
 	}
 	e.log.Error("regeneration not stored: the store is read-only (disk full or failing); the stored page is served", attrs...)
+}
+
+// logNotFound logs a first render that found nothing (a made-up URL on a
+// route that renders on request), on its own rate limit: whoever sends
+// the URLs sets their rate. The next line let through after some were
+// dropped follows a summary of them.
+func (e *Engine) logNotFound(path, reason string, d time.Duration) {
+	now := e.clock.Now()
+	ok, dropped, since := e.notFoundLog.allowSince(now)
+	if !ok {
+		return
+	}
+	if dropped > 0 {
+		e.log.Info("not-found first renders not logged", "count", dropped, "in_the_last", now.Sub(since))
+	}
+	if len(path) > failLogPath {
+		path = path[:failLogPath] + "…"
+	}
+	e.log.Info("regenerated", "path", path, "reason", reason, "duration", d, "outcome", OutcomeNotFound)
 }

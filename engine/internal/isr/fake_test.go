@@ -154,7 +154,10 @@ func (r *fakeRenderer) Render(ctx context.Context, req render.Request) (*render.
 		r.inflight[req.Path]--
 		r.mu.Unlock()
 	}()
-	words := r.outcomes[req.Path]
+	words, scripted := r.outcomes[req.Path]
+	if !scripted {
+		words = r.outcomes["*"] // every path not scripted on its own
+	}
 	keys := r.reads[req.Path]
 	var vals []string
 	for _, k := range keys {

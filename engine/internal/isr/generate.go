@@ -211,7 +211,7 @@ func contentType(p *store.Page) string {
 // history) and observes its latency.
 func (e *Engine) record(path, reason string, start time.Time, page *store.Page, err error, history bool) {
 	ev := event(reason, start, e.clock.Now().Sub(start), page, err)
-	e.logEvent(path, ev, err)
+	e.logEvent(path, ev, err, !history)
 	if history {
 		if herr := e.history.AddHistory(path, ev); herr != nil {
 			e.log.Error("record history", "path", path, "err", herr)
@@ -228,11 +228,16 @@ func event(reason string, start time.Time, d time.Duration, page *store.Page, er
 	return ev
 }
 
-// logEvent logs a render's outcome and observes its latency.
-func (e *Engine) logEvent(path string, ev store.Event, err error) {
-	if err != nil {
+// logEvent logs a render's outcome and observes its latency. A render
+// that found nothing and stored nothing (a made-up URL; unrecorded) is
+// logged on its own rate limit.
+func (e *Engine) logEvent(path string, ev store.Event, err error, unrecorded bool) {
+	switch {
+	case err != nil:
 		e.logFailure(path, ev.Reason, ev.Duration, err)
-	} else {
+	case unrecorded && ev.Outcome == OutcomeNotFound:
+		e.logNotFound(path, ev.Reason, ev.Duration)
+	default:
 		e.log.Info("regenerated", "path", path, "reason", ev.Reason, "duration", ev.Duration, "outcome", ev.Outcome)
 	}
 	if e.m != nil {

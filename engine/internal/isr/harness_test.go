@@ -83,6 +83,7 @@ type harness struct {
 	st  store.Store
 	// pages, when set, wraps the store the engine writes pages to.
 	pages   func(store.Store) store.Pages
+	logw    io.Writer // where the engine logs; discarded when nil
 	eng     *Engine
 	changes chan datasource.Change
 	stop    context.CancelFunc
@@ -205,6 +206,10 @@ func (h *harness) open() {
 		h.t.Fatal(err)
 	}
 	h.st = st
+	logw := h.logw
+	if logw == nil {
+		logw = io.Discard
+	}
 	var pages store.Pages = st
 	if h.pages != nil {
 		pages = h.pages(st)
@@ -212,7 +217,7 @@ func (h *harness) open() {
 	h.eng = New(Options{
 		Site: h.cfg, Pages: pages, Queue: st, History: st, Routes: routes,
 		Renderers: map[string]render.Renderer{"page": h.r},
-		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)), Workers: 2, Clock: h.clock,
+		Logger:    slog.New(slog.NewTextHandler(logw, nil)), Workers: 2, Clock: h.clock,
 	})
 	if err := h.eng.Start(); err != nil {
 		h.t.Fatal(err)

@@ -104,6 +104,9 @@ type Engine struct {
 	negative negativeCache
 	notFound notFoundPage
 	failLog  failLog
+	// notFoundLog rate-limits the lines of first renders that found
+	// nothing.
+	notFoundLog failLog
 
 	// afterLookup, set by tests, runs between a request's store lookup
 	// and what it does with the result: where a render can land unseen.

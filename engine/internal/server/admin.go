@@ -288,7 +288,7 @@ func (s *Server) metrics(ctx *fasthttp.RequestCtx) {
 		s.jsonError(ctx, fasthttp.StatusNotFound, "metrics are off")
 		return
 	}
-	s.scrape(ctx)
+	s.metricsShared(ctx)
 }
 
 // healthz answers 200 while the engine serves: "ok", or "degraded" with

@@ -297,3 +297,35 @@ func reportLatency(b *testing.B, lat []time.Duration) {
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
 }
+
+// BenchmarkMetricsScrape is one /metrics scrape (the text format, no
+// compression) served by Server.Handle, next to a hit in the same run:
+// the scrape's cost in hits is the ratio of their cpu-ns/op.
+func BenchmarkMetricsScrape(b *testing.B) {
+	bs := openBench(b, hitRoutes, hitData)
+	for _, c := range []struct{ name, target string }{
+		{"hit", "/p/a"},
+		{"scrape", "/metrics"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := hitCtx(b, c.target, "identity")
+			ctx.Request.Header.Set("Authorization", "Bearer "+adminSecret)
+			bs.srv.Handle(ctx)
+			if got := ctx.Response.StatusCode(); got != 200 {
+				b.Fatalf("%s: %d", c.target, got)
+			}
+			b.SetBytes(int64(len(ctx.Response.Body())))
+			b.ReportAllocs()
+			cpu := cpuTime()
+			for b.Loop() {
+				ctx.Response.Reset()
+				ctx.Request.SetRequestURI(c.target)
+				bs.srv.Handle(ctx)
+			}
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
+			if got := ctx.Response.StatusCode(); got != 200 {
+				b.Fatalf("%s: %d", c.target, got)
+			}
+		})
+	}
+}

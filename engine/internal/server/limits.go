@@ -39,6 +39,16 @@ const maxHeaders = 100
 
 var strLF = []byte("\n")
 
+var strHTTP10 = []byte("HTTP/1.0")
+
+// badVersion reports a request line naming a protocol other than
+// HTTP/1.1 or HTTP/1.0. fasthttp parses any "HTTP/d.d" and serves it as
+// 1.0; nginx answers such a request 505. The hit path (HTTP/1.1) pays
+// one test of a flag fasthttp set while parsing.
+func badVersion(h *fasthttp.RequestHeader) bool {
+	return !h.IsHTTP11() && !bytes.Equal(h.Protocol(), strHTTP10)
+}
+
 // tooManyHeaders reports a request with more than maxHeaders header
 // fields. A field takes at least 4 bytes ("a:\r\n"), so shorter headers
 // are not counted: the hit path pays one comparison. The raw block ends

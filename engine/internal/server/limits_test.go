@@ -292,3 +292,43 @@ func TestHeaderFieldCap(t *testing.T) {
 		t.Errorf("after the flood: %d %s", r.status, r.body)
 	}
 }
+
+// TestHTTPVersions: a request line naming a protocol other than HTTP/1.0
+// or HTTP/1.1 is answered 505 and the connection closed, as nginx does;
+// fasthttp parses any HTTP/d.d and used to answer it 200.
+func TestHTTPVersions(t *testing.T) {
+	e := start(t, `route "/p/:slug" {
+  renderer = "page"
+}`, map[string]any{"page:/p/a": page("A", "build", true)})
+	addr := strings.TrimPrefix(e.base, "http://")
+	for _, c := range []struct {
+		proto string
+		want  int
+	}{
+		{"HTTP/1.1", 200},
+		{"HTTP/1.0", 200},
+		{"HTTP/7.0", 505},
+		{"HTTP/2.0", 505},
+		{"HTTP/0.9", 505},
+		{"HTTP/1.2", 505},
+		{"HTTP/1.9", 505},
+	} {
+		for _, target := range []string{"/p/a", "/_kiln/healthz"} {
+			t.Run(c.proto+" "+target, func(t *testing.T) {
+				conn := rawRequest(t, addr, "GET "+target+" "+c.proto+"\r\nHost: x")
+				conn.SetReadDeadline(time.Now().Add(20 * time.Second)) // a bound on failure, not a wait
+				resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+				if err != nil {
+					t.Fatalf("no answer: %v", err)
+				}
+				resp.Body.Close()
+				if got := resp.StatusCode; got != c.want {
+					t.Fatalf("status %d, want %d", got, c.want)
+				}
+				if c.want == 505 && !resp.Close {
+					t.Error("505 without Connection: close")
+				}
+			})
+		}
+	}
+}

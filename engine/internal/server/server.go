@@ -80,6 +80,7 @@ type Server struct {
 
 	maxAdminBody int
 	scrape       fasthttp.RequestHandler // /metrics, built once
+	scrapes      scrapeCache
 	authFails    authLimiter
 	cancel       context.CancelFunc
 }
@@ -148,6 +149,11 @@ var (
 
 // Handle serves one request.
 func (s *Server) Handle(ctx *fasthttp.RequestCtx) {
+	if badVersion(&ctx.Request.Header) {
+		ctx.SetConnectionClose()
+		s.plainError(ctx, fasthttp.StatusHTTPVersionNotSupported, "http version not supported")
+		return
+	}
 	if tooManyHeaders(&ctx.Request.Header) {
 		forgetHeaders(ctx)
 		s.plainError(ctx, fasthttp.StatusRequestHeaderFieldsTooLarge, "too many header fields")

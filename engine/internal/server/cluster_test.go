@@ -149,10 +149,7 @@ route "/pages/:slug" {
 		case got == 0:
 			t.Errorf("renders for 3 nodes x 20 stale requests = 0, want 1")
 		case got > 1:
-			// Known, not fixed yet: about 1 run in 3 shows 2 renders. Suspected:
-			// a node whose flight starts after the holder released the lease
-			// but before its watch applied the new record renders again.
-			t.Skipf("KNOWN ISSUE: renders for 3 nodes x 20 stale requests = %d, want 1", got)
+			t.Errorf("renders for 3 nodes x 20 stale requests = %d, want 1", got)
 		}
 	})
 

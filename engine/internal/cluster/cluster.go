@@ -52,6 +52,9 @@ type Options struct {
 	Store   store.Store // the local replica
 	Logger  *slog.Logger
 	Timeout time.Duration // per NATS call; default DefaultTimeout
+	// JobAckWait is how long a pulled data-change job may go unacked
+	// before another node gets it; default DefaultJobAckWait.
+	JobAckWait time.Duration
 }
 
 // Node is this process's membership of a cluster.
@@ -61,6 +64,8 @@ type Node struct {
 	local   store.Store
 	log     *slog.Logger
 	timeout time.Duration
+	// jobAckWait is the job consumer's AckWait.
+	jobAckWait time.Duration
 
 	nc     *nats.Conn
 	js     jetstream.JetStream
@@ -103,12 +108,15 @@ func Open(ctx context.Context, opts Options) (*Node, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
+	if opts.JobAckWait <= 0 {
+		opts.JobAckWait = DefaultJobAckWait
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	n := &Node{
 		cfg: c, name: c.NodeName(), local: opts.Store, log: opts.Logger.With("node", c.NodeName()),
-		timeout: opts.Timeout, ready: make(chan struct{}), kicker: make(chan struct{}, 1),
+		timeout: opts.Timeout, jobAckWait: opts.JobAckWait, ready: make(chan struct{}), kicker: make(chan struct{}, 1),
 		known: map[string]uint64{}, dirty: map[string]bool{}, waiters: map[string][]chan struct{}{},
 	}
 	nopts := []nats.Option{

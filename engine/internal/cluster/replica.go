@@ -418,7 +418,10 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 // applyHook, set by tests, runs in the watch between the moment a
 // record's revision counts as seen and the moment it is stored: a test
 // holds the watch there to force an interleaving.
-var applyHook atomic.Pointer[func(n *Node, path string)]
+var applyHook atomicHook[func(n *Node, path string)]
+
+// atomicHook is a test hook, set and read without a race.
+type atomicHook[F any] struct{ atomic.Pointer[F] }
 
 // notify wakes the Await calls of path.
 func (n *Node) notify(path string) {

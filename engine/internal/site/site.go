@@ -168,8 +168,12 @@ func (s *Site) startPlugins(ctx context.Context, opts Options) error {
 		return nil
 	}
 	start := time.Now()
+	var revs datasource.Revisions = s.Store
+	if s.Cluster != nil { // resume where the cluster stopped
+		revs = s.Cluster.Revisions(s.Store)
+	}
 	sup, err := datasource.Start(ctx, s.Config.DataSources, datasource.Options{
-		Logger: s.log, Executable: opts.Executable, Builtins: builtin.Names(), Revisions: s.Store,
+		Logger: s.log, Executable: opts.Executable, Builtins: builtin.Names(), Revisions: revs,
 	})
 	if err != nil {
 		return err
@@ -384,6 +388,10 @@ func (s *Site) consumeChanges(onData func()) {
 	var c isr.Committer = s.Plugins
 	if onData != nil {
 		c = notifyCommitter{c, onData}
+	}
+	if s.Cluster != nil { // one regeneration per change cluster-wide
+		s.Cluster.RunJobs(ctx, cluster.JobOptions{Changes: s.Plugins.Events(), Committer: c, Regenerate: s.Engine.RegenerateFor})
+		return
 	}
 	s.wg.Go(func() { s.Engine.Consume(ctx, s.Plugins.Events(), c) })
 }

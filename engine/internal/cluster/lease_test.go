@@ -67,3 +67,48 @@ func TestLeaseAfterReleaseSeesTheWinner(t *testing.T) {
 		t.Errorf("x's page under the lease = %q, want %q (x would render it again)", got, want)
 	}
 }
+
+// TestDeleteKeepsANewerRecord: node x deletes a path whose bucket record
+// another node replaced after x last saw it (x's watch is held back): the
+// newer record stays in the bucket, and x applies it.
+func TestDeleteKeepsANewerRecord(t *testing.T) {
+	urls := clustertest.JetStream(t, 3)
+	h := openNode(t, urls, "h", "del")
+	x := openNode(t, urls, "x", "del")
+	if err := h.Store().Put(testPage("/d", "v1"), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "x holds v1", func() bool { return body(x.st, "/d") == "v1" })
+	entered, unblock := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hook := func(n *Node, path string) {
+		if n == x.Node && path == "/d" {
+			once.Do(func() { close(entered) })
+			<-unblock
+		}
+	}
+	applyHook.Store(&hook)
+	t.Cleanup(func() { applyHook.Store(nil); close(unblock) })
+	cur, _ := h.st.Get("/d")
+	if err := h.Store().Put(testPage("/d", "v2"), store.PutOptions{Replaces: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-entered: // x's watch has seen v2's revision, and not stored v2
+	case <-time.After(10 * time.Second):
+		t.Fatal("x's watch never reached v2")
+	}
+	if err := x.Store().Delete("/d", false); err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := h.fetchLeader(key("/d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p == nil || string(p.Body) != "v2" {
+		t.Fatalf("bucket record after an older delete = %v, want v2", p)
+	}
+	if got := body(x.st, "/d"); got != "v2" {
+		t.Errorf("x after its delete lost to a newer record serves %q, want v2", got)
+	}
+}

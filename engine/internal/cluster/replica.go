@@ -82,21 +82,62 @@ func (s *Store) MarkStale(path string) error {
 	return nil
 }
 
-// Delete removes the page locally and from the bucket.
+// Delete removes the page locally and from the bucket, unless the
+// bucket holds a newer record of the path than the page deleted here (by
+// the rule above): that record stays, and is applied here again.
 func (s *Store) Delete(path string, dequeue bool) error {
+	old, _ := s.Store.Get(path)
 	if err := s.Store.Delete(path, dequeue); err != nil {
 		return err
 	}
-	n := s.n
-	if !n.nc.IsConnected() {
-		return nil
-	}
-	ctx, cancel := n.call()
-	defer cancel()
-	if err := n.pages.Delete(ctx, key(path)); err != nil {
-		n.log.Warn("cluster: delete record", "path", path, "err", err)
-	}
+	s.n.deleteRecord(path, old)
 	return nil
+}
+
+// deleteRecord deletes path's bucket record if it is not newer than old,
+// the local page the delete removed (nil if none). The record is read
+// from the stream leader and deleted with compare-and-set on its
+// revision, so a record written meanwhile is never removed unseen.
+func (n *Node) deleteRecord(path string, old *store.Page) {
+	if !n.nc.IsConnected() {
+		return
+	}
+	k := key(path)
+	for range 8 {
+		cur, crev, err := n.fetchLeader(k)
+		if err != nil {
+			n.log.Warn("cluster: delete record", "path", path, "err", err)
+			return
+		}
+		if cur == nil {
+			return // absent or deleted already
+		}
+		if old == nil || cur.Version > old.Version || (cur.Version == old.Version && !sameRender(cur, old)) {
+			n.stats.Conflicts.Add(1)
+			_ = n.adopt(cur) // newer than the page deleted: it stays
+			return
+		}
+		ctx, cancel := n.call()
+		err = n.pages.Delete(ctx, k, jetstream.LastRevision(crev))
+		cancel()
+		if err == nil {
+			return
+		}
+		if !isWrongLastSequence(err) {
+			n.log.Warn("cluster: delete record", "path", path, "err", err)
+			return
+		}
+	}
+	n.log.Warn("cluster: delete record: too many conflicts", "path", path)
+}
+
+// isWrongLastSequence reports a compare-and-set that met another
+// revision.
+func isWrongLastSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||
+		(errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant))
 }
 
 // publishPath publishes path's stored page; a failure leaves the path to

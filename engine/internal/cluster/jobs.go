@@ -123,7 +123,7 @@ func (n *Node) queueChange(ctx context.Context, c datasource.Change) bool {
 	id := c.Source + ":" + strconv.FormatUint(c.Revision, 10) + ":" + c.Key
 	delay := 100 * time.Millisecond
 	for {
-		if n.js != nil && n.nc.IsConnected() {
+		if n.online() {
 			cctx, cancel := context.WithTimeout(ctx, n.timeout)
 			_, err := n.js.Publish(cctx, n.jobSubject(c.Source), b, jetstream.WithMsgID(id))
 			cancel()
@@ -145,7 +145,7 @@ func (n *Node) queueChange(ctx context.Context, c datasource.Change) bool {
 func (n *Node) pullJobs(ctx context.Context, opts JobOptions) {
 	var cons jetstream.Consumer
 	for cons == nil {
-		if n.js != nil && n.nc.IsConnected() {
+		if n.online() {
 			cctx, cancel := context.WithTimeout(ctx, 4*n.timeout)
 			c, err := n.js.CreateOrUpdateConsumer(cctx, n.cfg.Prefix+"_jobs", jetstream.ConsumerConfig{
 				Durable: n.cfg.Prefix + "_workers", Description: "Kiln nodes regenerating for data changes",
@@ -165,7 +165,7 @@ func (n *Node) pullJobs(ctx context.Context, opts JobOptions) {
 		}
 	}
 	for ctx.Err() == nil {
-		if !n.nc.IsConnected() {
+		if !n.online() {
 			select {
 			case <-ctx.Done():
 				return
@@ -283,7 +283,7 @@ func (r *revisions) SetMeta(k string, v []byte) error {
 }
 
 func (n *Node) clusterRevision(k string) (uint64, bool) {
-	if n.revs == nil || !n.nc.IsConnected() {
+	if !n.online() {
 		return 0, false
 	}
 	ctx, cancel := n.call()
@@ -299,7 +299,7 @@ func (n *Node) clusterRevision(k string) (uint64, bool) {
 // raiseRevision sets P_revisions[k] to rev unless it holds a higher one
 // (compare-and-set, retried on a race with another node).
 func (n *Node) raiseRevision(k string, rev uint64) {
-	if n.revs == nil || !n.nc.IsConnected() {
+	if !n.online() {
 		return
 	}
 	for range 8 {

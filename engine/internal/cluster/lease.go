@@ -21,7 +21,7 @@ import (
 // it is newer than the local one: a render that landed elsewhere just
 // before is used, not repeated.
 func (n *Node) Lease(ctx context.Context, path string) (release func(), held bool, err error) {
-	if !n.nc.IsConnected() {
+	if !n.online() {
 		return nil, false, errUnavailable
 	}
 	k := key(path)

@@ -99,7 +99,7 @@ func (s *Store) Delete(path string, dequeue bool) error {
 // from the stream leader and deleted with compare-and-set on its
 // revision, so a record written meanwhile is never removed unseen.
 func (n *Node) deleteRecord(path string, old *store.Page) {
-	if !n.nc.IsConnected() {
+	if !n.online() {
 		return
 	}
 	k := key(path)
@@ -162,7 +162,7 @@ var errUnavailable = errors.New("cluster: NATS unavailable")
 // revision, under the rule above. A record in the bucket that wins is
 // applied locally instead.
 func (n *Node) publish(p *store.Page, build bool) error {
-	if !n.nc.IsConnected() {
+	if !n.online() {
 		return errUnavailable
 	}
 	k := key(p.Path)
@@ -495,7 +495,7 @@ func (n *Node) republishLoop() {
 		case <-t.C:
 		case <-n.kicker:
 		}
-		if !n.nc.IsConnected() {
+		if !n.online() {
 			continue
 		}
 		n.mu.Lock()

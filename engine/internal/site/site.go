@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -132,7 +133,11 @@ func (s *Site) openStore(ctx context.Context, _ Options) error {
 // joinCluster, with a cluster block, makes the store a replica of the
 // cluster's pages: every page stored is published, every page published
 // elsewhere is applied.
-func (s *Site) joinCluster(ctx context.Context, _ Options) error {
+//
+// NATS unreachable at start: a server (opts.Background) serves its local
+// replica and joins when NATS answers; a build, which exists to publish,
+// fails.
+func (s *Site) joinCluster(ctx context.Context, opts Options) error {
 	if s.Config.Cluster == nil {
 		return nil
 	}
@@ -142,13 +147,20 @@ func (s *Site) joinCluster(ctx context.Context, _ Options) error {
 	}
 	s.Cluster = n
 	s.onClose(n.Close)
+	if !n.Joined() && !opts.Background {
+		return fmt.Errorf("cluster: NATS %s unreachable", strings.Join(s.Config.Cluster.URLs, ","))
+	}
+	s.Store = n.Store()
+	n.Register(s.Metrics.Registry)
+	if !n.Joined() {
+		fmt.Fprintf(s.out, "  cluster %q: NATS unreachable; serving the local replica as node %s, joining when NATS answers\n", s.Config.Cluster.Prefix, n.Name())
+		return nil
+	}
 	select { // catch up before serving: a new node then renders nothing stored
 	case <-n.Ready():
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	s.Store = n.Store()
-	n.Register(s.Metrics.Registry)
 	fmt.Fprintf(s.out, "  joined cluster %q on NATS as node %s\n", s.Config.Cluster.Prefix, n.Name())
 	return nil
 }

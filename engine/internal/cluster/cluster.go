@@ -85,6 +85,7 @@ type Node struct {
 	known       map[string]uint64          // key -> last bucket revision seen or written
 	dirty       map[string]bool            // paths stored locally, not yet published
 	waiters     map[string][]chan struct{} // paths -> Await calls
+	appliedAt   map[string]time.Time       // path -> when its copy was stored here
 	appliedWait []appliedWaiter
 
 	up      atomic.Bool   // joined: buckets set up, watch started
@@ -119,7 +120,7 @@ func Open(ctx context.Context, opts Options) (*Node, error) {
 	n := &Node{
 		cfg: c, name: c.NodeName(), local: opts.Store, log: opts.Logger.With("node", c.NodeName()),
 		timeout: opts.Timeout, jobAckWait: opts.JobAckWait, ready: make(chan struct{}), kicker: make(chan struct{}, 1),
-		known: map[string]uint64{}, dirty: map[string]bool{}, waiters: map[string][]chan struct{}{},
+		known: map[string]uint64{}, dirty: map[string]bool{}, waiters: map[string][]chan struct{}{}, appliedAt: map[string]time.Time{},
 	}
 	connected := make(chan struct{}, 1)
 	signal := func() {
@@ -179,6 +180,7 @@ func (n *Node) join(ctx context.Context) error {
 		return err
 	}
 	n.startAppliedResponder()
+	n.startInspectResponder()
 	n.up.Store(true)
 	n.wg.Go(n.heartbeat)
 	n.kick() // what was stored alone meanwhile

@@ -69,6 +69,7 @@ func (s *Store) Put(p *store.Page, opts store.PutOptions) error {
 	if err := s.Store.Put(p, opts); err != nil {
 		return err
 	}
+	s.n.noteApplied(p.Path)
 	s.n.publishPath(p.Path, opts.Build)
 	return nil
 }
@@ -90,6 +91,7 @@ func (s *Store) Delete(path string, dequeue bool) error {
 	if err := s.Store.Delete(path, dequeue); err != nil {
 		return err
 	}
+	s.n.forgetApplied(path)
 	s.n.deleteRecord(path, old)
 	return nil
 }
@@ -226,6 +228,9 @@ func (n *Node) adopt(p *store.Page) error {
 	err := n.local.Put(p, store.PutOptions{Replica: true, NoSync: true})
 	if err != nil && !errors.Is(err, store.ErrNewer) {
 		return err
+	}
+	if err == nil {
+		n.noteApplied(p.Path)
 	}
 	n.notify(p.Path)
 	return nil
@@ -424,6 +429,7 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 		if err := n.local.Delete(path, false); err != nil {
 			n.log.Error("cluster: apply delete", "path", path, "err", err)
 		}
+		n.forgetApplied(path)
 		n.notify(path)
 		return
 	}
@@ -453,6 +459,7 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 		return
 	}
 	n.stats.Applied.Add(1)
+	n.noteApplied(path)
 	n.notify(path)
 }
 

@@ -173,17 +173,19 @@ func (n *Node) pullJobs(ctx context.Context, opts JobOptions) {
 			}
 			continue
 		}
-		batch, err := cons.Fetch(64, jetstream.FetchMaxWait(time.Second))
+		// Block for one job (a second at most, to notice ctx and NATS),
+		// then take what is queued behind it without waiting.
+		first, err := cons.Next(jetstream.FetchMaxWait(time.Second))
 		if err != nil {
 			continue
 		}
-		var msgs []jetstream.Msg
-		for m := range batch.Messages() {
-			msgs = append(msgs, m)
+		msgs := []jetstream.Msg{first}
+		if more, err := cons.FetchNoWait(63); err == nil {
+			for m := range more.Messages() {
+				msgs = append(msgs, m)
+			}
 		}
-		if len(msgs) > 0 {
-			n.work(ctx, msgs, opts)
-		}
+		n.work(ctx, msgs, opts)
 	}
 }
 

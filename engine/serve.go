@@ -77,15 +77,7 @@ func serve(cfg *config.Site, dev *devMode) error {
 		MaxAdminBody:   cfg.MaxAdminBody, MaxConns: cfg.MaxConnections, MaxConnsPerIP: cfg.MaxConnectionsPerIP,
 	}
 	if s.Cluster != nil {
-		ready := s.Cluster.Ready()
-		opts.Ready = func() bool {
-			select {
-			case <-ready:
-				return true
-			default:
-				return false
-			}
-		}
+		opts.Ready = s.Cluster.Serving
 		opts.WaitAll = s.Cluster.WaitAll
 	}
 	if s.Plugins != nil {

@@ -52,6 +52,9 @@ type Options struct {
 	Store   store.Store // the local replica
 	Logger  *slog.Logger
 	Timeout time.Duration // per NATS call; default DefaultTimeout
+	// JobAckWait is how long a pulled data-change job may go unacked
+	// before another node gets it; default DefaultJobAckWait.
+	JobAckWait time.Duration
 }
 
 // Node is this process's membership of a cluster.
@@ -61,6 +64,8 @@ type Node struct {
 	local   store.Store
 	log     *slog.Logger
 	timeout time.Duration
+	// jobAckWait is the job consumer's AckWait.
+	jobAckWait time.Duration
 
 	nc     *nats.Conn
 	js     jetstream.JetStream
@@ -80,8 +85,11 @@ type Node struct {
 	known       map[string]uint64          // key -> last bucket revision seen or written
 	dirty       map[string]bool            // paths stored locally, not yet published
 	waiters     map[string][]chan struct{} // paths -> Await calls
+	appliedAt   map[string]time.Time       // path -> when its copy was stored here
 	appliedWait []appliedWaiter
 
+	up      atomic.Bool   // joined: buckets set up, watch started
+	alone   bool          // NATS did not answer at start
 	applied atomic.Uint64 // last bucket revision applied (watch order)
 	lag     atomic.Uint64 // records behind the bucket's last, at the last apply
 	stats   Stats
@@ -103,22 +111,37 @@ func Open(ctx context.Context, opts Options) (*Node, error) {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
+	if opts.JobAckWait <= 0 {
+		opts.JobAckWait = DefaultJobAckWait
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	n := &Node{
 		cfg: c, name: c.NodeName(), local: opts.Store, log: opts.Logger.With("node", c.NodeName()),
-		timeout: opts.Timeout, ready: make(chan struct{}), kicker: make(chan struct{}, 1),
-		known: map[string]uint64{}, dirty: map[string]bool{}, waiters: map[string][]chan struct{}{},
+		timeout: opts.Timeout, jobAckWait: opts.JobAckWait, ready: make(chan struct{}), kicker: make(chan struct{}, 1),
+		known: map[string]uint64{}, dirty: map[string]bool{}, waiters: map[string][]chan struct{}{}, appliedAt: map[string]time.Time{},
+	}
+	connected := make(chan struct{}, 1)
+	signal := func() {
+		select {
+		case connected <- struct{}{}:
+		default:
+		}
 	}
 	nopts := []nats.Option{
 		nats.Name("kiln " + n.name), nats.Timeout(opts.Timeout), nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond), nats.ReconnectBufSize(-1),
+		// NATS away at start: the node serves its local replica and joins
+		// the cluster once a server answers.
+		nats.RetryOnFailedConnect(true),
+		nats.ConnectHandler(func(*nats.Conn) { signal() }),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			n.log.Warn("cluster: NATS disconnected; serving the local replica", "err", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			n.log.Info("cluster: NATS reconnected", "server", nc.ConnectedUrlRedacted())
+			signal()
 			n.kick()
 		}),
 	}
@@ -130,20 +153,64 @@ func Open(ctx context.Context, opts Options) (*Node, error) {
 		return nil, fmt.Errorf("cluster: connect to NATS %s: %w", strings.Join(c.URLs, ","), err)
 	}
 	n.nc = nc
-	if err := n.setup(ctx); err != nil {
-		nc.Close()
-		return nil, err
-	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
-	if err := n.startWatch(); err != nil {
-		n.Close()
-		return nil, err
+	if nc.IsConnected() {
+		// Reached at start: what is wrong with the server (too old,
+		// JetStream off) stops the start, said clearly.
+		if err := n.join(ctx); err != nil {
+			n.Close()
+			return nil, err
+		}
+	} else {
+		n.alone = true
+		n.log.Warn("cluster: NATS unreachable at start; serving the local replica, joining when it answers", "urls", strings.Join(c.URLs, ","))
+		n.wg.Go(func() { n.joinLater(connected) })
 	}
-	n.startAppliedResponder()
-	n.wg.Go(n.heartbeat)
 	n.wg.Go(n.republishLoop)
 	return n, nil
 }
+
+// join sets up the buckets and starts the watch, the applied responder
+// and the heartbeat; the node is online from then on.
+func (n *Node) join(ctx context.Context) error {
+	if err := n.setup(ctx); err != nil {
+		return err
+	}
+	if err := n.startWatch(); err != nil {
+		return err
+	}
+	n.startAppliedResponder()
+	n.startInspectResponder()
+	n.up.Store(true)
+	n.wg.Go(n.heartbeat)
+	n.kick() // what was stored alone meanwhile
+	return nil
+}
+
+// joinLater joins once NATS answers, retrying while the setup fails.
+func (n *Node) joinLater(connected <-chan struct{}) {
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case <-connected:
+		case <-time.After(time.Second):
+		}
+		if !n.nc.IsConnected() {
+			continue
+		}
+		if err := n.join(n.ctx); err != nil {
+			n.log.Error("cluster: join once NATS answered", "err", err)
+			continue
+		}
+		n.log.Info("cluster: NATS reached; joined the cluster", "server", n.nc.ConnectedUrlRedacted())
+		return
+	}
+}
+
+// online reports whether the node has joined and reaches NATS now. The
+// buckets are set once it has: check it before touching them.
+func (n *Node) online() bool { return n.up.Load() && n.nc.IsConnected() }
 
 func credsFile(c *config.Cluster) string {
 	if c.CredsFile != "" {
@@ -238,6 +305,25 @@ func (n *Node) Ready() <-chan struct{} { return n.ready }
 // Connected reports whether the node reaches NATS now.
 func (n *Node) Connected() bool { return n.nc.IsConnected() }
 
+// Joined reports whether the node has reached NATS since it started and
+// set up its buckets.
+func (n *Node) Joined() bool { return n.up.Load() }
+
+// Serving is what the node's readiness endpoint says: ready once it has
+// applied the bucket's records. A node that started without NATS is ready
+// if its local replica holds pages, since it serves them, and stays so
+// while it catches up once NATS answers (a load balancer is not made to
+// drop a node that served a moment before); with an empty replica it
+// would only render, or fail, so it waits for the catch-up.
+func (n *Node) Serving() bool {
+	select {
+	case <-n.ready:
+		return true
+	default:
+	}
+	return n.alone && n.local.Stats().Pages > 0
+}
+
 // Stats are the node's counters.
 func (n *Node) Stats() *Stats { return &n.stats }
 
@@ -248,7 +334,7 @@ func (n *Node) Close() error {
 		n.cancel()
 	}
 	n.wg.Wait()
-	if n.nodes != nil && n.nc.IsConnected() {
+	if n.online() {
 		ctx, cancel := context.WithTimeout(context.Background(), n.timeout)
 		_ = n.nodes.Delete(ctx, n.name)
 		cancel()

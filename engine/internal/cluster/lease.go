@@ -21,7 +21,7 @@ import (
 // it is newer than the local one: a render that landed elsewhere just
 // before is used, not repeated.
 func (n *Node) Lease(ctx context.Context, path string) (release func(), held bool, err error) {
-	if !n.nc.IsConnected() {
+	if !n.online() {
 		return nil, false, errUnavailable
 	}
 	k := key(path)
@@ -36,16 +36,7 @@ func (n *Node) Lease(ctx context.Context, path string) (release func(), held boo
 		return nil, false, err
 	}
 	n.stats.LeasesTaken.Add(1)
-	if cur, crev, err := n.fetch(k); err == nil && cur != nil {
-		n.mu.Lock()
-		newer := crev > n.known[k]
-		n.mu.Unlock()
-		if newer {
-			if local, _ := n.local.Get(path); local == nil || local.Version <= cur.Version {
-				_ = n.adopt(cur)
-			}
-		}
-	}
+	n.catchUp(path)
 	done := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() { // renew at a third of the TTL
@@ -101,5 +92,27 @@ func (n *Node) Await(ctx context.Context, path string, after uint64) (*store.Pag
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+}
+
+// catchUp runs once a lease is taken: the previous holder released it
+// only after its record was committed, but this node's watch may not have
+// applied that record yet (or may be applying it right now: the watch
+// counts a revision as seen before it stores the page). So the path's
+// record is read from the stream leader, which has every committed write,
+// and adopted when it is newer than the local page by the rule of
+// replica.go. The caller then finds it in the store and does not render.
+func (n *Node) catchUp(path string) {
+	cur, _, err := n.fetchLeader(key(path))
+	if err != nil {
+		n.log.Debug("cluster: read record under lease", "path", path, "err", err)
+		return
+	}
+	if cur == nil {
+		return
+	}
+	local, _ := n.local.Get(path)
+	if local == nil || local.Version < cur.Version || (local.Version == cur.Version && !sameRender(local, cur)) {
+		_ = n.adopt(cur)
 	}
 }

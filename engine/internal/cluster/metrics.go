@@ -18,6 +18,12 @@ func (n *Node) Register(reg *prometheus.Registry) {
 			}
 			return 0
 		}),
+		gauge("kiln_cluster_joined", "1 once the node has reached NATS since start and set up its buckets.", func() float64 {
+			if n.up.Load() {
+				return 1
+			}
+			return 0
+		}),
 		gauge("kiln_cluster_replication_lag", "Records of the pages bucket not yet applied here, at the last apply.", func() float64 { return float64(n.lag.Load()) }),
 		gauge("kiln_cluster_applied_revision", "The last pages-bucket revision applied here.", func() float64 { return float64(n.applied.Load()) }),
 		gauge("kiln_cluster_live_nodes", "Nodes with a live heartbeat.", func() float64 { return float64(s.LiveNodes.Load()) }),

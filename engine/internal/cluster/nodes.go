@@ -35,7 +35,7 @@ type appliedWaiter struct {
 func (n *Node) heartbeat() {
 	started := time.Now()
 	beat := func() {
-		if !n.nc.IsConnected() {
+		if !n.online() {
 			return
 		}
 		b, _ := json.Marshal(NodeStatus{Name: n.name, Applied: n.applied.Load(), Lag: n.lag.Load(), Connected: true, Started: started})
@@ -100,7 +100,7 @@ type Status struct {
 
 // Status lists the live nodes and the bucket's last revision.
 func (n *Node) Status(ctx context.Context) (Status, error) {
-	st := Status{Node: n.name, Connected: n.nc.IsConnected(), Server: n.nc.ConnectedServerVersion()}
+	st := Status{Node: n.name, Connected: n.online(), Server: n.nc.ConnectedServerVersion()}
 	if !st.Connected {
 		return st, errUnavailable
 	}
@@ -178,7 +178,7 @@ var ErrNotApplied = errors.New("cluster: not every live node applied the records
 // WaitAll waits until every live node has applied the bucket's records of
 // paths (as committed now).
 func (n *Node) WaitAll(ctx context.Context, paths []string) error {
-	if !n.nc.IsConnected() {
+	if !n.online() {
 		return errUnavailable
 	}
 	var rev uint64
@@ -237,5 +237,6 @@ func Inspect(ctx context.Context, c *config.Cluster) (Status, error) {
 	if err := n.setup(ctx); err != nil {
 		return Status{}, err
 	}
+	n.up.Store(true)
 	return n.Status(ctx)
 }

@@ -1,11 +1,14 @@
 package cluster
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -66,6 +69,7 @@ func (s *Store) Put(p *store.Page, opts store.PutOptions) error {
 	if err := s.Store.Put(p, opts); err != nil {
 		return err
 	}
+	s.n.noteApplied(p.Path)
 	s.n.publishPath(p.Path, opts.Build)
 	return nil
 }
@@ -79,21 +83,63 @@ func (s *Store) MarkStale(path string) error {
 	return nil
 }
 
-// Delete removes the page locally and from the bucket.
+// Delete removes the page locally and from the bucket, unless the
+// bucket holds a newer record of the path than the page deleted here (by
+// the rule above): that record stays, and is applied here again.
 func (s *Store) Delete(path string, dequeue bool) error {
+	old, _ := s.Store.Get(path)
 	if err := s.Store.Delete(path, dequeue); err != nil {
 		return err
 	}
-	n := s.n
-	if !n.nc.IsConnected() {
-		return nil
-	}
-	ctx, cancel := n.call()
-	defer cancel()
-	if err := n.pages.Delete(ctx, key(path)); err != nil {
-		n.log.Warn("cluster: delete record", "path", path, "err", err)
-	}
+	s.n.forgetApplied(path)
+	s.n.deleteRecord(path, old)
 	return nil
+}
+
+// deleteRecord deletes path's bucket record if it is not newer than old,
+// the local page the delete removed (nil if none). The record is read
+// from the stream leader and deleted with compare-and-set on its
+// revision, so a record written meanwhile is never removed unseen.
+func (n *Node) deleteRecord(path string, old *store.Page) {
+	if !n.online() {
+		return
+	}
+	k := key(path)
+	for range 8 {
+		cur, crev, err := n.fetchLeader(k)
+		if err != nil {
+			n.log.Warn("cluster: delete record", "path", path, "err", err)
+			return
+		}
+		if cur == nil {
+			return // absent or deleted already
+		}
+		if old == nil || cur.Version > old.Version || (cur.Version == old.Version && !sameRender(cur, old)) {
+			n.stats.Conflicts.Add(1)
+			_ = n.adopt(cur) // newer than the page deleted: it stays
+			return
+		}
+		ctx, cancel := n.call()
+		err = n.pages.Delete(ctx, k, jetstream.LastRevision(crev))
+		cancel()
+		if err == nil {
+			return
+		}
+		if !isWrongLastSequence(err) {
+			n.log.Warn("cluster: delete record", "path", path, "err", err)
+			return
+		}
+	}
+	n.log.Warn("cluster: delete record: too many conflicts", "path", path)
+}
+
+// isWrongLastSequence reports a compare-and-set that met another
+// revision.
+func isWrongLastSequence(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) ||
+		(errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+			apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant))
 }
 
 // publishPath publishes path's stored page; a failure leaves the path to
@@ -118,7 +164,7 @@ var errUnavailable = errors.New("cluster: NATS unavailable")
 // revision, under the rule above. A record in the bucket that wins is
 // applied locally instead.
 func (n *Node) publish(p *store.Page, build bool) error {
-	if !n.nc.IsConnected() {
+	if !n.online() {
 		return errUnavailable
 	}
 	k := key(p.Path)
@@ -182,6 +228,9 @@ func (n *Node) adopt(p *store.Page) error {
 	err := n.local.Put(p, store.PutOptions{Replica: true, NoSync: true})
 	if err != nil && !errors.Is(err, store.ErrNewer) {
 		return err
+	}
+	if err == nil {
+		n.noteApplied(p.Path)
 	}
 	n.notify(p.Path)
 	return nil
@@ -266,6 +315,50 @@ func (n *Node) fetch(k string) (*store.Page, uint64, error) {
 	return p, e.Revision(), err
 }
 
+// fetchLeader is fetch read from the stream's leader. The bucket allows
+// direct gets, which any server of the stream answers, and a follower may
+// answer from a view a moment behind the last commit; the stream's own
+// message-get API is answered by its leader alone.
+func (n *Node) fetchLeader(k string) (*store.Page, uint64, error) {
+	bucket := n.cfg.Prefix + "_pages"
+	req, _ := json.Marshal(map[string]string{"last_by_subj": "$KV." + bucket + "." + k})
+	ctx, cancel := n.call()
+	defer cancel()
+	msg, err := n.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+bucket, req)
+	if err != nil {
+		return nil, 0, err
+	}
+	var resp struct {
+		Message *struct {
+			Seq  uint64 `json:"seq"`
+			Hdrs []byte `json:"hdrs"`
+			Data []byte `json:"data"`
+		} `json:"message"`
+		Error *struct {
+			Code        int    `json:"code"`
+			ErrCode     int    `json:"err_code"`
+			Description string `json:"description"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(msg.Data, &resp); err != nil {
+		return nil, 0, fmt.Errorf("message get: %w", err)
+	}
+	if resp.Error != nil {
+		if resp.Error.Code == 404 {
+			return nil, 0, nil
+		}
+		return nil, 0, fmt.Errorf("message get: %s", resp.Error.Description)
+	}
+	if resp.Message == nil {
+		return nil, 0, errors.New("message get: empty answer")
+	}
+	if bytes.Contains(resp.Message.Hdrs, []byte("KV-Operation")) {
+		return nil, resp.Message.Seq, nil // deleted or purged
+	}
+	p, err := n.decode(resp.Message.Data)
+	return p, resp.Message.Seq, err
+}
+
 // startWatch applies every record of the bucket, then every change.
 func (n *Node) startWatch() error {
 	ctx, cancel := n.call()
@@ -329,10 +422,14 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 		n.log.Warn("cluster: bad key in bucket", "key", k)
 		return
 	}
+	if h := applyHook.Load(); h != nil {
+		(*h)(n, path)
+	}
 	if e.Operation() != jetstream.KeyValuePut {
 		if err := n.local.Delete(path, false); err != nil {
 			n.log.Error("cluster: apply delete", "path", path, "err", err)
 		}
+		n.forgetApplied(path)
 		n.notify(path)
 		return
 	}
@@ -362,8 +459,17 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 		return
 	}
 	n.stats.Applied.Add(1)
+	n.noteApplied(path)
 	n.notify(path)
 }
+
+// applyHook, set by tests, runs in the watch between the moment a
+// record's revision counts as seen and the moment it is stored: a test
+// holds the watch there to force an interleaving.
+var applyHook atomicHook[func(n *Node, path string)]
+
+// atomicHook is a test hook, set and read without a race.
+type atomicHook[F any] struct{ atomic.Pointer[F] }
 
 // notify wakes the Await calls of path.
 func (n *Node) notify(path string) {
@@ -396,7 +502,7 @@ func (n *Node) republishLoop() {
 		case <-t.C:
 		case <-n.kicker:
 		}
-		if !n.nc.IsConnected() {
+		if !n.online() {
 			continue
 		}
 		n.mu.Lock()

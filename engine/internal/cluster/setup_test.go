@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -75,4 +76,65 @@ func TestAtLeast(t *testing.T) {
 			t.Errorf("atLeast(%q) = %v, want %v", tt.v, got, tt.want)
 		}
 	}
+}
+
+// TestStartWithoutNATS: a node whose NATS is down at start opens, serves
+// its local replica (ready, since it holds pages), stores what it renders
+// alone, and joins when NATS comes up: its pages are then published.
+func TestStartWithoutNATS(t *testing.T) {
+	port := freePort(t)
+	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Put(testPage("/old", "held"), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.DefaultCluster([]string{url})
+	cfg.Node, cfg.Prefix, cfg.Replicas = "x", "alone", 1
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, err := Open(ctx, Options{Config: cfg, Store: st, Logger: slog.New(slog.DiscardHandler), Timeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Open with NATS down: %v", err)
+	}
+	defer n.Close()
+	if n.Joined() || !n.Serving() {
+		t.Errorf("NATS down: joined %v serving %v, want false true", n.Joined(), n.Serving())
+	}
+	if _, held, err := n.Lease(ctx, "/new"); err == nil || held {
+		t.Errorf("Lease with NATS down = held %v, %v; want an error (render alone)", held, err)
+	}
+	if err := n.Store().Put(testPage("/new", "alone"), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	defer s.Shutdown()
+	if !s.ReadyForConnections(5 * time.Second) {
+		t.Fatal("not ready")
+	}
+	eventually(t, "x joins once NATS answers", n.Joined)
+	eventually(t, "what x stored alone is published", func() bool {
+		p, _, err := n.fetchLeader(key("/new"))
+		return err == nil && p != nil && string(p.Body) == "alone"
+	})
+	if !n.Serving() {
+		t.Error("x stopped serving once joined")
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

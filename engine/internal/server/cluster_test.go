@@ -149,10 +149,7 @@ route "/pages/:slug" {
 		case got == 0:
 			t.Errorf("renders for 3 nodes x 20 stale requests = 0, want 1")
 		case got > 1:
-			// Known, not fixed yet: about 1 run in 3 shows 2 renders. Suspected:
-			// a node whose flight starts after the holder released the lease
-			// but before its watch applied the new record renders again.
-			t.Skipf("KNOWN ISSUE: renders for 3 nodes x 20 stale requests = %d, want 1", got)
+			t.Errorf("renders for 3 nodes x 20 stale requests = %d, want 1", got)
 		}
 	})
 
@@ -186,6 +183,50 @@ route "/pages/:slug" {
 			}
 		}
 	})
+
+	t.Run("a data edit seen by three nodes regenerates once", func(t *testing.T) {
+		old := a.get("/pages/b").body
+		before := clusterRenders(nodes)
+		for _, e := range nodes { // every node watches its own copy, edited alike
+			e.setData(map[string]any{"page:/posts/a": page("A", "build", true, "sleep_ms", 300), "page:/pages/b": page("B edited")})
+		}
+		var fresh string
+		eventually(t, "a serves the edited /pages/b", func() bool {
+			fresh = a.get("/pages/b").body
+			return fresh != old
+		})
+		if !strings.Contains(fresh, "B edited") {
+			t.Fatalf("/pages/b after the edit = %q", fresh)
+		}
+		for _, e := range nodes {
+			eventually(t, "every node serves the edited /pages/b", func() bool { return e.get("/pages/b").body == fresh })
+		}
+		eventually(t, "the job is acked", func() bool { return clusterMetric(nodes, "kiln_cluster_jobs_pulled_total") >= 1 })
+		for _, e := range nodes {
+			e.settle()
+		}
+		if got := clusterRenders(nodes) - before; got != 1 {
+			t.Errorf("renders cluster-wide for one data edit seen by 3 nodes = %d, want 1", got)
+		}
+		if got := clusterMetric(nodes, "kiln_cluster_jobs_pulled_total"); got != 1 {
+			t.Errorf("jobs pulled cluster-wide = %d, want 1", got)
+		}
+	})
+}
+
+// clusterMetric sums one counter over the nodes' /metrics.
+func clusterMetric(nodes []*env, name string) int {
+	n := 0
+	for _, e := range nodes {
+		r := e.get("/metrics", "Authorization", "Bearer "+e.secret)
+		for line := range strings.Lines(r.body) {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == name {
+				v, _ := strconv.ParseFloat(f[1], 64)
+				n += int(v)
+			}
+		}
+	}
+	return n
 }
 
 func TestRevalidateWaitAllSingleNode(t *testing.T) {

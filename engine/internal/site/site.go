@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -133,7 +134,11 @@ func (s *Site) openStore(ctx context.Context, opts Options) error {
 // joinCluster, with a cluster block, makes the store a replica of the
 // cluster's pages: every page stored is published, every page published
 // elsewhere is applied.
-func (s *Site) joinCluster(ctx context.Context, _ Options) error {
+//
+// NATS unreachable at start: a server (opts.Background) serves its local
+// replica and joins when NATS answers; a build, which exists to publish,
+// fails.
+func (s *Site) joinCluster(ctx context.Context, opts Options) error {
 	if s.Config.Cluster == nil {
 		return nil
 	}
@@ -143,13 +148,20 @@ func (s *Site) joinCluster(ctx context.Context, _ Options) error {
 	}
 	s.Cluster = n
 	s.onClose(n.Close)
+	if !n.Joined() && !opts.Background {
+		return fmt.Errorf("cluster: NATS %s unreachable", strings.Join(s.Config.Cluster.URLs, ","))
+	}
+	s.Store = n.Store()
+	n.Register(s.Metrics.Registry)
+	if !n.Joined() {
+		fmt.Fprintf(s.out, "  cluster %q: NATS unreachable; serving the local replica as node %s, joining when NATS answers\n", s.Config.Cluster.Prefix, n.Name())
+		return nil
+	}
 	select { // catch up before serving: a new node then renders nothing stored
 	case <-n.Ready():
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	s.Store = n.Store()
-	n.Register(s.Metrics.Registry)
 	fmt.Fprintf(s.out, "  joined cluster %q on NATS as node %s\n", s.Config.Cluster.Prefix, n.Name())
 	return nil
 }
@@ -169,8 +181,12 @@ func (s *Site) startPlugins(ctx context.Context, opts Options) error {
 		return nil
 	}
 	start := time.Now()
+	var revs datasource.Revisions = s.Store
+	if s.Cluster != nil { // resume where the cluster stopped
+		revs = s.Cluster.Revisions(s.Store)
+	}
 	sup, err := datasource.Start(ctx, s.Config.DataSources, datasource.Options{
-		Logger: s.log, Executable: opts.Executable, Builtins: builtin.Names(), Revisions: s.Store,
+		Logger: s.log, Executable: opts.Executable, Builtins: builtin.Names(), Revisions: revs,
 	})
 	if err != nil {
 		return err
@@ -385,6 +401,10 @@ func (s *Site) consumeChanges(onData func()) {
 	var c isr.Committer = s.Plugins
 	if onData != nil {
 		c = notifyCommitter{c, onData}
+	}
+	if s.Cluster != nil { // one regeneration per change cluster-wide
+		s.Cluster.RunJobs(ctx, cluster.JobOptions{Changes: s.Plugins.Events(), Committer: c, Regenerate: s.Engine.RegenerateFor})
+		return
 	}
 	s.wg.Go(func() { s.Engine.Consume(ctx, s.Plugins.Events(), c) })
 }

@@ -1,0 +1,114 @@
+package cluster
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kilnhq/kiln/engine/internal/cluster/clustertest"
+	"github.com/kilnhq/kiln/engine/internal/store"
+)
+
+// TestLeaseAfterReleaseSeesTheWinner forces the interleaving behind a
+// second render of one stale burst: node x takes the lease right after
+// node h released it, while x's watch has counted h's record as seen but
+// not stored it yet. The lease must hand x h's record, so that x does not
+// render again.
+func TestLeaseAfterReleaseSeesTheWinner(t *testing.T) {
+	urls := clustertest.JetStream(t, 3)
+	h := openNode(t, urls, "h", "lease")
+	x := openNode(t, urls, "x", "lease")
+	if err := h.Store().Put(testPage("/r", "v1"), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "x holds v1", func() bool { return body(x.st, "/r") == "v1" })
+
+	entered, unblock := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hook := func(n *Node, path string) {
+		if n != x.Node || path != "/r" {
+			return
+		}
+		once.Do(func() { close(entered) })
+		<-unblock
+	}
+	applyHook.Store(&hook)
+	t.Cleanup(func() { applyHook.Store(nil); close(unblock) })
+
+	ctx := context.Background()
+	rel, held, err := h.Lease(ctx, "/r")
+	if err != nil || held {
+		t.Fatalf("h.Lease = held %v, %v; want the lease", held, err)
+	}
+	cur, _ := h.st.Get("/r")
+	if err := h.Store().Put(testPage("/r", "v2"), store.PutOptions{Replaces: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+	rel()
+	select {
+	case <-entered: // x's watch has seen v2's revision and is held before storing it
+	case <-time.After(10 * time.Second):
+		t.Fatal("x's watch never reached v2")
+	}
+	eventually(t, "x takes the released lease", func() bool {
+		rel, held, err := x.Lease(ctx, "/r")
+		if err != nil || held {
+			return false
+		}
+		rel()
+		return true
+	})
+	p, err := x.st.Get("/r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(p.Body), "v2"; got != want {
+		t.Errorf("x's page under the lease = %q, want %q (x would render it again)", got, want)
+	}
+}
+
+// TestDeleteKeepsANewerRecord: node x deletes a path whose bucket record
+// another node replaced after x last saw it (x's watch is held back): the
+// newer record stays in the bucket, and x applies it.
+func TestDeleteKeepsANewerRecord(t *testing.T) {
+	urls := clustertest.JetStream(t, 3)
+	h := openNode(t, urls, "h", "del")
+	x := openNode(t, urls, "x", "del")
+	if err := h.Store().Put(testPage("/d", "v1"), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "x holds v1", func() bool { return body(x.st, "/d") == "v1" })
+	entered, unblock := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	hook := func(n *Node, path string) {
+		if n == x.Node && path == "/d" {
+			once.Do(func() { close(entered) })
+			<-unblock
+		}
+	}
+	applyHook.Store(&hook)
+	t.Cleanup(func() { applyHook.Store(nil); close(unblock) })
+	cur, _ := h.st.Get("/d")
+	if err := h.Store().Put(testPage("/d", "v2"), store.PutOptions{Replaces: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-entered: // x's watch has seen v2's revision, and not stored v2
+	case <-time.After(10 * time.Second):
+		t.Fatal("x's watch never reached v2")
+	}
+	if err := x.Store().Delete("/d", false); err != nil {
+		t.Fatal(err)
+	}
+	p, _, err := h.fetchLeader(key("/d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p == nil || string(p.Body) != "v2" {
+		t.Fatalf("bucket record after an older delete = %v, want v2", p)
+	}
+	if got := body(x.st, "/d"); got != "v2" {
+		t.Errorf("x after its delete lost to a newer record serves %q, want v2", got)
+	}
+}

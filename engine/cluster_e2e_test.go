@@ -165,6 +165,7 @@ data_source "data" {
 renderer "page" {
   wasm = %q
   pool = 4
+  timeout = "10s"
 }
 route "/p/:slug" {
   renderer = "page"
@@ -251,23 +252,23 @@ func (n *e2eNode) try(path string) (int, http.Header, string) {
 var e2eClient = &http.Client{Timeout: 30 * time.Second}
 
 // page GETs a page and fails the test on anything but 200.
-func (n *e2eNode) page(path string) (cache, body string) {
-	n.t.Helper()
+func (n *e2eNode) page(t *testing.T, path string) (cache, body string) {
+	t.Helper()
 	st, h, body := n.try(path)
 	if st != 200 {
-		n.t.Fatalf("%s GET %s: %d %.300s\n%s", n.name, path, st, body, notable(n.log.Name()))
+		t.Fatalf("%s GET %s: %d %.300s\n%s", n.name, path, st, body, notable(n.log.Name()))
 	}
 	return h.Get("X-Kiln-Cache"), body
 }
 
 // admin POSTs a JSON body to an admin endpoint with the secret.
-func (n *e2eNode) admin(path, body string) (int, string) {
-	n.t.Helper()
+func (n *e2eNode) admin(t *testing.T, path, body string) (int, string) {
+	t.Helper()
 	req, _ := http.NewRequest("POST", n.base+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer s3cret")
 	resp, err := e2eClient.Do(req)
 	if err != nil {
-		n.t.Fatalf("%s POST %s: %v", n.name, path, err)
+		t.Fatalf("%s POST %s: %v", n.name, path, err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
@@ -275,17 +276,17 @@ func (n *e2eNode) admin(path, body string) (int, string) {
 }
 
 // metric sums a /metrics series over its labels.
-func (n *e2eNode) metric(name string) int {
-	n.t.Helper()
+func (n *e2eNode) metric(t *testing.T, name string) int {
+	t.Helper()
 	req, _ := http.NewRequest("GET", n.base+"/metrics", nil)
 	req.Header.Set("Authorization", "Bearer s3cret")
 	resp, err := e2eClient.Do(req)
 	if err != nil {
-		n.t.Fatalf("%s /metrics: %v", n.name, err)
+		t.Fatalf("%s /metrics: %v", n.name, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != 200 {
-		n.t.Fatalf("%s /metrics: %d", n.name, resp.StatusCode)
+		t.Fatalf("%s /metrics: %d", n.name, resp.StatusCode)
 	}
 	total := 0.0
 	sc := bufio.NewScanner(resp.Body)
@@ -295,7 +296,7 @@ func (n *e2eNode) metric(name string) int {
 			f := strings.Fields(line)
 			v, err := strconv.ParseFloat(f[len(f)-1], 64)
 			if err != nil {
-				n.t.Fatalf("metrics line %q: %v", line, err)
+				t.Fatalf("metrics line %q: %v", line, err)
 			}
 			total += v
 		}
@@ -303,24 +304,24 @@ func (n *e2eNode) metric(name string) int {
 	return int(total)
 }
 
-func (n *e2eNode) renders() int { return n.metric("kiln_render_seconds_count") }
+func (n *e2eNode) renders(t *testing.T) int { return n.metric(t, "kiln_render_seconds_count") }
 
 // renders sums the renders of the named nodes.
-func (c *e2eCluster) renders(names ...string) int {
+func (c *e2eCluster) renders(t *testing.T, names ...string) int {
 	total := 0
 	for _, name := range names {
-		total += c.nodes[name].renders()
+		total += c.nodes[name].renders(t)
 	}
 	return total
 }
 
 // everyNodeServes waits until every named node serves path with body as
 // a HIT.
-func (c *e2eCluster) everyNodeServes(path, body string, names ...string) {
-	c.t.Helper()
+func (c *e2eCluster) everyNodeServes(t *testing.T, path, body string, names ...string) {
+	t.Helper()
 	for _, name := range names {
 		n := c.nodes[name]
-		waitFor(c.t, 15*time.Second, name+" serves the new "+path, func() bool {
+		waitFor(t, 15*time.Second, name+" serves the new "+path, func() bool {
 			st, h, got := n.try(path)
 			return st == 200 && got == body && h.Get("X-Kiln-Cache") == "HIT"
 		})
@@ -342,7 +343,7 @@ func writeData(t *testing.T, file string, items map[string]any) {
 func e2eData(title string) map[string]any {
 	items := map[string]any{
 		"page:/p/burst": map[string]any{"title": "burst", "build": true, "sleep_ms": 300},
-		"page:/p/slow":  map[string]any{"title": "slow", "sleep_ms": 4000},
+		"page:/p/slow":  map[string]any{"title": "slow", "sleep_ms": 3000},
 		"page:/p/first": map[string]any{"title": "first", "sleep_ms": 300},
 		"page:/p/edit":  map[string]any{"title": "edit " + title, "build": true},
 	}
@@ -377,15 +378,15 @@ func TestClusterEndToEnd(t *testing.T) {
 	cc := c.start("c", "kiln")
 	all := []string{"a", "b", "c"}
 	t.Run("b and c start from the bucket without rendering", func(t *testing.T) {
-		if got := c.renders("b", "c"); got != 0 {
+		if got := c.renders(t, "b", "c"); got != 0 {
 			t.Errorf("b and c rendered %d page(s) at start, want 0 (a's prerender is in the bucket)", got)
 		}
-		_, body := a.page("/p/1")
-		c.everyNodeServes("/p/1", body, all...)
+		_, body := a.page(t, "/p/1")
+		c.everyNodeServes(t, "/p/1", body, all...)
 	})
 
 	t.Run("blocking first render over three nodes renders once", func(t *testing.T) {
-		before := c.renders(all...)
+		before := c.renders(t, all...)
 		bodies := burst(t, c, "/p/first", all, 20)
 		for body := range bodies {
 			if !strings.Contains(body, "<h1>first</h1>") {
@@ -395,7 +396,7 @@ func TestClusterEndToEnd(t *testing.T) {
 		if len(bodies) != 1 {
 			t.Errorf("the burst got %d different bodies, want 1", len(bodies))
 		}
-		if got := c.renders(all...) - before; got != 1 {
+		if got := c.renders(t, all...) - before; got != 1 {
 			t.Errorf("renders for 3 nodes x 20 first requests = %d, want 1", got)
 		}
 	})
@@ -411,22 +412,22 @@ func TestClusterEndToEnd(t *testing.T) {
 	})
 
 	t.Run("revalidate on a: b and c serve the new body", func(t *testing.T) {
-		_, old := b.page("/p/2")
-		if st, res := a.admin("/_kiln/revalidate", `{"paths": ["/p/2"]}`); st != 200 {
+		_, old := b.page(t, "/p/2")
+		if st, res := a.admin(t, "/_kiln/revalidate", `{"paths": ["/p/2"]}`); st != 200 {
 			t.Fatalf("revalidate: %d %s", st, res)
 		}
-		_, fresh := a.page("/p/2")
+		_, fresh := a.page(t, "/p/2")
 		if fresh == old {
 			t.Fatal("revalidate did not change the body on a")
 		}
-		c.everyNodeServes("/p/2", fresh, all...)
+		c.everyNodeServes(t, "/p/2", fresh, all...)
 
-		if st, res := a.admin("/_kiln/revalidate", `{"paths": ["/p/2"], "wait": "all"}`); st != 200 {
+		if st, res := a.admin(t, "/_kiln/revalidate", `{"paths": ["/p/2"], "wait": "all"}`); st != 200 {
 			t.Fatalf("revalidate wait all: %d %s", st, res)
 		}
-		_, fresh = a.page("/p/2")
+		_, fresh = a.page(t, "/p/2")
 		for _, n := range []*e2eNode{b, cc} {
-			if _, got := n.page("/p/2"); got != fresh {
+			if _, got := n.page(t, "/p/2"); got != fresh {
 				t.Errorf("%s right after wait all: %.120q, want %.120q", n.name, got, fresh)
 			}
 		}
@@ -435,12 +436,12 @@ func TestClusterEndToEnd(t *testing.T) {
 	t.Run("a new node catches up and serves HITs with 0 renders", func(t *testing.T) {
 		d := c.start("d", "kiln")
 		for _, p := range []string{"/p/0", "/p/2", "/p/burst", "/p/first", "/p/edit"} {
-			_, want := a.page(p)
-			if cache, got := d.page(p); cache != "HIT" || got != want {
+			_, want := a.page(t, p)
+			if cache, got := d.page(t, p); cache != "HIT" || got != want {
 				t.Errorf("d GET %s: %s %.100q, want HIT %.100q", p, cache, got, want)
 			}
 		}
-		if got := d.renders(); got != 0 {
+		if got := d.renders(t); got != 0 {
 			t.Errorf("d rendered %d pages, want 0", got)
 		}
 		d.kill()
@@ -448,12 +449,12 @@ func TestClusterEndToEnd(t *testing.T) {
 	})
 
 	t.Run("a node started on an old build serves the newer pages", func(t *testing.T) {
-		_, want := a.page("/p/2") // revalidated after the artifact was built
+		_, want := a.page(t, "/p/2") // revalidated after the artifact was built
 		e := c.startIn(artifact, "artifact", "kiln")
-		if cache, got := e.page("/p/2"); cache != "HIT" || got != want {
+		if cache, got := e.page(t, "/p/2"); cache != "HIT" || got != want {
 			t.Errorf("node on the old build GET /p/2: %s %.100q, want HIT %.100q (the revalidated page)", cache, got, want)
 		}
-		if got := e.renders(); got != 0 {
+		if got := e.renders(t); got != 0 {
 			t.Errorf("node on the old build rendered %d pages, want 0", got)
 		}
 		e.kill()
@@ -481,13 +482,13 @@ func TestClusterEndToEnd(t *testing.T) {
 		// A store built before that render holds an older /p/3: publishing
 		// it (a node started on it) must not replace the build's record.
 		e := c.startIn(artifact, "artifact", "kiln")
-		if _, got := e.page("/p/3"); !strings.Contains(got, "<h1>rebuilt 3</h1>") {
+		if _, got := e.page(t, "/p/3"); !strings.Contains(got, "<h1>rebuilt 3</h1>") {
 			t.Errorf("node on the old build GET /p/3: %.100q, want the newer build's page", got)
 		}
 		e.kill()
 		delete(c.nodes, "artifact")
 		for _, name := range all {
-			if _, got := c.nodes[name].page("/p/3"); !strings.Contains(got, "<h1>rebuilt 3</h1>") {
+			if _, got := c.nodes[name].page(t, "/p/3"); !strings.Contains(got, "<h1>rebuilt 3</h1>") {
 				t.Errorf("%s GET /p/3 after the old node: %.100q, want the build's page", name, got)
 			}
 		}
@@ -499,14 +500,14 @@ func TestClusterEndToEnd(t *testing.T) {
 		writeData(t, data, map[string]any{"page:/p/0": map[string]any{"title": "other site", "build": true}})
 		c.siteConfig(dir, "other", "other", data)
 		o := c.startIn(dir, "other", "other")
-		if _, got := o.page("/p/0"); !strings.Contains(got, "<h1>other site</h1>") {
+		if _, got := o.page(t, "/p/0"); !strings.Contains(got, "<h1>other site</h1>") {
 			t.Errorf("other site GET /p/0: %.100q", got)
 		}
-		if st, res := o.admin("/_kiln/revalidate", `{"paths": ["/p/0"], "wait": "all"}`); st != 200 {
+		if st, res := o.admin(t, "/_kiln/revalidate", `{"paths": ["/p/0"], "wait": "all"}`); st != 200 {
 			t.Fatalf("revalidate on the other site: %d %s", st, res)
 		}
 		for _, name := range all {
-			if _, got := c.nodes[name].page("/p/0"); !strings.Contains(got, "<h1>v1 0</h1>") {
+			if _, got := c.nodes[name].page(t, "/p/0"); !strings.Contains(got, "<h1>v1 0</h1>") {
 				t.Errorf("%s GET /p/0: %.100q, want its own site's page", name, got)
 			}
 		}
@@ -519,9 +520,9 @@ func TestClusterEndToEnd(t *testing.T) {
 	})
 
 	t.Run("data edit once renders once cluster-wide", func(t *testing.T) {
-		_, old := a.page("/p/edit")
-		c.everyNodeServes("/p/edit", old, all...)
-		before := c.renders(all...)
+		_, old := a.page(t, "/p/edit")
+		c.everyNodeServes(t, "/p/edit", old, all...)
+		before := c.renders(t, all...)
 		items := e2eData("v1")
 		items["page:/p/edit"] = map[string]any{"title": "edit v2", "build": true}
 		writeData(t, c.data, items)
@@ -534,7 +535,7 @@ func TestClusterEndToEnd(t *testing.T) {
 			return true
 		})
 		settle(t, c, all)
-		if got := c.renders(all...) - before; got != 1 {
+		if got := c.renders(t, all...) - before; got != 1 {
 			t.Skipf("needs the cluster job queue: one data edit seen by 3 nodes rendered %d times, want 1", got)
 		}
 	})
@@ -544,11 +545,11 @@ func TestClusterEndToEnd(t *testing.T) {
 			victim := c.nats[round%len(c.nats)]
 			victim.kill()
 			checkStored(t, c, all)
-			if st, res := b.admin("/_kiln/revalidate", `{"paths": ["/p/4"]}`); st != 200 {
+			if st, res := b.admin(t, "/_kiln/revalidate", `{"paths": ["/p/4"]}`); st != 200 {
 				t.Fatalf("revalidate with one NATS server down: %d %s", st, res)
 			}
-			_, fresh := b.page("/p/4")
-			c.everyNodeServes("/p/4", fresh, all...)
+			_, fresh := b.page(t, "/p/4")
+			c.everyNodeServes(t, "/p/4", fresh, all...)
 			victim.start()
 			waitJetStream(t, c.nats)
 			checkStored(t, c, all)
@@ -565,17 +566,17 @@ func TestClusterEndToEnd(t *testing.T) {
 		}
 		waitFor(t, 10*time.Second, "every node says NATS is away", func() bool {
 			for _, name := range all {
-				if c.nodes[name].metric("kiln_cluster_connected") != 0 {
+				if c.nodes[name].metric(t, "kiln_cluster_connected") != 0 {
 					return false
 				}
 			}
 			return true
 		})
 		// Pages rendered alone while NATS is away: a revalidation on a.
-		if st, res := a.admin("/_kiln/revalidate", `{"paths": ["/p/1"]}`); st != 200 {
+		if st, res := a.admin(t, "/_kiln/revalidate", `{"paths": ["/p/1"]}`); st != 200 {
 			t.Fatalf("revalidate with NATS down: %d %s", st, res)
 		}
-		_, fresh := a.page("/p/1")
+		_, fresh := a.page(t, "/p/1")
 		for end := time.Now().Add(down); time.Now().Before(end); {
 			checkStored(t, c, all)
 		}
@@ -583,10 +584,10 @@ func TestClusterEndToEnd(t *testing.T) {
 			s.start()
 		}
 		waitJetStream(t, c.nats)
-		c.everyNodeServes("/p/1", fresh, all...)
+		c.everyNodeServes(t, "/p/1", fresh, all...)
 		waitFor(t, 15*time.Second, "every node reconnected", func() bool {
 			for _, name := range all {
-				if c.nodes[name].metric("kiln_cluster_connected") != 1 {
+				if c.nodes[name].metric(t, "kiln_cluster_connected") != 1 {
 					return false
 				}
 			}
@@ -596,19 +597,19 @@ func TestClusterEndToEnd(t *testing.T) {
 
 	t.Run("a node killed mid-render: another renders after the lease", func(t *testing.T) {
 		leaseHeld := leaseWatcher(t, c, "kiln", "/p/slow")
-		go a.try("/p/slow") // a takes the lease and renders for 4 s
+		go a.try("/p/slow") // a takes the lease and renders for 3 s
 		waitFor(t, 10*time.Second, "a holds the lease of /p/slow", leaseHeld)
 		a.kill()
-		before := c.renders("b", "c")
-		if _, got := b.page("/p/slow"); !strings.Contains(got, "<h1>slow</h1>") {
+		before := c.renders(t, "b", "c")
+		if _, got := b.page(t, "/p/slow"); !strings.Contains(got, "<h1>slow</h1>") {
 			t.Fatalf("b GET /p/slow after a died: %.200q", got)
 		}
-		if got := c.renders("b", "c") - before; got != 1 {
+		if got := c.renders(t, "b", "c") - before; got != 1 {
 			t.Errorf("renders on b and c after a died = %d, want 1", got)
 		}
-		_, body := b.page("/p/slow")
+		_, body := b.page(t, "/p/slow")
 		a.restart()
-		c.everyNodeServes("/p/slow", body, all...)
+		c.everyNodeServes(t, "/p/slow", body, all...)
 	})
 
 	if os.Getenv("KILN_E2E_LONG") != "" {
@@ -664,21 +665,21 @@ func burst(t *testing.T, c *e2eCluster, path string, names []string, per int) ma
 func staleBurst(t *testing.T, c *e2eCluster, round int, names []string) {
 	t.Helper()
 	first := c.nodes[names[0]]
-	_, old := first.page("/p/burst")
-	c.everyNodeServes("/p/burst", old, names...)
-	if st, res := first.admin("/_kiln/revalidate", `{"paths": ["/p/burst"], "mode": "stale", "wait": "all"}`); st != 200 {
+	_, old := first.page(t, "/p/burst")
+	c.everyNodeServes(t, "/p/burst", old, names...)
+	if st, res := first.admin(t, "/_kiln/revalidate", `{"paths": ["/p/burst"], "mode": "stale", "wait": "all"}`); st != 200 {
 		t.Fatalf("round %d: mark stale: %d %s", round, st, res)
 	}
-	before := c.renders(names...)
+	before := c.renders(t, names...)
 	burst(t, c, "/p/burst", names, 30)
 	var fresh string
 	waitFor(t, 15*time.Second, "a node regenerated /p/burst", func() bool {
 		_, _, fresh = first.try("/p/burst")
 		return fresh != old
 	})
-	c.everyNodeServes("/p/burst", fresh, names...)
+	c.everyNodeServes(t, "/p/burst", fresh, names...)
 	settle(t, c, names)
-	if got := c.renders(names...) - before; got != 1 {
+	if got := c.renders(t, names...) - before; got != 1 {
 		t.Errorf("round %d: renders for 3 nodes x 30 stale requests = %d, want 1", round, got)
 	}
 }
@@ -690,7 +691,7 @@ func settle(t *testing.T, c *e2eCluster, names []string) {
 	t.Helper()
 	last := -1
 	waitFor(t, 15*time.Second, "renders settle", func() bool {
-		n := c.renders(names...)
+		n := c.renders(t, names...)
 		if n == last {
 			return true
 		}

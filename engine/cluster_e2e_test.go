@@ -147,11 +147,28 @@ func waitJetStream(t *testing.T, servers []*natsServer) {
 // waitFor polls cond until it holds or the timeout passes.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if !poll(timeout, cond) {
+		t.Fatalf("after %s, never: %s", timeout, what)
+	}
+}
+
+// poll reports whether cond held before the timeout passed.
+func poll(timeout time.Duration, cond func() bool) bool {
 	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("after %s, never: %s", timeout, what)
+			return false
 		}
 	}
+	return true
+}
+
+// logs is every running node's log, without its per-page lines.
+func (c *e2eCluster) logs() string {
+	var b strings.Builder
+	for name, n := range c.nodes {
+		fmt.Fprintf(&b, "--- node %s\n%s\n", name, notable(n.log.Name()))
+	}
+	return b.String()
 }
 
 const e2eSite = `
@@ -321,10 +338,14 @@ func (c *e2eCluster) everyNodeServes(t *testing.T, path, body string, names ...s
 	t.Helper()
 	for _, name := range names {
 		n := c.nodes[name]
-		waitFor(t, 15*time.Second, name+" serves the new "+path, func() bool {
+		ok := poll(15*time.Second, func() bool {
 			st, h, got := n.try(path)
 			return st == 200 && got == body && h.Get("X-Kiln-Cache") == "HIT"
 		})
+		if !ok {
+			_, _, got := n.try(path)
+			t.Fatalf("after 15s, %s serves %s as %.120q, not the new %.120q\n%s", name, path, got, body, c.logs())
+		}
 	}
 }
 
@@ -397,7 +418,7 @@ func TestClusterEndToEnd(t *testing.T) {
 			t.Errorf("the burst got %d different bodies, want 1", len(bodies))
 		}
 		if got := c.renders(t, all...) - before; got != 1 {
-			t.Errorf("renders for 3 nodes x 20 first requests = %d, want 1", got)
+			t.Errorf("renders for 3 nodes x 20 first requests = %d, want 1\n%s", got, c.logs())
 		}
 	})
 

@@ -676,7 +676,7 @@ func burst(t *testing.T, c *e2eCluster, path string, names []string, per int) ma
 	}
 	wg.Wait()
 	if f := failed.Load(); f != nil {
-		t.Fatal(f)
+		t.Fatalf("%s\n%s", f, c.logs())
 	}
 	return bodies
 }

@@ -70,6 +70,7 @@ func TestReadmeCluster(t *testing.T) {
 		n := &e2eNode{kilnProcess: runKiln(t, exec.Command("sh", "-c", fix.Replace(line)), dir, addr)}
 		waitFor(t, time.Minute, line+" ready", func() bool { st, _, _ := n.try("/_kiln/readyz"); return st == 200 })
 	}
+	waitLoaded(t, filepath.Join(dir, "kiln.log"))
 	for _, s := range steps {
 		runStep(t, step{cmd: fix.Replace(s.cmd), want: s.want}, dir, filepath.Dir(bin), "")
 	}

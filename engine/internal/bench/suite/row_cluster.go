@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // The cluster row runs three nats-server processes (built from the
@@ -87,7 +91,30 @@ func (l *lab) startNATS(ctx context.Context) ([]string, error) {
 		}
 		urls = append(urls, "nats://"+a)
 	}
+	// The servers elect a JetStream meta leader a moment after they start.
+	for deadline := time.Now().Add(time.Minute); !jetStreamUp(strings.Join(urls, ",")); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return nil, errors.New("nats-server: no JetStream after a minute")
+		}
+	}
 	return urls, nil
+}
+
+// jetStreamUp reports whether the NATS servers answer with JetStream on.
+func jetStreamUp(urls string) bool {
+	nc, err := nats.Connect(urls, nats.Timeout(time.Second))
+	if err != nil {
+		return false
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err = js.AccountInfo(ctx)
+	return err == nil
 }
 
 // site writes a site; node "" is a single node (no cluster block).
@@ -124,7 +151,19 @@ func (cl *clusterLab) node(ctx context.Context, name string) (*server, time.Dura
 	if err != nil {
 		return nil, 0, err
 	}
-	return s.serve(ctx, "/_kiln/readyz")
+	sv, d, err := s.serve(ctx, "/_kiln/readyz")
+	if err != nil {
+		return nil, 0, err
+	}
+	// Renderers compile after the node serves; the row measures the
+	// cluster, not the compile.
+	for deadline := time.Now().Add(5 * time.Minute); !strings.Contains(sv.output(), " renderer(s) in "); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			sv.stop()
+			return nil, 0, fmt.Errorf("%s: renderers not loaded after 5 minutes", name)
+		}
+	}
+	return sv, d, nil
 }
 
 // writeClusterData writes the data file atomically: pages built pages

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,12 +68,44 @@ func TestReadmeCluster(t *testing.T) {
 				addr = a
 			}
 		}
-		n := &e2eNode{kilnProcess: runKiln(t, exec.Command("sh", "-c", fix.Replace(line)), dir, addr)}
-		waitFor(t, time.Minute, line+" ready", func() bool { st, _, _ := n.try("/_kiln/readyz"); return st == 200 })
+		runKiln(t, exec.Command("sh", "-c", fix.Replace(line)), dir, addr)
+		waitFor(t, time.Minute, line+" ready", func() bool {
+			resp, err := http.Get("http://" + addr + "/_kiln/readyz")
+			if err != nil {
+				return false
+			}
+			resp.Body.Close()
+			return resp.StatusCode == 200
+		})
 	}
-	waitLoaded(t, filepath.Join(dir, "kiln.log"))
+	// Renderers compile after a node serves; the walk-through's renders
+	// wait for them, and with three compiling at once on a small machine
+	// a first render could outwait the render lease.
+	waitFor(t, 3*time.Minute, "the nodes' renderers loaded", func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "kiln.log"))
+		return strings.Count(string(b), " renderer(s) in ") >= 3
+	})
 	for _, s := range steps {
 		runStep(t, step{cmd: fix.Replace(s.cmd), want: s.want}, dir, filepath.Dir(bin), "")
+	}
+}
+
+// natsBinary builds nats-server from the module into a test folder.
+func natsBinary(t *testing.T) string {
+	bin := filepath.Join(t.TempDir(), "nats-server")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/nats-io/nats-server/v2").CombinedOutput(); err != nil {
+		t.Fatalf("go build nats-server: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(timeout); !cond(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s, never: %s", timeout, what)
+		}
 	}
 }
 

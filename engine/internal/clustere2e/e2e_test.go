@@ -1,4 +1,4 @@
-package main
+package clustere2e
 
 import (
 	"bufio"
@@ -400,7 +400,7 @@ func needE2E(t *testing.T) {
 
 func TestClusterEndToEnd(t *testing.T) {
 	needE2E(t)
-	repo, _ := filepath.Abs("..")
+	repo := repoRoot()
 	c := &e2eCluster{t: t, nats: startNATS(t, 3), wasm: pageWasm(t, repo), bin: kilnBinary(t), nodes: map[string]*e2eNode{}}
 	c.data = filepath.Join(t.TempDir(), "data.json")
 	writeData(t, c.data, e2eData("v1"))

@@ -2,7 +2,8 @@
 // performance issue (hits against nginx and a bare fasthttp server, hit
 // path allocations, blocking first renders, on-demand revalidation,
 // event to fresh page, builds of 2,000 to 100,000 posts, 100,000 stored
-// pages, a mixed load, the home page over 100,000 posts) and writes one
+// pages, a mixed load, the home page over 100,000 posts, cluster mode on
+// three NATS servers) and writes one
 // Markdown report with the machine's facts, the medians with min and max,
 // and which targets were met. It is run on purpose, never as a test:
 //
@@ -45,22 +46,23 @@ type config struct {
 
 // rowFuncs measure the rows, by number.
 var rowFuncs = map[int]func(ctx context.Context, l *lab, c config) *row{
-	1: rowHits,
-	2: rowAllocs,
-	3: rowFirstRender,
-	4: rowRevalidate,
-	5: rowEventToFresh,
-	6: rowBuild,
-	7: rowScale,
-	8: rowMixed,
-	9: rowHome,
+	1:  rowHits,
+	2:  rowAllocs,
+	3:  rowFirstRender,
+	4:  rowRevalidate,
+	5:  rowEventToFresh,
+	6:  rowBuild,
+	7:  rowScale,
+	8:  rowMixed,
+	9:  rowHome,
+	10: rowCluster,
 }
 
 func main() {
 	var (
 		out   = flag.String("out", "", "write the report here (default: BENCHMARKS.md at the module root)")
 		runs  = flag.Int("runs", 3, "runs per measure (the median is reported)")
-		rows  = flag.String("rows", "1,2,3,4,5,6,7,8,9", "rows to measure, comma separated")
+		rows  = flag.String("rows", "1,2,3,4,5,6,7,8,9,10", "rows to measure, comma separated")
 		quick = flag.Bool("quick", false, "smaller sizes (builds of 200 and 2,000 posts, 10,000 stored pages) and a 10 s mixed load")
 		keep  = flag.Bool("keep", false, "keep the work directory")
 		base  = flag.String("baseline", "", "row 1 also measures kiln built from this git `revision`")

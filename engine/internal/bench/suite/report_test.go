@@ -69,7 +69,8 @@ func TestParseRows(t *testing.T) {
 	}{
 		{"1,2,3,4,5,6,7,8,9", []int{1, 2, 3, 4, 5, 6, 7, 8, 9}, false},
 		{"9, 3,3", []int{3, 9}, false},
-		{"10", nil, true},
+		{"10", []int{10}, false},
+		{"11", nil, true},
 		{"x", nil, true},
 	}
 	for _, tt := range tests {

@@ -81,6 +81,10 @@ type Node struct {
 	ready  chan struct{}
 	kicker chan struct{} // republish now
 
+	// paths serialize, per path, a local write with its publish, and
+	// the watch's store of a record (see pathLock).
+	paths [64]sync.Mutex
+
 	mu          sync.Mutex
 	known       map[string]uint64          // key -> last bucket revision seen or written
 	dirty       map[string]bool            // paths stored locally, not yet published

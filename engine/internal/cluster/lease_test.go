@@ -112,3 +112,62 @@ func TestDeleteKeepsANewerRecord(t *testing.T) {
 		t.Errorf("x after its delete lost to a newer record serves %q, want v2", got)
 	}
 }
+
+// TestTiedRendersConverge forces two renders of one version: h's record
+// reaches x's watch, which is held between seeing it and storing it,
+// while x stores and publishes its own render of the same version over
+// it. x must end up serving the record the bucket holds, as h does; it
+// used to store h's record late and serve it for good while the bucket
+// and every other node held x's.
+func TestTiedRendersConverge(t *testing.T) {
+	urls := clustertest.JetStream(t, 3)
+	h := openNode(t, urls, "h", "tie")
+	x := openNode(t, urls, "x", "tie")
+	if err := h.Store().Put(testPage("/c", "v1"), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "x holds v1", func() bool { return body(x.st, "/c") == "v1" })
+	entered, unblock := make(chan struct{}), make(chan struct{})
+	var once, done sync.Once
+	hook := func(n *Node, path string) {
+		if n == x.Node && path == "/c" {
+			once.Do(func() { close(entered) })
+			<-unblock
+		}
+	}
+	applyHook.Store(&hook)
+	release := func() { done.Do(func() { applyHook.Store(nil); close(unblock) }) }
+	t.Cleanup(release)
+
+	cur, _ := h.st.Get("/c")
+	if err := h.Store().Put(testPage("/c", "h2"), store.PutOptions{Replaces: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-entered: // x's watch has seen h2's revision and not stored it
+	case <-time.After(10 * time.Second):
+		t.Fatal("x's watch never reached h2")
+	}
+	cur, _ = x.st.Get("/c")
+	if err := x.Store().Put(testPage("/c", "x2"), store.PutOptions{Replaces: cur.Version}); err != nil {
+		t.Fatal(err)
+	}
+	release()
+	bucket := func() (string, uint64) {
+		p, rev, err := h.fetchLeader(key("/c"))
+		if err != nil || p == nil {
+			return "", 0
+		}
+		return string(p.Body), rev
+	}
+	// Both watches have passed the bucket's last revision of /c (x's held
+	// apply included), and both nodes hold what the bucket holds.
+	eventually(t, "h, x and the bucket hold one render of /c", func() bool {
+		b, rev := bucket()
+		return b != "" && x.applied.Load() >= rev && h.applied.Load() >= rev &&
+			body(h.st, "/c") == b && body(x.st, "/c") == b
+	})
+	if b, _ := bucket(); body(x.st, "/c") != b {
+		t.Errorf("x serves %q, the bucket holds %q", body(x.st, "/c"), b)
+	}
+}

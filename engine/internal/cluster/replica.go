@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"os"
 	"sync/atomic"
 	"time"
@@ -66,6 +67,7 @@ func (s *Store) Put(p *store.Page, opts store.PutOptions) error {
 		cp.Node = s.n.name
 		p = &cp
 	}
+	defer s.n.pathLock(p.Path)()
 	if err := s.Store.Put(p, opts); err != nil {
 		return err
 	}
@@ -76,6 +78,7 @@ func (s *Store) Put(p *store.Page, opts store.PutOptions) error {
 
 // MarkStale marks the page locally and publishes the mark.
 func (s *Store) MarkStale(path string) error {
+	defer s.n.pathLock(path)()
 	if err := s.Store.MarkStale(path); err != nil {
 		return err
 	}
@@ -87,6 +90,7 @@ func (s *Store) MarkStale(path string) error {
 // bucket holds a newer record of the path than the page deleted here (by
 // the rule above): that record stays, and is applied here again.
 func (s *Store) Delete(path string, dequeue bool) error {
+	defer s.n.pathLock(path)()
 	old, _ := s.Store.Get(path)
 	if err := s.Store.Delete(path, dequeue); err != nil {
 		return err
@@ -425,6 +429,17 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 	if h := applyHook.Load(); h != nil {
 		(*h)(n, path)
 	}
+	defer n.pathLock(path)()
+	n.mu.Lock()
+	superseded := n.known[k] > e.Revision()
+	n.mu.Unlock()
+	if superseded {
+		// This node wrote a newer revision over this one between the
+		// moment the watch saw it and now (its publish compared against
+		// this revision): storing it now would leave the node serving a
+		// record the bucket no longer holds.
+		return
+	}
 	if e.Operation() != jetstream.KeyValuePut {
 		if err := n.local.Delete(path, false); err != nil {
 			n.log.Error("cluster: apply delete", "path", path, "err", err)
@@ -462,6 +477,19 @@ func (n *Node) apply(e jetstream.KeyValueEntry) {
 	n.noteApplied(path)
 	n.notify(path)
 }
+
+// pathLock locks path's stripe of n.paths and returns its unlock. It
+// makes a local write and its publish one step for the watch: without
+// it, the watch could store another node's record of the same version
+// between this node's local write and its publish, and the node would
+// serve that record while the bucket holds its own.
+func (n *Node) pathLock(path string) func() {
+	m := &n.paths[maphash.String(pathSeed, path)%uint64(len(n.paths))]
+	m.Lock()
+	return m.Unlock
+}
+
+var pathSeed = maphash.MakeSeed()
 
 // applyHook, set by tests, runs in the watch between the moment a
 // record's revision counts as seen and the moment it is stored: a test
@@ -513,7 +541,9 @@ func (n *Node) republishLoop() {
 		clear(n.dirty)
 		n.mu.Unlock()
 		for _, path := range paths {
+			unlock := n.pathLock(path)
 			n.publishPath(path, false)
+			unlock()
 		}
 	}
 }

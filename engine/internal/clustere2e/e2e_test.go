@@ -452,14 +452,6 @@ func TestClusterEndToEnd(t *testing.T) {
 				t.Logf("round %d: renders for 3 nodes x 30 stale requests = %d, want 1", round, got)
 			}
 		}
-		if extra > 0 && rounds == 1 {
-			// KNOWN ISSUE, as in the in-process test: the lease race the
-			// cluster package's lease work fixes (a node whose flight starts
-			// after the holder released the lease, before its watch applied
-			// the record, renders again; the bench row sees it in 2 to 8
-			// trials of 20). Make this an error once that work is merged.
-			t.Skip("KNOWN ISSUE: needs the cluster lease race fix: the stale burst rendered more than once")
-		}
 		if extra > 0 {
 			t.Errorf("%d of %d stale bursts rendered more than once", extra, rounds)
 		}
@@ -593,7 +585,7 @@ func TestClusterEndToEnd(t *testing.T) {
 		})
 		settle(t, c, all)
 		if got := c.renders(t, all...) - before; got != 1 {
-			t.Skipf("needs the cluster job queue: one data edit seen by 3 nodes rendered %d times, want 1", got)
+			t.Errorf("one data edit seen by 3 nodes rendered %d times, want 1\n%s", got, c.logs())
 		}
 	})
 

@@ -105,6 +105,7 @@ type Stats struct {
 	LeasesTaken, LeaseConflicts   atomic.Uint64
 	JobsPulled, JobsRedelivered   atomic.Uint64
 	PublishFailures, LiveNodes    atomic.Uint64
+	Rewatches                     atomic.Uint64
 }
 
 // Open connects to NATS, checks the server, creates or updates the

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -28,7 +27,10 @@ func (n *Node) Lease(ctx context.Context, path string) (release func(), held boo
 	cctx, cancel := context.WithTimeout(ctx, n.timeout)
 	rev, err := n.leases.Create(cctx, k, []byte(n.name))
 	cancel()
-	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+	// A Create over a released (deleted) lease is a compare-and-set on
+	// the delete marker's revision: a node that loses that race gets
+	// "wrong last sequence", not ErrKeyExists. Both mean held.
+	if isWrongLastSequence(err) {
 		n.stats.LeaseConflicts.Add(1)
 		return nil, true, nil
 	}

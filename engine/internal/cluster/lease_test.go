@@ -171,3 +171,52 @@ func TestTiedRendersConverge(t *testing.T) {
 		t.Errorf("x serves %q, the bucket holds %q", body(x.st, "/c"), b)
 	}
 }
+
+// TestLeaseRaceOverAReleasedLease: two nodes ask for a lease that a third
+// released, at once, many times. Exactly one gets it and the other is told
+// it is held; neither gets an error (a node that got one rendered alone:
+// the second render of a stale burst).
+func TestLeaseRaceOverAReleasedLease(t *testing.T) {
+	urls := clustertest.JetStream(t, 3)
+	h := openNode(t, urls, "h", "race")
+	x := openNode(t, urls, "x", "race")
+	y := openNode(t, urls, "y", "race")
+	ctx := context.Background()
+	for i := range 40 {
+		rel, held, err := h.Lease(ctx, "/l")
+		if err != nil || held {
+			t.Fatalf("round %d: h.Lease = held %v, %v", i, held, err)
+		}
+		rel()
+		type got struct {
+			rel  func()
+			held bool
+			err  error
+		}
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		res := make([]got, 2)
+		for j, n := range []*testNode{x, y} {
+			wg.Go(func() {
+				<-start
+				r, held, err := n.Lease(ctx, "/l")
+				res[j] = got{r, held, err}
+			})
+		}
+		close(start)
+		wg.Wait()
+		taken := 0
+		for j, r := range res {
+			if r.err != nil {
+				t.Fatalf("round %d: node %d: Lease error %v, want taken or held", i, j, r.err)
+			}
+			if !r.held {
+				taken++
+				r.rel()
+			}
+		}
+		if taken != 1 {
+			t.Fatalf("round %d: %d nodes took the lease, want 1", i, taken)
+		}
+	}
+}

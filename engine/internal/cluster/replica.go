@@ -365,24 +365,30 @@ func (n *Node) fetchLeader(k string) (*store.Page, uint64, error) {
 
 // startWatch applies every record of the bucket, then every change.
 func (n *Node) startWatch() error {
-	ctx, cancel := n.call()
-	defer cancel()
 	w, err := n.pages.WatchAll(n.ctx)
 	if err != nil {
 		return fmt.Errorf("cluster: watch %s_pages: %w", n.cfg.Prefix, err)
 	}
-	_ = ctx
 	n.wg.Go(func() {
-		defer w.Stop()
+		defer func() { w.Stop() }()
 		caughtUp := false
 		synced := 0
+		check := time.NewTicker(watchCheck)
+		defer check.Stop()
+		var last uint64 // n.applied at the previous check
+		stalled := 0    // checks in a row behind the stream without progress
+		updates := w.Updates()
 		for {
 			select {
 			case <-n.ctx.Done():
 				return
-			case e, ok := <-w.Updates():
+			case e, ok := <-updates:
 				if !ok {
-					return
+					updates = nil // until a check recreates it
+					if nw := n.rewatch(w, "closed"); nw != w {
+						w, updates = nw, nw.Updates()
+					}
+					continue
 				}
 				if e == nil {
 					if !caughtUp {
@@ -398,10 +404,60 @@ func (n *Node) startWatch() error {
 				if caughtUp {
 					n.applyDone(e.Revision())
 				}
+			case <-check.C:
+				applied := n.applied.Load()
+				if caughtUp && applied == last && n.behind(applied) {
+					stalled++
+				} else {
+					stalled = 0
+				}
+				last = applied
+				if stalled >= 2 || updates == nil {
+					stalled = 0
+					if nw := n.rewatch(w, "stalled"); nw != w {
+						w, updates = nw, nw.Updates()
+					}
+				}
 			}
 		}
 	})
 	return nil
+}
+
+// watchCheck is how often the watch's progress is checked against the
+// stream. The watch is an ordered consumer on one server; when that
+// server is lost, the client library notices only after missed
+// heartbeats (seconds to tens of seconds, as measured by the end-to-end
+// test). Two checks behind the stream without progress recreate it.
+const watchCheck = time.Second
+
+// behind reports the pages stream holding revisions past applied.
+func (n *Node) behind(applied uint64) bool {
+	if !n.online() {
+		return false
+	}
+	ctx, cancel := n.call()
+	defer cancel()
+	s, err := n.js.Stream(ctx, "KV_"+n.cfg.Prefix+"_pages")
+	if err != nil {
+		return false
+	}
+	return s.CachedInfo().State.LastSeq > applied
+}
+
+// rewatch replaces the pages watch w with one resuming after the last
+// applied revision. On failure it keeps w; the next check tries again.
+func (n *Node) rewatch(w jetstream.KeyWatcher, why string) jetstream.KeyWatcher {
+	from := n.applied.Load() + 1
+	nw, err := n.pages.WatchAll(n.ctx, jetstream.ResumeFromRevision(from))
+	if err != nil {
+		n.log.Warn("cluster: pages watch "+why+"; recreating it failed", "err", err)
+		return w
+	}
+	n.stats.Rewatches.Add(1)
+	n.log.Warn("cluster: pages watch "+why+"; recreated", "from_revision", from)
+	_ = w.Stop()
+	return nw
 }
 
 // apply stores one watched record locally if it is newer than the local

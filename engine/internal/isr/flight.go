@@ -225,15 +225,18 @@ func (e *Engine) run(f *flight) {
 			return
 		}
 		if release != nil {
-			defer release()
 			// The lease applied a page that landed elsewhere just before.
 			if p, err := e.pages.Get(f.path); err == nil && version(p) != version(cur) {
 				cur = p
 				if f.need.satisfiedBy(cur, e.clock.Now()) {
-					e.finish(f, cur, landing{kept: true})
+					e.finish(f, cur, landing{kept: true, release: release})
 					return
 				}
 			}
+			l := e.generate(f, cur)
+			l.release = release
+			e.finish(f, cur, l)
+			return
 		}
 	}
 	e.finish(f, cur, e.generate(f, cur))
@@ -271,6 +274,11 @@ type landing struct {
 	kept   bool // a page stored meanwhile satisfied the flight: nothing rendered
 	closed bool // the engine closed before the flight ran: nothing to record
 	start  time.Time
+	// release gives the flight's cluster lease back, once its page is
+	// stored and before its callers are answered: a caller that asks
+	// again at once (the next revalidation) must not find this node's
+	// own finished flight holding the lease, and wait for it to expire.
+	release func()
 }
 
 // finish lands a flight: it stores (or deletes, or caches) the result,
@@ -289,6 +297,9 @@ func (e *Engine) finish(f *flight, cur *store.Page, l landing) {
 	dirty = dirty && e.deferred[f.path] == ""
 	e.mu.Unlock()
 	res := e.land(f, cur, l, dirty)
+	if l.release != nil {
+		l.release()
+	}
 	if !l.kept && !l.closed {
 		// Recorded before the flight is gone, so whoever waits for it sees
 		// its history. A path with nothing stored gets none: a made-up URL

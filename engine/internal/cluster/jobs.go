@@ -323,7 +323,7 @@ func (n *Node) raiseRevision(k string, rev uint64) {
 		if err == nil {
 			return
 		}
-		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		if !isWrongLastSequence(err) { // a race with another node: read again
 			n.log.Warn("cluster: keep revision", "key", k, "err", fmt.Sprint(err))
 			return
 		}

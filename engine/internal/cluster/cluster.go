@@ -162,7 +162,17 @@ func Open(ctx context.Context, opts Options) (*Node, error) {
 	if nc.IsConnected() {
 		// Reached at start: what is wrong with the server (too old,
 		// JetStream off) stops the start, said clearly.
-		if err := n.join(ctx); err != nil {
+		err := n.join(ctx)
+		switch {
+		case err == nil:
+		case transient(err):
+			// NATS answers but JetStream does not yet (no meta leader
+			// while servers restart, a stream leader being elected):
+			// serve the local replica and join when it does.
+			n.alone = true
+			n.log.Warn("cluster: JetStream not answering at start; serving the local replica, joining when it does", "err", err)
+			n.wg.Go(func() { n.joinLater(connected) })
+		default:
 			n.Close()
 			return nil, err
 		}
@@ -190,6 +200,16 @@ func (n *Node) join(ctx context.Context) error {
 	n.wg.Go(n.heartbeat)
 	n.kick() // what was stored alone meanwhile
 	return nil
+}
+
+// transient reports a join that failed for lack of an answer in time,
+// not because of what the server said (too old, JetStream off, a bad
+// configuration): one to retry.
+func transient(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		(errors.As(err, &apiErr) && apiErr.Code == 503)
 }
 
 // joinLater joins once NATS answers, retrying while the setup fails.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/kilnhq/kiln/engine/internal/cluster/clustertest"
 	"github.com/kilnhq/kiln/engine/internal/config"
 	"github.com/kilnhq/kiln/engine/internal/store"
 )
@@ -137,4 +138,36 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestStartWhileJetStreamHasNoLeader: NATS answers but JetStream cannot
+// (one server of three up: no meta leader), as when a node restarts while
+// NATS servers do. The node starts on its local replica instead of
+// exiting, and joins once the other servers are back.
+func TestStartWhileJetStreamHasNoLeader(t *testing.T) {
+	urls, start := clustertest.Staged(t, 3)
+	start(0)
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Put(testPage("/old", "held"), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.DefaultCluster(urls[:1])
+	cfg.Node, cfg.Prefix, cfg.Replicas = "x", "noleader", 3
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := Open(ctx, Options{Config: cfg, Store: st, Logger: slog.New(slog.DiscardHandler), Timeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Open while JetStream has no leader: %v", err)
+	}
+	defer n.Close()
+	if n.Joined() || !n.Serving() {
+		t.Errorf("no JetStream leader: joined %v serving %v, want false true", n.Joined(), n.Serving())
+	}
+	start(1)
+	start(2)
+	eventually(t, "x joins once JetStream has a leader", n.Joined)
 }

@@ -18,37 +18,10 @@ import (
 // test ends.
 func JetStream(t testing.TB, n int) []string {
 	t.Helper()
-	cports := make([]int, n)
-	routes := make([]string, n)
-	for i := range cports {
-		cports[i] = freePort(t)
-		routes[i] = fmt.Sprintf("nats://127.0.0.1:%d", cports[i])
-	}
-	var urls []string
-	var servers []*server.Server
-	t.Cleanup(func() {
-		for _, s := range servers {
-			s.Shutdown()
-		}
-	})
+	urls, start := Staged(t, n)
+	servers := make([]*server.Server, n)
 	for i := range n {
-		s, err := server.NewServer(&server.Options{
-			ServerName: fmt.Sprintf("n%d", i), Host: "127.0.0.1", Port: freePort(t),
-			JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
-			Cluster: server.ClusterOpts{Name: "kiln", Host: "127.0.0.1", Port: cports[i]},
-			Routes:  server.RoutesFromStr(strings.Join(routes, ",")),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		go s.Start()
-		servers = append(servers, s)
-		urls = append(urls, s.ClientURL())
-	}
-	for _, s := range servers {
-		if !s.ReadyForConnections(10 * time.Second) {
-			t.Fatal("NATS server not ready")
-		}
+		servers[i] = start(i)
 	}
 	// Real servers electing a leader: poll, with a deadline.
 	for deadline := time.Now().Add(15 * time.Second); !anyLeader(servers); time.Sleep(20 * time.Millisecond) {
@@ -57,6 +30,43 @@ func JetStream(t testing.TB, n int) []string {
 		}
 	}
 	return urls
+}
+
+// Staged prepares n clustered JetStream servers without starting them:
+// it returns their client URLs and a func that starts server i and waits
+// until it takes connections. Fewer than a majority started answer
+// clients but have no JetStream meta leader. Started servers shut down
+// when the test ends.
+func Staged(t testing.TB, n int) (urls []string, start func(i int) *server.Server) {
+	t.Helper()
+	cports := make([]int, n)
+	routes := make([]string, n)
+	ports := make([]int, n)
+	for i := range cports {
+		cports[i] = freePort(t)
+		routes[i] = fmt.Sprintf("nats://127.0.0.1:%d", cports[i])
+		ports[i] = freePort(t)
+		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", ports[i]))
+	}
+	start = func(i int) *server.Server {
+		t.Helper()
+		s, err := server.NewServer(&server.Options{
+			ServerName: fmt.Sprintf("n%d", i), Host: "127.0.0.1", Port: ports[i],
+			JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
+			Cluster: server.ClusterOpts{Name: "kiln", Host: "127.0.0.1", Port: cports[i]},
+			Routes:  server.RoutesFromStr(strings.Join(routes, ",")),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Start()
+		t.Cleanup(s.Shutdown)
+		if !s.ReadyForConnections(10 * time.Second) {
+			t.Fatal("NATS server not ready")
+		}
+		return s
+	}
+	return urls, start
 }
 
 func anyLeader(ss []*server.Server) bool {

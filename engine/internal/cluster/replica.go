@@ -196,7 +196,9 @@ func (n *Node) publish(p *store.Page, build bool) error {
 			return err
 		}
 		n.stats.Conflicts.Add(1)
-		cur, crev, err := n.fetch(k)
+		// From the leader: a follower (one just restarted, say) may answer
+		// with a revision older than the one this Update lost to.
+		cur, crev, err := n.fetchLeader(k)
 		if err != nil {
 			return err
 		}
@@ -304,22 +306,8 @@ func (n *Node) decodeRetrying(val []byte) (*store.Page, error) {
 	}
 }
 
-// fetch reads a key's record from the bucket: nil if absent or deleted.
-func (n *Node) fetch(k string) (*store.Page, uint64, error) {
-	ctx, cancel := n.call()
-	e, err := n.pages.Get(ctx, k)
-	cancel()
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-		return nil, 0, nil
-	}
-	if err != nil {
-		return nil, 0, err
-	}
-	p, err := n.decode(e.Value())
-	return p, e.Revision(), err
-}
-
-// fetchLeader is fetch read from the stream's leader. The bucket allows
+// fetchLeader reads a key's record from the stream's leader: nil if
+// absent or deleted, with the revision to compare-and-set on. The bucket allows
 // direct gets, which any server of the stream answers, and a follower may
 // answer from a view a moment behind the last commit; the stream's own
 // message-get API is answered by its leader alone.

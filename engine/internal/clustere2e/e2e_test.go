@@ -67,6 +67,7 @@ type natsServer struct {
 	dir  string
 	url  string
 	cmd  *exec.Cmd
+	done chan struct{} // closed once the process has exited (Wait returned)
 }
 
 // startNATS starts n nats-server processes as one JetStream cluster and
@@ -107,15 +108,15 @@ func (s *natsServer) start() {
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatal(err)
 	}
-	go func() { s.cmd.Wait(); logf.Close() }()
+	done := make(chan struct{})
+	s.done = done
+	go func() { s.cmd.Wait(); logf.Close(); close(done) }()
 }
 
 func (s *natsServer) kill() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		s.cmd.Process.Signal(syscall.SIGKILL)
-		for s.cmd.ProcessState == nil {
-			time.Sleep(5 * time.Millisecond)
-		}
+		<-s.done
 	}
 }
 

@@ -40,8 +40,10 @@ route "/" {
   revalidate = "10s"
 }
 
-# No paths export: every post is rendered on its first request, which
-# waits for it (fallback "blocking").
+# Nothing is prerendered (the C renderer's paths export names no post unless
+# its renderer block sets env = { PRERENDER = "all" } or a number): every
+# post is rendered on its first request, which waits for it (fallback
+# "blocking").
 route "/posts/:slug" {
   renderer   = "post"
   revalidate = "10s"

@@ -354,3 +354,92 @@ func BenchmarkPostRender(b *testing.B) {
 		run(b, bin)
 	})
 }
+
+// TestPostCPaths runs the C post page's paths export with PRERENDER set as
+// a renderer block's env sets it, against the sample data plus index
+// entries that must be skipped, and wants the Go renderer's choice: the
+// date index newest first, through post.ParseIndexKey.
+func TestPostCPaths(t *testing.T) {
+	bin := buildPostC(t)
+	checkExports(t, writeTemp(t, bin), []string{abi.ExportRender, abi.ExportPaths})
+	data := blogtest.SampleData(t)
+	var indexed []string
+	for k := range data {
+		if strings.HasPrefix(k, post.IndexPrefix) {
+			indexed = append(indexed, k)
+		}
+	}
+	slices.Sort(indexed)
+	slices.Reverse(indexed)
+	var newest []string
+	for _, k := range indexed {
+		if _, slug, ok := post.ParseIndexKey(k); ok {
+			newest = append(newest, post.Path(slug))
+		}
+	}
+	if len(newest) < 3 {
+		t.Fatalf("the sample data has %d indexed posts; the test wants at least 3", len(newest))
+	}
+	// Entries the blog never writes: a short key, a bad slug, no separator.
+	data[post.IndexPrefix+"junk"] = `"junk"`
+	data[post.IndexPrefix+"2026-03-19T00:00:00Z:a/b"] = `"a/b"`
+	data[post.IndexPrefix+"2026-03-19T00:00:00Zxslug"] = `"slug"`
+	tests := []struct {
+		prerender string
+		want      []string
+		fail      string
+	}{
+		{"", nil, ""},
+		{"0", nil, ""},
+		{"2", newest[:2], ""},
+		{"all", newest, ""},
+		{"1000", newest, ""},
+		{"-1", nil, `PRERENDER = "-1": want a number of posts or "all"`},
+		{"two", nil, `PRERENDER = "two": want a number of posts or "all"`},
+	}
+	for _, tt := range tests {
+		t.Run("PRERENDER="+tt.prerender, func(t *testing.T) {
+			got, fail := runPaths(t, bin, tt.prerender, data)
+			if fail != tt.fail || !slices.Equal(got, tt.want) {
+				t.Errorf("paths = %q, fail %q; want %q, fail %q", got, fail, tt.want, tt.fail)
+			}
+		})
+	}
+}
+
+// runPaths instantiates bin with PRERENDER in its environment (unset when
+// empty) and calls its paths export once.
+func runPaths(t *testing.T, bin []byte, prerender string, src kilntest.Source) (paths []string, fail string) {
+	t.Helper()
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	// Mode 0 is a build, when the engine calls the paths export.
+	h := &miniHost{src: src, req: abi.AppendRequest(nil, &abi.Request{Route: "/posts/:slug"})}
+	if _, err := h.module(rt).Instantiate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cfg := wazero.NewModuleConfig().WithStartFunctions("_initialize")
+	if prerender != "" {
+		cfg = cfg.WithEnv("PRERENDER", prerender)
+	}
+	mod, err := rt.InstantiateWithConfig(ctx, bin, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := mod.ExportedFunction(abi.ExportPaths).Call(ctx, uint64(len(h.req)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0] != 0 {
+		return nil, h.fail
+	}
+	if paths, err = abi.DecodePaths(h.resp); err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) == 0 {
+		paths = nil
+	}
+	return paths, ""
+}

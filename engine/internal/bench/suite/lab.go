@@ -108,6 +108,7 @@ type siteOptions struct {
 	Posts     int    // generated posts imported into the kv source
 	Prerender string // the post renderer's PRERENDER: "" (2 newest), "all", or a number
 	C         bool   // add /c/posts/:slug, rendered by the C post renderer
+	CPost     bool   // render /posts/:slug with the C post renderer (its paths export reads PRERENDER too)
 	HotCache  string // site hot_cache; "" is the default
 }
 
@@ -144,19 +145,30 @@ renderer "home" {
   source = "{{.Blog}}/renderers/home"
 }
 
+{{- if .CPost}}
+renderer "post" {
+  wasm  = "{{.CWasm}}"
+  build = ["clang", "--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-I{{.Root}}/sdk/c",
+           "-o", "{{.CWasm}}", "{{.Blog}}/renderers/post-c/post.c", "{{.Blog}}/renderers/post-c/md.c",
+           "{{.Blog}}/renderers/about-c/json.c"]
+  watch = ["{{.Blog}}/renderers/post-c/*.c", "{{.Blog}}/renderers/post-c/*.h", "{{.Blog}}/renderers/about-c/json.*", "{{.Root}}/sdk/c/*.h"]
+  env   = { PRERENDER = "{{.Prerender}}" }
+}
+{{- else}}
 renderer "post" {
   source = "{{.Blog}}/renderers/post"
   env    = { PRERENDER = "{{.Prerender}}" }
 }
+{{- end}}
 
 renderer "notfound" {
   source = "{{.Blog}}/renderers/notfound"
 }
 {{if .C}}
 renderer "post-c" {
-  wasm  = "{{.Dir}}/post-c.wasm"
+  wasm  = "{{.CWasm}}"
   build = ["clang", "--target=wasm32-wasi", "-mexec-model=reactor", "-O2", "-I{{.Root}}/sdk/c",
-           "-o", "{{.Dir}}/post-c.wasm", "{{.Blog}}/renderers/post-c/post.c", "{{.Blog}}/renderers/post-c/md.c",
+           "-o", "{{.CWasm}}", "{{.Blog}}/renderers/post-c/post.c", "{{.Blog}}/renderers/post-c/md.c",
            "{{.Blog}}/renderers/about-c/json.c"]
   watch = ["{{.Blog}}/renderers/post-c/*.c", "{{.Blog}}/renderers/post-c/*.h", "{{.Blog}}/renderers/about-c/json.*", "{{.Root}}/sdk/c/*.h"]
 }
@@ -209,6 +221,7 @@ func (l *lab) newSite(ctx context.Context, name string, o siteOptions) (*site, e
 	err = siteTemplate.Execute(&b, map[string]any{
 		"Addr": addr, "Store": s.store, "KV": s.kvDir, "Dir": dir, "Root": l.root,
 		"Blog": filepath.Join(l.root, "sites", "blog"), "Prerender": o.Prerender, "C": o.C,
+		"CPost": o.CPost, "CWasm": filepath.Join(l.work, "post-c.wasm"),
 		"HotCache": o.HotCache,
 	})
 	if err != nil {

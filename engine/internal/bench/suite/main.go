@@ -66,6 +66,7 @@ func main() {
 		quick = flag.Bool("quick", false, "smaller sizes (builds of 200 and 2,000 posts, 10,000 stored pages) and a 10 s mixed load")
 		keep  = flag.Bool("keep", false, "keep the work directory")
 		base  = flag.String("baseline", "", "row 1 also measures kiln built from this git `revision`")
+		bsize = flag.String("builds", "", "row 6's post counts, comma separated (default 2000,10000,100000; 200,2000 with -quick)")
 	)
 	flag.Parse()
 	c := config{runs: *runs, quick: *quick, mixed: 60 * time.Second, builds: []int{2000, 10000, 100000}, scale: 100000, baseline: *base}
@@ -73,6 +74,9 @@ func main() {
 		c.mixed, c.builds, c.scale = 10*time.Second, []int{200, 2000}, 10000
 	}
 	nums, err := parseRows(*rows)
+	if err == nil && *bsize != "" {
+		c.builds, err = parseBuilds(*bsize)
+	}
 	if err == nil && c.runs < 1 {
 		err = errors.New("-runs must be at least 1")
 	}
@@ -87,6 +91,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "suite:", err)
 		os.Exit(1)
 	}
+}
+
+// parseBuilds reads -builds: post counts from 1 to 1,000,000.
+func parseBuilds(s string) ([]int, error) {
+	var ns []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 1000000 {
+			return nil, fmt.Errorf("-builds: %q is not a post count (1 to 1,000,000)", f)
+		}
+		ns = append(ns, n)
+	}
+	return ns, nil
 }
 
 func parseRows(s string) ([]int, error) {

@@ -81,6 +81,43 @@ func TestParseRows(t *testing.T) {
 	}
 }
 
+func TestParseBuilds(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    []int
+		wantErr bool
+	}{
+		{"10000", []int{10000}, false},
+		{"200, 2000", []int{200, 2000}, false},
+		{"0", nil, true},
+		{"1000001", nil, true},
+		{"x", nil, true},
+		{"", nil, true},
+	}
+	for _, tt := range tests {
+		got, err := parseBuilds(tt.in)
+		if (err != nil) != tt.wantErr || !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("parseBuilds(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestCBuildSize(t *testing.T) {
+	tests := []struct {
+		builds []int
+		want   int
+	}{
+		{[]int{2000, 10000, 100000}, 10000},
+		{[]int{200, 2000}, 2000},
+		{[]int{100000}, 0},
+	}
+	for _, tt := range tests {
+		if got := cBuildSize(tt.builds); got != tt.want {
+			t.Errorf("cBuildSize(%v) = %d, want %d", tt.builds, got, tt.want)
+		}
+	}
+}
+
 // TestReportGolden renders a report with every kind of line.
 func TestReportGolden(t *testing.T) {
 	r := &row{Num: 3, Title: "Blocking first render", How: "Two hundred posts."}

@@ -82,6 +82,12 @@ func rowBuild(ctx context.Context, l *lab, c config) *row {
 			setBigSite(l, s, last.line) // rows 7 and 9 serve this store
 		}
 	}
+	if n := cBuildSize(c.builds); n > 0 {
+		if err := buildC(ctx, l, r, c, n); err != nil {
+			r.Err = err
+			return r
+		}
+	}
 	judged := false
 	for _, t := range []struct {
 		n    int
@@ -106,6 +112,59 @@ func rowBuild(ctx context.Context, l *lab, c config) *row {
 			sizes(c.builds))
 	}
 	return r
+}
+
+// cBuildSize is the post count of the C build: 10,000, or the largest
+// build size under it.
+func cBuildSize(builds []int) int {
+	n := 0
+	for _, b := range builds {
+		if b <= 10000 {
+			n = max(n, b)
+		}
+	}
+	return n
+}
+
+// buildC times `kiln build` of n posts with the C post renderer (its own
+// warm-up build compiles it with clang and wazero first): the same site as
+// the Go builds but for the post pages' renderer.
+func buildC(ctx context.Context, l *lab, r *row, c config, n int) error {
+	warm, err := l.newSite(ctx, "warm-c", siteOptions{Posts: 200, Prerender: "all", CPost: true})
+	if err != nil {
+		return err
+	}
+	l.logf("warm-up build: compiling the C post renderer")
+	if _, err := l.kilnCmd(ctx, "build", "--config", warm.config); err != nil {
+		return err
+	}
+	s, err := l.newSite(ctx, fmt.Sprintf("build-c-%d", n), siteOptions{Posts: n, Prerender: "all", CPost: true})
+	if err != nil {
+		return err
+	}
+	var wall, cpu, rss []float64
+	var last buildRun
+	for i := range c.runs {
+		b, err := l.timedBuild(ctx, s, warm.store)
+		if err != nil {
+			return err
+		}
+		if b.pages < n {
+			return fmt.Errorf("C build of %d posts built only %d pages: %s", n, b.pages, b.line)
+		}
+		l.logf("C build %d posts, run %d: %s wall, %.0f MB peak RSS: %s", n, i+1, b.wall.Round(time.Millisecond), mb(b.maxRSS), b.line)
+		wall = append(wall, b.wall.Seconds())
+		cpu = append(cpu, ms(b.cpu)/float64(b.pages))
+		rss = append(rss, mb(b.maxRSS))
+		last = b
+	}
+	name := commas(int64(n)) + " posts, C post renderer"
+	r.measure(name+": wall time", "s", wall)
+	r.measure(name+": CPU time per page (kiln and plugin, user + system, start-up included)", "ms", cpu)
+	r.measure(name+": kiln peak RSS", "MB", rss)
+	r.note("%s, last run, the engine's line: `%s`. The same site and posts as the Go build of that size; only the "+
+		"post pages' renderer differs (renderers/post-c, whose paths export reads PRERENDER as the Go one does).", name, last.line)
+	return nil
 }
 
 func sizes(ns []int) string {

@@ -12,7 +12,11 @@
  * sites/blog/cmd/genposts writes. For such posts the page is byte-for-byte
  * the Go renderer's; other Markdown shows as escaped text.
  *
- * It exports no paths: nothing is prerendered at build time.
+ * Its paths export prerenders nothing unless the environment variable
+ * PRERENDER says how many of the newest posts to build (a number, or "all"),
+ * as the Go renderer's does; set it in site.hcl with
+ * `env = { PRERENDER = "all" }`. The Go renderer prerenders the two newest by
+ * default; this twin's default stays "none", as post-c.hcl documents.
  *
  * Build (the engine runs this from post-c.hcl when post.wasm is stale):
  *
@@ -429,4 +433,56 @@ static int render(const kiln_request *req, kiln_response *res) {
     return fail != NULL;
 }
 
+/* ---- build-time paths ---- */
+
+/* The date index, as sites/blog/internal/post writes it:
+ * "bydate:" + a 20-byte UTC date ("2006-01-02T15:04:05Z") + ":" + slug. */
+#define INDEX_PREFIX "bydate:"
+#define INDEX_SLUG_AT (sizeof INDEX_PREFIX - 1 + 20 + 1)
+
+/* paths names /posts/<slug> for the PRERENDER newest posts of the date
+ * index, newest first ("all": every one), as post.NewestSlugs and
+ * post.AllSlugs read it: index entries that do not parse are skipped, and
+ * the engine drops repeated paths. Unlike post.NewestSlugs it does not read
+ * the posts to skip an entry whose post is gone: that path builds the 404. */
+static int paths(const kiln_request *req, kiln_paths *out) {
+    (void)req;
+    const char *env = getenv("PRERENDER");
+    long want = -1;
+    if (!env || !*env) return 0;
+    if (strcmp(env, "all") != 0) {
+        char *end;
+        want = strtol(env, &end, 10);
+        if (*end || want < 0 || end == env) {
+            char msg[120];
+            snprintf(msg, sizeof msg, "PRERENDER = \"%.60s\": want a number of posts or \"all\"", env);
+            kiln_fail(msg);
+            return 1;
+        }
+    }
+    kiln_lister it;
+    kiln_item item;
+    char path[sizeof "/posts/" + 200];
+    long n = 0;
+    kiln_list_begin(&it, INDEX_PREFIX, 1000, 1);
+    while ((want < 0 || n < want) && kiln_list_next(&it, &item)) {
+        const char *k = item.key.ptr;
+        if (item.key.len <= INDEX_SLUG_AT || k[INDEX_SLUG_AT - 1] != ':') continue;
+        const char *slug = k + INDEX_SLUG_AT;
+        size_t len = item.key.len - INDEX_SLUG_AT;
+        if (!valid_slug(slug, len)) continue;
+        memcpy(path, "/posts/", 7);
+        memcpy(path + 7, slug, len + 1);
+        kiln_path(out, path);
+        n++;
+    }
+    kiln_list_end(&it);
+    if (it.status == KILN_UNAVAILABLE) {
+        kiln_fail("list " INDEX_PREFIX ": data source unavailable");
+        return 1;
+    }
+    return 0;
+}
+
 KILN_RENDER(render)
+KILN_PATHS(paths)

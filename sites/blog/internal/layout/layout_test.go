@@ -268,3 +268,25 @@ func FuzzFastSameBytes(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, src string) { checkFast(t, src) })
 }
+
+// mdTokens are the pieces FuzzFastTokens builds Markdown from: block
+// starts, emphasis, code, links and the characters the converter refuses
+// or treats specially, so the fuzzer explores structure, not bytes.
+var mdTokens = []string{
+	"\n", "\n", "\n\n", " ", " ", "  ", "    ", "word", "Lorem", "x", "a_b", "é", "1", ".", ",", "!", "?",
+	"# ", "## ", "###### ", "#", "- ", "* ", "+ ", "1. ", "2. ", "1) ", "> ", ">", "```", "```go\n", "---", "***", "___",
+	"===", "-:", "|", "*", "**", "***", "_", "__", "`", "``", "[", "]", "(", ")", "[a](/b)", "![i](c.png)", "](", "&", "'",
+	"\"", "--", "...", "<", ">>", "\\", "~", "\t", ":", "{", "}",
+}
+
+func FuzzFastTokens(f *testing.F) {
+	f.Add([]byte{7, 0, 9, 1, 30, 7, 2, 0, 0})
+	f.Add([]byte{17, 6, 48, 6, 48, 1, 18, 7, 0, 45, 2, 44})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var s strings.Builder
+		for _, c := range b {
+			s.WriteString(mdTokens[int(c)%len(mdTokens)])
+		}
+		checkFast(t, s.String())
+	})
+}

@@ -87,10 +87,15 @@ func (c *Converter) Convert(dst []byte, src string) (out []byte, ok bool) {
 func bail() { panic(unsure{}) }
 
 // plain reports whether src is free of what the subset never converts:
-// invalid UTF-8, NUL and CR, and anything GFM's Linkify could link.
+// invalid UTF-8, control characters but tab and newline, and anything
+// GFM's Linkify could link.
 func plain(src string) bool {
-	if !utf8.ValidString(src) || strings.IndexByte(src, 0) >= 0 || strings.IndexByte(src, '\r') >= 0 ||
-		strings.IndexByte(src, '@') >= 0 || strings.Contains(src, "www.") {
+	for i := 0; i < len(src); i++ {
+		if b := src[i]; b < ' ' && b != '\n' && b != '\t' || b == 0x7f {
+			return false
+		}
+	}
+	if !utf8.ValidString(src) || strings.IndexByte(src, '@') >= 0 || strings.Contains(src, "www.") {
 		return false
 	}
 	for i := strings.IndexByte(src, ':'); i >= 0; {
@@ -145,7 +150,7 @@ func (c *Converter) line(st *state, line string) {
 	}
 	k := classify(rest)
 	switch {
-	case st.kind == para && (k == text || indent >= 4):
+	case st.kind == para && (k == text || indent >= 4 && k != maybe):
 		c.lines = append(c.lines, trim(rest)) // continuation
 	case (st.kind == bullet || st.kind == ordered || st.kind == quote) && !st.blank && k == text:
 		c.lines = append(c.lines, trim(rest)) // lazy or indented continuation
@@ -189,6 +194,9 @@ const (
 
 // classify tells what rest, a line without its indentation, starts.
 func classify(rest string) kind {
+	if strings.Trim(rest, "-:| ") == "" && strings.IndexByte(rest, '-') >= 0 && !isBreak(rest) {
+		return maybe // a table's delimiter row (goldmark needs no '|')
+	}
 	switch c := rest[0]; {
 	case c == '#':
 		n := 0
@@ -352,11 +360,11 @@ func (c *Converter) lastOL() int {
 
 // quoteLine adds a "> text" line to a quote.
 func (c *Converter) quoteLine(st *state, rest string) {
-	if len(rest) < 3 || rest[1] != ' ' {
+	if len(rest) < 3 || rest[1] != ' ' || rest[2] == ' ' {
 		bail()
 	}
-	content := strings.TrimLeft(rest[2:], " ")
-	if content == "" || classify(content) != text {
+	content := rest[2:]
+	if classify(content) != text {
 		bail()
 	}
 	if st.kind != quote {
@@ -403,7 +411,7 @@ func trim(s string) string { return strings.Trim(s, " ") }
 // heading writes an ATX heading; rest starts with its '#'s.
 func (c *Converter) heading(rest string) {
 	level := 0
-	for rest[level] == '#' {
+	for level < len(rest) && rest[level] == '#' {
 		level++
 	}
 	s := trim(rest[level:])

@@ -53,6 +53,8 @@ var fastCases = []string{
 	"   indented para\n    continued\n  # heading",
 	"Single trailing space \nnext line",
 	"a & b > c, 1.5 and a. b.. c",
+	"# A\n# A\n# A-1\n# A\n## *A* `b`\n# heading\n# ..\n",
+	"- a\n* b\n+ c\n1. d\n\n***\n___\n* * *\n",
 }
 
 var refusedCases = []string{

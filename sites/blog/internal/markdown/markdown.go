@@ -88,27 +88,28 @@ func bail() { panic(unsure{}) }
 
 // plain reports whether src is free of what the subset never converts:
 // invalid UTF-8, control characters but tab and newline, and anything
-// GFM's Linkify could link.
+// GFM's Linkify could link ("www.", "http:", "https:", "ftp:" and '@').
 func plain(src string) bool {
+	ascii := true
 	for i := 0; i < len(src); i++ {
-		if b := src[i]; b < ' ' && b != '\n' && b != '\t' || b == 0x7f {
+		switch b := src[i]; {
+		case b >= ' ' && b < 0x7f && b != '@' && b != ':' && b != '.':
+		case b == '\n' || b == '\t':
+		case b >= 0x80:
+			ascii = false
+		case b == '.':
+			if i >= 3 && src[i-3:i] == "www" {
+				return false
+			}
+		case b == ':':
+			if strings.HasSuffix(src[:i], "http") || strings.HasSuffix(src[:i], "https") || strings.HasSuffix(src[:i], "ftp") {
+				return false
+			}
+		default: // '@', control characters
 			return false
 		}
 	}
-	if !utf8.ValidString(src) || strings.IndexByte(src, '@') >= 0 || strings.Contains(src, "www.") {
-		return false
-	}
-	for i := strings.IndexByte(src, ':'); i >= 0; {
-		if strings.HasSuffix(src[:i], "http") || strings.HasSuffix(src[:i], "https") || strings.HasSuffix(src[:i], "ftp") {
-			return false
-		}
-		j := strings.IndexByte(src[i+1:], ':')
-		if j < 0 {
-			break
-		}
-		i += 1 + j
-	}
-	return true
+	return ascii || utf8.ValidString(src)
 }
 
 // blocks reads src line by line.

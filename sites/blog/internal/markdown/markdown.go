@@ -58,7 +58,10 @@ type state struct {
 	blank  bool // a blank line followed the list's last item
 }
 
-// errUnsure ends a conversion that goldmark must do.
+// unsure is the panic that ends a conversion goldmark must do. It never
+// leaves the package: Convert recovers it (as text/template and the old
+// encoding/json did), so the many places that can refuse need no error
+// path, which would cost every call on the hot path.
 type unsure struct{}
 
 // Convert appends the HTML for src to dst. It returns false when src is

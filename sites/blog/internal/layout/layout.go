@@ -8,8 +8,8 @@
 // costs most of a render in WebAssembly. They escape every field as
 // html/template would in its context (text, attribute, URL), and produce
 // the same bytes as the templates in testdata/templates, which the tests
-// run side by side with them. Only Markdown output (already sanitised by goldmark, which drops raw
-// HTML) is written as it is, typed HTML.
+// run side by side with them. Only Markdown output (already sanitised: goldmark drops raw
+// HTML, and the markdown package refuses it) is written as it is, typed HTML.
 package layout
 
 import (

@@ -1,5 +1,6 @@
 // Command post renders one blog post at /posts/:slug: title, byline, cover
-// image and the Markdown body, converted to HTML here with goldmark.
+// image and the Markdown body, converted to HTML here (layout.Markdown:
+// the blog's own converter for the subset posts use, goldmark otherwise).
 //
 // Its paths export names the two newest posts, which Kiln prerenders at
 // build time (the seed's getStaticPaths with slugs.slice(0, 2)); every other

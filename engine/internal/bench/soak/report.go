@@ -115,11 +115,11 @@ func (r *result) report(o options) string {
 	if len(r.mem) > 0 {
 		p("\nkiln's memory every minute (MB; Go's parts from `/metrics` `go_memstats_*`, RSS split from `/proc/PID/status`). " +
 			"Idle kept: heap idle minus released, held by Go and not yet returned to the OS; Go other: the runtime's metadata and caches; " +
-			"non-Go: RSS minus what Go has mapped and not released (wazero's linear memories and compiled code, the binary's text).\n\n")
-		p("| at | RSS | anon | file | heap in use | idle kept | stacks | Go other | non-Go | goroutines |\n|---|---|---|---|---|---|---|---|---|---|\n")
+			"non-Go: RSS minus what Go has mapped and not released (wazero's linear memories and compiled code, the binary's text; a lower bound, as Go counts as mapped some metadata it has not touched yet); Go mapped: `go_memstats_sys_bytes`.\n\n")
+		p("| at | RSS | anon | file | heap in use | idle kept | stacks | Go other | non-Go | Go mapped | goroutines |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, m := range everyMinute(r.mem) {
-			p("| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f | %.0f | %s |\n", short(m.at.Round(10*time.Second)), mb(m.rss), mb(m.anon), mb(m.file),
-				mb(m.heapInuse), mb(m.heapIdle), mb(m.stacks), mb(m.goOther()), mb(m.nonGo()), commas(m.goroutines))
+			p("| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f | %.0f | %.0f | %s |\n", short(m.at.Round(10*time.Second)), mb(m.rss), mb(m.anon), mb(m.file),
+				mb(m.heapInuse), mb(m.heapIdle), mb(m.stacks), mb(m.goOther()), mb(m.nonGo()), mb(m.goSys), commas(m.goroutines))
 		}
 	}
 	return b.String()

@@ -82,8 +82,14 @@ func transient(err error) bool {
 const leanAbove = 256
 
 // openConns counts one fasthttp server's open connections, from its
-// ConnState hook.
-type openConns struct{ n atomic.Int64 }
+// ConnState hook. leanAt is the count from which new connections go
+// lean: leanAbove, or never (0) when the per-address cap is on, since
+// fasthttp counts an address's connections per server and the cap is
+// exact only if one server holds them all.
+type openConns struct {
+	n      atomic.Int64
+	leanAt int64
+}
 
 func (o *openConns) track(_ net.Conn, st fasthttp.ConnState) {
 	switch st {
@@ -95,7 +101,7 @@ func (o *openConns) track(_ net.Conn, st fasthttp.ConnState) {
 }
 
 // lean says whether a new connection goes to the lean server.
-func (o *openConns) lean() bool { return o.n.Load() >= leanAbove }
+func (o *openConns) lean() bool { return o.leanAt > 0 && o.n.Load() >= o.leanAt }
 
 // split accepts on ln and hands each connection to s.srv while it
 // serves fewer than leanAbove, else to s.lean, until ln fails or both

@@ -32,14 +32,22 @@ func TestOpenConnsTrack(t *testing.T) {
 			}
 		})
 	}
-	var o openConns
-	o.n.Store(leanAbove - 1)
-	if o.lean() {
-		t.Errorf("lean() with %d open, want false", leanAbove-1)
-	}
-	o.track(nil, fasthttp.StateNew)
-	if !o.lean() {
-		t.Errorf("lean() with %d open, want true", leanAbove)
+	for _, tt := range []struct {
+		name   string
+		leanAt int64
+		open   int64
+		want   bool
+	}{
+		{"below", leanAbove, leanAbove - 1, false},
+		{"at", leanAbove, leanAbove, true},
+		{"above", leanAbove, leanAbove + 1000, true},
+		{"never (per-address cap on)", 0, leanAbove + 1000, false},
+	} {
+		o := openConns{leanAt: tt.leanAt}
+		o.n.Store(tt.open)
+		if got := o.lean(); got != tt.want {
+			t.Errorf("%s: lean() with %d open = %v, want %v", tt.name, tt.open, got, tt.want)
+		}
 	}
 }
 
@@ -93,5 +101,11 @@ func TestConnectionsPastTheFirstAreServedLean(t *testing.T) {
 	}
 	if err := <-served; err != nil {
 		t.Errorf("Serve after Shutdown: %v", err)
+	}
+	perIP := New(Options{MaxConnsPerIP: 4})
+	defer perIP.cancel()
+	perIP.fastOpen.n.Store(leanAbove)
+	if perIP.fastOpen.lean() {
+		t.Error("with a per-address cap, connections go lean")
 	}
 }

@@ -104,6 +104,9 @@ func New(opts Options) *Server {
 	s.srv = s.newHTTP(maxConns, false)
 	s.lean = s.newHTTP(max(maxConns-leanAbove, 1), true)
 	s.srv.ConnState = s.fastOpen.track
+	if opts.MaxConnsPerIP == 0 {
+		s.fastOpen.leanAt = leanAbove
+	}
 	return s
 }
 

@@ -4,8 +4,12 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // Connections. Every connection costs a file descriptor, and so do the
@@ -67,3 +71,110 @@ func transient(err error) bool {
 		errors.Is(err, syscall.ENOBUFS) || errors.Is(err, syscall.ENOMEM) ||
 		errors.Is(err, syscall.ECONNABORTED)
 }
+
+// leanAbove is how many connections are served the fast way: past it,
+// new connections go to the lean server (fasthttp's ReduceMemoryUsage),
+// which holds no request context and no 16 KiB read buffer while a
+// connection waits for a request, at the price of a one-byte read and an
+// allocation per request. A site behind a CDN or a proxy keeps far fewer
+// connections than this open; thousands of idle sockets are a flood
+// (RATIONALE.md, "Why are connections past the first 256 served lean?").
+const leanAbove = 256
+
+// openConns counts one fasthttp server's open connections, from its
+// ConnState hook. leanAt is the count from which new connections go
+// lean: leanAbove, or never (0) when the per-address cap is on, since
+// fasthttp counts an address's connections per server and the cap is
+// exact only if one server holds them all.
+type openConns struct {
+	n      atomic.Int64
+	leanAt int64
+}
+
+func (o *openConns) track(_ net.Conn, st fasthttp.ConnState) {
+	switch st {
+	case fasthttp.StateNew:
+		o.n.Add(1)
+	case fasthttp.StateClosed, fasthttp.StateHijacked:
+		o.n.Add(-1)
+	}
+}
+
+// lean says whether a new connection goes to the lean server.
+func (o *openConns) lean() bool { return o.leanAt > 0 && o.n.Load() >= o.leanAt }
+
+// split accepts on ln and hands each connection to s.srv while it
+// serves fewer than leanAbove, else to s.lean, until ln fails or both
+// servers are shut down.
+func (s *Server) split(ln net.Listener) error {
+	var once sync.Once
+	closeLn := func() { once.Do(func() { ln.Close() }) }
+	fast, lean := newConnQueue(ln.Addr(), closeLn), newConnQueue(ln.Addr(), closeLn)
+	errc := make(chan error, 2)
+	go func() { errc <- s.srv.Serve(fast) }()
+	go func() { errc <- s.lean.Serve(lean) }()
+	var err error
+	for {
+		var c net.Conn
+		if c, err = ln.Accept(); err != nil {
+			break
+		}
+		q := fast
+		if s.fastOpen.lean() {
+			q = lean
+		}
+		if !q.put(c) {
+			c.Close()
+			break
+		}
+	}
+	closeLn()
+	fast.Close()
+	lean.Close()
+	err1, err2 := <-errc, <-errc
+	if s.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+		err = nil // Shutdown
+	}
+	return errors.Join(err, err1, err2)
+}
+
+// connQueue is a listener a fasthttp server accepts from: the
+// connections split hands it. Closing it (fasthttp's Shutdown does)
+// closes the real listener too.
+type connQueue struct {
+	addr    net.Addr
+	conns   chan net.Conn
+	done    chan struct{}
+	once    sync.Once
+	closeLn func()
+}
+
+func newConnQueue(addr net.Addr, closeLn func()) *connQueue {
+	return &connQueue{addr: addr, conns: make(chan net.Conn), done: make(chan struct{}), closeLn: closeLn}
+}
+
+// put hands c to the server; false once the queue is closed.
+func (q *connQueue) put(c net.Conn) bool {
+	select {
+	case q.conns <- c:
+		return true
+	case <-q.done:
+		return false
+	}
+}
+
+func (q *connQueue) Accept() (net.Conn, error) {
+	select {
+	case c := <-q.conns:
+		return c, nil
+	case <-q.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (q *connQueue) Close() error {
+	q.once.Do(func() { close(q.done); q.closeLn() })
+	return nil
+}
+
+func (q *connQueue) Addr() net.Addr { return q.addr }

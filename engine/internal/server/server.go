@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"sync"
@@ -75,8 +76,11 @@ type Server struct {
 	eng  *isr.Engine
 	m    *metrics.Metrics
 	log  *slog.Logger
-	srv  *fasthttp.Server
+	srv  *fasthttp.Server // the first leanAbove connections
+	lean *fasthttp.Server // the others, with ReduceMemoryUsage
 	ctx  context.Context
+
+	fastOpen openConns // connections s.srv serves now
 
 	maxAdminBody int
 	scrape       fasthttp.RequestHandler // /metrics, built once
@@ -96,7 +100,22 @@ func New(opts Options) *Server {
 	if s.m != nil {
 		s.scrape = fasthttpadaptor.NewFastHTTPHandler(promhttp.HandlerFor(s.m.Registry, promhttp.HandlerOpts{}))
 	}
-	s.srv = &fasthttp.Server{
+	maxConns := cmp.Or(opts.MaxConns, DefaultMaxConns(fdLimit()))
+	s.srv = s.newHTTP(maxConns, false)
+	s.lean = s.newHTTP(max(maxConns-leanAbove, 1), true)
+	s.srv.ConnState = s.fastOpen.track
+	if opts.MaxConnsPerIP == 0 {
+		s.fastOpen.leanAt = leanAbove
+	}
+	return s
+}
+
+// newHTTP is one of the two fasthttp servers Serve hands connections
+// to, both serving s.Handle with the same limits; lean ones give back a
+// connection's request context and read buffer while it waits
+// (conns.go).
+func (s *Server) newHTTP(maxConns int, lean bool) *fasthttp.Server {
+	return &fasthttp.Server{
 		Handler:                       s.Handle,
 		Name:                          "kiln",
 		NoDefaultServerHeader:         false,
@@ -107,10 +126,11 @@ func New(opts Options) *Server {
 		IdleTimeout:                   120 * time.Second,
 		ReadBufferSize:                16 << 10, // long URLs reach the handler and get a 400, not a 431
 		DisableHeaderNamesNormalizing: false,
+		ReduceMemoryUsage:             lean,
 		// The body cap is decided per request on its headers, before any
 		// of the body is read or reserved (limits.go).
-		Concurrency:    cmp.Or(opts.MaxConns, DefaultMaxConns(fdLimit())),
-		MaxConnsPerIP:  opts.MaxConnsPerIP,
+		Concurrency:    maxConns,
+		MaxConnsPerIP:  s.opts.MaxConnsPerIP,
 		HeaderReceived: s.bodyLimit,
 		ExpectHandler:  s.expect,
 		ErrorHandler:   requestError,
@@ -119,19 +139,19 @@ func New(opts Options) *Server {
 		// they may hold the admin secret.
 		SecureErrorLogMessage: true,
 	}
-	return s
 }
 
 // Serve accepts connections on ln until Shutdown. An accept that fails
-// for lack of file descriptors is retried, not returned.
+// for lack of file descriptors is retried, not returned. The first
+// leanAbove open connections are served by s.srv, the rest by s.lean.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.srv.Serve(retryListener{Listener: ln, log: s.log})
+	return s.split(retryListener{Listener: ln, log: s.log})
 }
 
 // Shutdown stops accepting connections and waits for open requests.
 func (s *Server) Shutdown() error {
 	s.cancel()
-	return s.srv.Shutdown()
+	return errors.Join(s.srv.Shutdown(), s.lean.Shutdown())
 }
 
 var (

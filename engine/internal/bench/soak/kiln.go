@@ -245,6 +245,41 @@ func rssOf(pid int) (int64, error) {
 	return 0, errors.New("no VmRSS")
 }
 
+// memOf splits kiln's memory: the kernel's counts from
+// /proc/PID/status and the Go runtime's from a /metrics scrape.
+func memOf(pid int, m map[string]float64) (memSample, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return memSample{}, err
+	}
+	var ms memSample
+	for _, line := range strings.Split(string(b), "\n") {
+		name, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "VmRSS":
+			ms.rss = kb << 10
+		case "RssAnon":
+			ms.anon = kb << 10
+		case "RssFile", "RssShmem":
+			ms.file += kb << 10
+		}
+	}
+	g := func(name string) int64 { return int64(m[name]) }
+	ms.heapInuse = g("go_memstats_heap_inuse_bytes")
+	ms.heapIdle = g("go_memstats_heap_idle_bytes") - g("go_memstats_heap_released_bytes")
+	ms.stacks = g("go_memstats_stack_inuse_bytes")
+	ms.goSys, ms.goReleased = g("go_memstats_sys_bytes"), g("go_memstats_heap_released_bytes")
+	ms.goroutines = g("go_goroutines")
+	return ms, nil
+}
+
 // diskUsage is what the files under dir take on disk (allocated blocks,
 // as du counts them).
 func diskUsage(dir string) int64 {

@@ -112,7 +112,31 @@ func (r *result) report(o options) string {
 	p("kiln's log (default level, info) grew by %s bytes, %.0f per unique URL. ", commas(r.log1-r.log0), perUnique(r.log1-r.log0, r.unique))
 	p("kiln RSS every 30 s (MB): %s. Store disk every 30 s (MB): %s.\n", every30(r.samples, func(s sample) float64 { return mb(s.rss) }, "%.0f"),
 		every30(r.samples, func(s sample) float64 { return mb(s.disk) }, "%.1f"))
+	if len(r.mem) > 0 {
+		p("\nkiln's memory every minute (MB; Go's parts from `/metrics` `go_memstats_*`, RSS split from `/proc/PID/status`). " +
+			"Idle kept: heap idle minus released, held by Go and not yet returned to the OS; Go other: the runtime's metadata and caches; " +
+			"non-Go: RSS minus what Go has mapped and not released (wazero's linear memories and compiled code, the binary's text; a lower bound, as Go counts as mapped some metadata it has not touched yet); Go mapped: `go_memstats_sys_bytes`.\n\n")
+		p("| at | RSS | anon | file | heap in use | idle kept | stacks | Go other | non-Go | Go mapped | goroutines |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
+		for _, m := range everyMinute(r.mem) {
+			p("| %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.1f | %.0f | %.0f | %.0f | %s |\n", short(m.at.Round(10*time.Second)), mb(m.rss), mb(m.anon), mb(m.file),
+				mb(m.heapInuse), mb(m.heapIdle), mb(m.stacks), mb(m.goOther()), mb(m.nonGo()), mb(m.goSys), commas(m.goroutines))
+		}
+	}
 	return b.String()
+}
+
+// everyMinute picks the first sample, the first at or past each whole
+// minute, and the last.
+func everyMinute(ms []memSample) []memSample {
+	var out []memSample
+	next := time.Duration(0)
+	for i, m := range ms {
+		if m.at >= next || i == 0 || i == len(ms)-1 {
+			out = append(out, m)
+			next = (m.at/time.Minute + 1) * time.Minute
+		}
+	}
+	return out
 }
 
 // dur writes 10m for 10m0s.

@@ -85,3 +85,36 @@ func TestCommas(t *testing.T) {
 		}
 	}
 }
+
+func TestEveryMinute(t *testing.T) {
+	var ms []memSample
+	for s := 0; s <= 150; s += 10 {
+		ms = append(ms, memSample{at: time.Duration(s)*time.Second + 300*time.Millisecond})
+	}
+	var got []int
+	for _, m := range everyMinute(ms) {
+		got = append(got, int(m.at/time.Second))
+	}
+	want := []int{0, 60, 120, 150}
+	if len(got) != len(want) {
+		t.Fatalf("everyMinute picked the samples at %v s, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("everyMinute picked the samples at %v s, want %v", got, want)
+		}
+	}
+}
+
+func TestMemSampleParts(t *testing.T) {
+	m := memSample{rss: 400, heapInuse: 150, heapIdle: 80, stacks: 20, goSys: 400, goReleased: 100}
+	if got := m.goResident(); got != 300 {
+		t.Errorf("goResident = %d, want 300", got)
+	}
+	if got := m.goOther(); got != 50 {
+		t.Errorf("goOther = %d, want 50", got)
+	}
+	if got := m.nonGo(); got != 100 {
+		t.Errorf("nonGo = %d, want 100", got)
+	}
+}

@@ -18,6 +18,31 @@ type sample struct {
 	idle int64         // idle sockets held open
 }
 
+// memSample is kiln's memory split by owner, every 10 s: what the Go
+// runtime holds (from /metrics) and what the kernel counts (/proc).
+type memSample struct {
+	at                time.Duration
+	rss, anon, file   int64 // VmRSS, RssAnon, RssFile (+RssShmem)
+	heapInuse         int64 // go_memstats_heap_inuse_bytes
+	heapIdle          int64 // heap idle minus released: kept by Go, not returned to the OS
+	stacks            int64 // go_memstats_stack_inuse_bytes
+	goSys, goReleased int64 // go_memstats_sys_bytes, heap_released_bytes
+	goroutines        int64
+}
+
+// goResident is what Go has mapped minus what it returned to the OS.
+func (m memSample) goResident() int64 { return m.goSys - m.goReleased }
+
+// goOther is the runtime's own metadata, caches and GC structures.
+func (m memSample) goOther() int64 {
+	return m.goResident() - m.heapInuse - m.heapIdle - m.stacks
+}
+
+// nonGo is the RSS outside Go's memory: wazero's linear memories and
+// compiled code, cgo, the binary's text (an estimate: Go's resident part
+// is taken as all it has not released).
+func (m memSample) nonGo() int64 { return m.rss - m.goResident() }
+
 // result is everything one soak measured.
 type result struct {
 	duration time.Duration
@@ -26,6 +51,7 @@ type result struct {
 	floods   []flood
 	idle     *idlePool
 	samples  []sample
+	mem      []memSample        // every 10 s
 	m0, m1   map[string]float64 // /metrics before and after
 	mmax     map[string]float64 // largest value of each series over the scrapes
 	log0     int64              // kiln's log size before and after
@@ -168,11 +194,20 @@ func soak(parent context.Context, k *kiln, o options) (*result, error) {
 					for name, v := range m {
 						r.mmax[name] = max(r.mmax[name], v)
 					}
+					if ms, err := memOf(k.pid(), m); err == nil {
+						ms.at = time.Since(start)
+						r.mem = append(r.mem, ms)
+					}
 				}
 			}
 			if i%60 == 0 && i > 0 {
 				x := r.samples[len(r.samples)-1]
 				logf("%s: RSS %.0f MB, store %.1f MB, %d idle sockets held, %d unique URLs sent", x.at.Round(time.Second), mb(x.rss), mb(x.disk), x.idle, unique.Load())
+				if len(r.mem) > 0 {
+					m := r.mem[len(r.mem)-1]
+					logf("  heap in use %.0f MB, idle kept %.0f MB, stacks %.0f MB, Go other %.0f MB, non-Go %.0f MB (anon %.0f, file %.0f), %d goroutines",
+						mb(m.heapInuse), mb(m.heapIdle), mb(m.stacks), mb(m.goOther()), mb(m.nonGo()), mb(m.anon), mb(m.file), m.goroutines)
+				}
 			}
 			select {
 			case <-ctx.Done():

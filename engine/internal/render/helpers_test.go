@@ -97,7 +97,11 @@ func load(tb testing.TB, rt *Runtime, cfg Config) *wasmRenderer {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { r.Close(context.Background()) })
-	return r.(*wasmRenderer)
+	w := r.(*wasmRenderer)
+	if err := w.module(context.Background()); err != nil { // tests look at the pool
+		tb.Fatal(err)
+	}
+	return w
 }
 
 // memData is an in-memory Data: lists page in key order, and next is the

@@ -3,10 +3,13 @@ package render
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,17 +23,33 @@ import (
 // answering or failing, to say the module does not implement them.
 const notImplemented = -1
 
-// wasmRenderer runs one module with a pool of instances.
+// wasmRenderer runs one module with a pool of instances. Load checks the
+// module; the first call loads it (see module).
 type wasmRenderer struct {
-	cfg      Config
+	cfg     Config
+	rt      *Runtime
+	sum     [sha256.Size]byte // of the module Load checked
+	exports exportSet
+	guarded bool // instrumented: a timeout trips the guard global
+
+	mu      sync.Mutex
+	loading *loadCall // the load under way, if any
+	loaded  bool      // engine, compiled and pool are set, and stay so
+	wg      sync.WaitGroup
+
 	engine   *engine
 	compiled wazero.CompiledModule
-	exports  exportSet
-	guarded  bool // instrumented: a timeout trips the guard global
 	pool     *pool
 
-	created atomic.Int64 // instances ever created, for tests
-	closed  atomic.Bool
+	created atomic.Int64 // instances the pool ever created, for tests
+	closed  atomic.Bool  // changed under mu
+}
+
+// loadCall is one load of the module; its waiters read err once done
+// is closed.
+type loadCall struct {
+	done chan struct{}
+	err  error
 }
 
 var _ Renderer = (*wasmRenderer)(nil)
@@ -56,10 +75,10 @@ func (i *instance) close() {
 	i.mod.Close(context.Background())
 }
 
-// newInstance instantiates the module with a sandboxed WASI (no files,
-// arguments or sockets; only the environment from site.hcl) and runs
-// _initialize.
-func (r *wasmRenderer) newInstance(ctx context.Context) (*instance, error) {
+// newInstance instantiates compiled on e with a sandboxed WASI (no
+// files, arguments or sockets; only the environment from site.hcl) and
+// runs _initialize.
+func (r *wasmRenderer) newInstance(ctx context.Context, e *engine, compiled wazero.CompiledModule) (*instance, error) {
 	logs := &logBudget{limit: r.cfg.MaxLog}
 	inst := &instance{
 		stdout: newLineWriter(r.cfg.Logger.With("stream", "stdout"), logs),
@@ -73,7 +92,7 @@ func (r *wasmRenderer) newInstance(ctx context.Context) (*instance, error) {
 	for _, k := range slices.Sorted(maps.Keys(r.cfg.Env)) {
 		mc = mc.WithEnv(k, r.cfg.Env[k])
 	}
-	mod, err := r.engine.rt.InstantiateModule(withMappedMemory(ctx), r.compiled, mc)
+	mod, err := e.rt.InstantiateModule(withMappedMemory(ctx), compiled, mc)
 	if err != nil {
 		return nil, fmt.Errorf("instantiate: %w", err)
 	}
@@ -91,19 +110,118 @@ func (r *wasmRenderer) newInstance(ctx context.Context) (*instance, error) {
 			inst.fns[name] = fn
 		}
 	}
-	r.created.Add(1)
 	return inst, nil
+}
+
+// module makes sure the module is compiled and its pool started: the
+// first call loads it, from wazero's cache on disk (Load compiled it
+// there). Calls that come meanwhile wait for the same load; one that gives
+// up leaves it running for the others. A failed load is tried again by
+// the next call.
+func (r *wasmRenderer) module(ctx context.Context) error {
+	r.mu.Lock()
+	switch {
+	case r.closed.Load():
+		r.mu.Unlock()
+		return ErrClosed
+	case r.loaded:
+		r.mu.Unlock()
+		return nil
+	}
+	c := r.loading
+	if c == nil {
+		c = &loadCall{done: make(chan struct{})}
+		r.loading = c
+		r.wg.Add(1)
+		go r.load(c)
+	}
+	r.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// load runs one load and hands its outcome to the waiting calls.
+func (r *wasmRenderer) load(c *loadCall) {
+	defer r.wg.Done()
+	ctx := context.Background()
+	p, err := r.open(ctx)
+	r.mu.Lock()
+	switch {
+	case err == nil && r.closed.Load(): // Close closes the module
+		err = ErrClosed
+		p.close()
+	case err == nil:
+		r.pool, r.loaded = p, true
+	}
+	r.loading = nil
+	c.err = err
+	r.mu.Unlock()
+	close(c.done)
+}
+
+// open compiles the module Load checked (a read of wazero's cache) and
+// starts its pool with one instance. The module file must not have
+// changed since Load: the module that runs is the one checked at start.
+func (r *wasmRenderer) open(ctx context.Context) (*pool, error) {
+	if r.compiled == nil {
+		bin, err := os.ReadFile(r.cfg.WasmPath)
+		if err != nil {
+			return nil, fmt.Errorf("load module: %w", err)
+		}
+		if sha256.Sum256(bin) != r.sum {
+			return nil, fmt.Errorf("load module: %s changed since kiln started; restart kiln to use it", r.cfg.WasmPath)
+		}
+		e, compiled, _, _, err := r.rt.compile(ctx, r.cfg, bin)
+		if err != nil {
+			return nil, fmt.Errorf("load module: %w", err)
+		}
+		r.engine, r.compiled = e, compiled
+	}
+	p := newPool(&r.cfg, r.create)
+	if err := p.start(ctx); err != nil {
+		p.close()
+		if r.rt.onDisk {
+			r.compiled.Close(ctx)
+			r.engine, r.compiled = nil, nil
+		}
+		return nil, fmt.Errorf("load module: %w", err)
+	}
+	return p, nil
+}
+
+// create is the pool's way to start an instance.
+func (r *wasmRenderer) create(ctx context.Context) (*instance, error) {
+	inst, err := r.newInstance(ctx, r.engine, r.compiled)
+	if err == nil {
+		r.created.Add(1)
+	}
+	return inst, err
 }
 
 func (r *wasmRenderer) Name() string { return r.cfg.Name }
 
-// Close closes the instances and the compiled module.
+// Close closes the instances and the compiled module, once a load under
+// way has ended.
 func (r *wasmRenderer) Close(ctx context.Context) error {
-	if r.closed.Swap(true) {
+	r.mu.Lock()
+	if r.closed.Load() {
+		r.mu.Unlock()
 		return nil
 	}
-	r.pool.close()
-	return r.compiled.Close(ctx)
+	r.closed.Store(true)
+	r.mu.Unlock()
+	r.wg.Wait()
+	if r.pool != nil {
+		r.pool.close()
+	}
+	if r.compiled != nil {
+		return r.compiled.Close(ctx)
+	}
+	return nil
 }
 
 func (r *wasmRenderer) Render(ctx context.Context, req Request) (*Response, error) {
@@ -176,8 +294,8 @@ var errNotImplemented = errors.New("export not implemented")
 // unless the call trapped, timed out, exited or left memory above the
 // high-water mark.
 func (r *wasmRenderer) call(ctx context.Context, export string, req Request) ([]byte, Deps, error) {
-	if r.closed.Load() {
-		return nil, Deps{}, ErrClosed
+	if err := r.module(ctx); err != nil {
+		return nil, Deps{}, err
 	}
 	inst, err := r.pool.get(ctx)
 	if err != nil {

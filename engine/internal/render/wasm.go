@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -132,6 +133,7 @@ func positiveOr(v, def int) int {
 // is compiled to machine code once per content and reused across restarts.
 type Runtime struct {
 	cache  wazero.CompilationCache
+	onDisk bool // the compilation cache is on disk
 	guard  guardCache
 	logger *slog.Logger
 
@@ -164,6 +166,7 @@ func NewRuntime(ctx context.Context, cacheDir string, logger *slog.Logger) (*Run
 	}
 	cache := wazero.NewCompilationCache()
 	var guard guardCache
+	onDisk := cacheDir != ""
 	if cacheDir != "" {
 		guard.dir = filepath.Join(cacheDir, "guard")
 		if err := os.MkdirAll(cacheDir, 0o755); err != nil {
@@ -175,7 +178,7 @@ func NewRuntime(ctx context.Context, cacheDir string, logger *slog.Logger) (*Run
 		}
 		cache = c
 	}
-	return &Runtime{cache: cache, guard: guard, logger: logger, engines: map[engineKey]*engine{}}, nil
+	return &Runtime{cache: cache, onDisk: onDisk, guard: guard, logger: logger, engines: map[engineKey]*engine{}}, nil
 }
 
 // Close closes every wazero runtime and the compilation cache. Close the
@@ -226,26 +229,44 @@ func (rt *Runtime) engine(ctx context.Context, key engineKey) (*engine, error) {
 	return e, nil
 }
 
-// Load compiles the module at cfg.WasmPath (or takes it from the cache),
-// checks it against the ABI and starts its first instance; the pool
-// creates more as renders need them.
+// Load checks the module at cfg.WasmPath: it compiles it (or takes it
+// from the cache), checks it against the ABI and starts one instance,
+// which proves the module starts, then lets go of both. The module is
+// compiled again, from the cache, for the renderer's first call (see
+// wasmRenderer.module): a renderer that a start never calls holds no
+// machine code, decoded module or instance.
 func (rt *Runtime) Load(ctx context.Context, cfg Config) (Renderer, error) {
 	cfg = cfg.withDefaults(rt)
 	bin, err := os.ReadFile(cfg.WasmPath)
 	if err != nil {
 		return nil, fmt.Errorf("load renderer %s: %w", cfg.Name, err)
 	}
-	e, compiled, exports, guarded, err := rt.compile(ctx, cfg, bin)
-	if err != nil {
-		return nil, fmt.Errorf("load renderer %s: %s: %w", cfg.Name, cfg.WasmPath, err)
-	}
-	r := &wasmRenderer{cfg: cfg, engine: e, compiled: compiled, exports: exports, guarded: guarded}
-	r.pool = newPool(&r.cfg, r.newInstance)
-	if err := r.pool.start(ctx); err != nil {
-		r.Close(ctx)
+	r := &wasmRenderer{cfg: cfg, rt: rt, sum: sha256.Sum256(bin)}
+	if err := r.validate(ctx, bin); err != nil {
 		return nil, fmt.Errorf("load renderer %s: %s: %w", cfg.Name, cfg.WasmPath, err)
 	}
 	return r, nil
+}
+
+// validate compiles bin, checks it and starts one instance. The compiled
+// module is kept only when the Runtime has no cache on disk, where
+// compiling it again would not be a cache read.
+func (r *wasmRenderer) validate(ctx context.Context, bin []byte) error {
+	e, compiled, exports, guarded, err := r.rt.compile(ctx, r.cfg, bin)
+	if err != nil {
+		return err
+	}
+	r.exports, r.guarded = exports, guarded
+	inst, err := r.newInstance(ctx, e, compiled)
+	if err == nil {
+		inst.close()
+	}
+	if err == nil && !r.rt.onDisk {
+		r.engine, r.compiled = e, compiled
+		return nil
+	}
+	compiled.Close(ctx)
+	return err
 }
 
 // compile checks bin and compiles it, instrumented with a guard (see

@@ -26,7 +26,7 @@ func runBuild(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	s, err := site.Open(ctx, cfg, site.Options{Logger: newLogger(os.Stderr), Out: os.Stdout, Executable: executable()})
+	s, err := site.Open(ctx, cfg, site.Options{Logger: newLogger(os.Stderr), Out: os.Stdout, Executable: executable(), Eager: true})
 	if err != nil {
 		return err
 	}

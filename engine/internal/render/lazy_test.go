@@ -111,3 +111,22 @@ func TestLazyLoadCanceled(t *testing.T) {
 		t.Errorf("instances = %d, want 1", got)
 	}
 }
+
+// TestLoadEagerKeepsTheModule checks an Eager renderer (kiln build's)
+// keeps the module Load compiled: its first render reads nothing, so it
+// renders even with the module file gone.
+func TestLoadEagerKeepsTheModule(t *testing.T) {
+	r, path := loadLazy(t, Config{Pool: 1, Eager: true})
+	if r.compiled == nil || r.pool != nil {
+		t.Fatalf("after an eager Load: compiled %v, pool %v; want a module and no pool", r.compiled, r.pool)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Render(context.Background(), Request{Path: "/"}); err != nil {
+		t.Fatalf("first render with the module file gone: %v", err)
+	}
+	if got := r.created.Load(); got != 1 {
+		t.Errorf("%d instances, want 1", got)
+	}
+}

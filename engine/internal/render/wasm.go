@@ -38,6 +38,11 @@ type Config struct {
 	// this renderer run at once. Instances are created as renders need
 	// them; one stays warm. Default runtime.NumCPU().
 	Pool int
+	// Eager keeps the compiled module from Load on, for a caller that
+	// renders with every renderer at once (kiln build): its first render
+	// then does not read wazero's cache a second time. By default Load
+	// checks the module and lets it go until the first render.
+	Eager bool
 	// MemoryBudget bounds the linear memory of all the instances
 	// together; no instance is created past it. 0 means no bound but
 	// Pool × MaxMemory.
@@ -249,8 +254,8 @@ func (rt *Runtime) Load(ctx context.Context, cfg Config) (Renderer, error) {
 }
 
 // validate compiles bin, checks it and starts one instance. The compiled
-// module is kept only when the Runtime has no cache on disk, where
-// compiling it again would not be a cache read.
+// module is kept when the Runtime has no cache on disk, where compiling
+// it again would not be a cache read, and when the renderer is Eager.
 func (r *wasmRenderer) validate(ctx context.Context, bin []byte) error {
 	e, compiled, exports, guarded, err := r.rt.compile(ctx, r.cfg, bin)
 	if err != nil {
@@ -261,7 +266,7 @@ func (r *wasmRenderer) validate(ctx context.Context, bin []byte) error {
 	if err == nil {
 		inst.close()
 	}
-	if err == nil && !r.rt.onDisk {
+	if err == nil && (!r.rt.onDisk || r.cfg.Eager) {
 		r.engine, r.compiled = e, compiled
 		return nil
 	}

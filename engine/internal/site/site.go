@@ -39,8 +39,12 @@ type Options struct {
 	// served at once, and renders wait for their module (kiln serve on a
 	// store that already has pages).
 	Background bool
-	CacheDir   string    // wasm compilation cache; default <store>/wazero
-	Clock      isr.Clock // the engine's clock; default the system clock
+	// Eager keeps every renderer's compiled module from the start (kiln
+	// build uses them all at once); by default a module is checked at
+	// start and loaded at its first render.
+	Eager    bool
+	CacheDir string    // wasm compilation cache; default <store>/wazero
+	Clock    isr.Clock // the engine's clock; default the system clock
 }
 
 // Site is an open site.
@@ -297,7 +301,9 @@ func (s *Site) renderConfig(rc *config.Renderer, opts Options) render.Config {
 	if rc.Data != "" && s.Plugins != nil {
 		data = s.Plugins.Data(rc.Data)
 	}
-	return RenderConfig(s.Config, rc, data, s.Assets.Lookup)
+	c := RenderConfig(s.Config, rc, data, s.Assets.Lookup)
+	c.Eager = opts.Eager
+	return c
 }
 
 // RenderConfig is what the render package needs of a renderer block:

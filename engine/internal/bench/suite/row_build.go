@@ -150,7 +150,7 @@ func buildC(ctx context.Context, l *lab, r *row, c config, n int) error {
 			return err
 		}
 		if b.pages < n {
-			return fmt.Errorf("C build of %d posts built only %d pages: %s", n, b.pages, b.line)
+			return fmt.Errorf("the C build of %d posts built only %d pages: %s", n, b.pages, b.line)
 		}
 		l.logf("C build %d posts, run %d: %s wall, %.0f MB peak RSS: %s", n, i+1, b.wall.Round(time.Millisecond), mb(b.maxRSS), b.line)
 		wall = append(wall, b.wall.Seconds())

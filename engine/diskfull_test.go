@@ -16,10 +16,12 @@ import (
 )
 
 // TestFullDiskEndToEnd runs the real engine with its page store on a
-// 16 MiB tmpfs and fills that file system: stored pages must keep being
-// served, regenerations refused with a log line and kiln_store_read_only
-// 1, the process must not exit (Pebble's default on a failed write), and
-// once space is freed the probe must turn writes on again by itself.
+// 32 MiB tmpfs (8 MiB of it the store's reserve) and fills that file
+// system: stored pages must keep being served, regenerations refused
+// with a log line and kiln_store_read_only 1, the process must not exit
+// (Pebble's default on a failed write, and its panic on a failed WAL
+// rotation), and once space is freed the probe must turn writes on again
+// by itself.
 func TestFullDiskEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the real engine on a tmpfs")
@@ -33,7 +35,7 @@ func TestFullDiskEndToEnd(t *testing.T) {
 	if err := os.MkdirAll(pages, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Mount("tmpfs", pages, "tmpfs", 0, "size=16m,mode=0700"); err != nil {
+	if err := syscall.Mount("tmpfs", pages, "tmpfs", 0, "size=32m,mode=0700"); err != nil {
 		if errors.Is(err, syscall.EPERM) {
 			t.Skipf("mounting a tmpfs is not permitted here (%v): the full-disk path is covered by the store's errorfs tests", err)
 		}
@@ -158,7 +160,8 @@ func (p *kilnProcess) revalidate(paths ...string) string {
 	req.Header.Set("Authorization", "Bearer s3cret")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		p.t.Fatalf("revalidate: %v", err)
+		b, _ := os.ReadFile(p.log.Name())
+		p.t.Fatalf("revalidate: %v\n%s", err, b)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)

@@ -17,10 +17,19 @@ import (
 
 // fullDisk wraps a memory FS whose writes fail with ENOSPC while full is
 // set, the way a real disk refuses them when it runs out of space.
+// Removing the store's ballast on a full disk makes room for a bounded
+// number of writes (room), as the freed blocks do on a real one.
 type fullDisk struct {
 	*errorfs.FS
 	full atomic.Bool
+	room atomic.Int64
 }
+
+// ballastRoom is how many write operations the freed ballast takes: all
+// that the write in flight and Pebble's background flush need. Tests set
+// room to 0 to model a reserve used up (a memory FS's fallocate is a
+// no-op, so the ballast's own creation is one Create and a Sync).
+const ballastRoom = 1 << 20
 
 func newFullDisk() *fullDisk {
 	d := &fullDisk{}
@@ -30,7 +39,13 @@ func newFullDisk() *fullDisk {
 		if op.Kind == errorfs.OpLock || op.Kind == errorfs.OpMkdirAll {
 			return nil
 		}
-		if d.full.Load() && op.Kind.ReadOrWrite() == errorfs.OpIsWrite {
+		if op.Kind == errorfs.OpRemove { // frees space; needs none
+			if d.full.Load() && strings.HasSuffix(op.Path, ballastName) {
+				d.room.Store(ballastRoom)
+			}
+			return nil
+		}
+		if d.full.Load() && op.Kind.ReadOrWrite() == errorfs.OpIsWrite && d.room.Add(-1) < 0 {
 			return fmt.Errorf("op %d %s: %w", op.Kind, op.Path, syscall.ENOSPC)
 		}
 		return nil
@@ -77,9 +92,12 @@ func TestDiskFullTurnsReadOnly(t *testing.T) {
 	}
 
 	disk.full.Store(true)
-	err = s.Put(page("/b", 1), PutOptions{})
-	if !errors.Is(err, ErrReadOnly) {
-		t.Fatalf("Put on a full disk: %v, want ErrReadOnly", err)
+	// The write that meets the full disk lands on the freed ballast.
+	if err := s.Put(page("/b0", 1), PutOptions{}); err != nil {
+		t.Fatalf("the Put that meets the full disk: %v, want it stored on the reserve", err)
+	}
+	if _, err := s.Get("/b0"); err != nil {
+		t.Fatalf("Get /b0: %v", err)
 	}
 	if !s.Stats().ReadOnly {
 		t.Fatal("Stats().ReadOnly is false after a failed write")
@@ -110,12 +128,14 @@ func TestDiskFullTurnsReadOnly(t *testing.T) {
 		t.Fatalf("no read-only log line in:\n%s", logs)
 	}
 
-	// A probe on a still-full disk changes nothing.
+	// A probe on a still-full disk (the reserve used up) changes nothing.
+	disk.room.Store(0)
 	s.probe()
 	if !s.ReadOnly() {
 		t.Fatal("probe turned writes on while the disk is full")
 	}
 	disk.full.Store(false)
+	disk.room.Store(0)
 	s.probe()
 	if s.ReadOnly() {
 		t.Fatalf("probe did not turn writes back on; log:\n%s", logs)
@@ -127,8 +147,8 @@ func TestDiskFullTurnsReadOnly(t *testing.T) {
 	if _, err := s.Get("/b"); err != nil {
 		t.Fatalf("Get /b after recovery: %v", err)
 	}
-	if st := s.Stats(); st.Pages != 2 {
-		t.Fatalf("pages after recovery = %d, want 2", st.Pages)
+	if st := s.Stats(); st.Pages != 3 {
+		t.Fatalf("pages after recovery = %d, want 3", st.Pages)
 	}
 }
 
@@ -162,9 +182,59 @@ func TestOpenOnFullDisk(t *testing.T) {
 		t.Fatalf("Put on a read-only store: %v", err)
 	}
 	disk.full.Store(false)
+	disk.room.Store(0)
 	s.probe()
 	if s.ReadOnly() {
 		t.Fatal("probe did not reopen read-write")
 	}
 	mustPut(t, s, page("/b", 1))
+}
+
+// TestDiskFullConcurrentBigWrites: writes of pages bigger than half a
+// memtable each rotate Pebble's WAL, and a rotation after a failed WAL
+// write panics inside Pebble past recovery (it unlocks a mutex twice),
+// which killed the engine when the disk filled during a burst of
+// regenerations. Writes racing the first failure must be refused, not
+// reach Pebble: rounds of 16 writers released together onto a disk that
+// just filled, with a recovery between rounds.
+func TestDiskFullConcurrentBigWrites(t *testing.T) {
+	disk := newFullDisk()
+	logs := newSyncBuffer()
+	st, err := Open("db", Options{FS: disk, Logger: slog.New(slog.NewTextHandler(logs, nil)), ProbeEvery: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := st.(*pebbleStore)
+	defer s.Close()
+	big := make([]byte, 3<<20) // over half of Pebble's default 4 MiB memtable
+	const writers = 16
+	for round := range 5 {
+		start := make(chan struct{})
+		errs := make(chan error, writers)
+		for w := range writers {
+			go func() {
+				p := page(fmt.Sprintf("/r%d/w%d", round, w), 1)
+				p.Body = big
+				<-start
+				errs <- s.Put(p, PutOptions{})
+			}()
+		}
+		disk.full.Store(true)
+		close(start)
+		for range writers {
+			if err := <-errs; err != nil && !errors.Is(err, ErrReadOnly) {
+				t.Fatalf("round %d: Put on a filling disk: %v, want nil or ErrReadOnly", round, err)
+			}
+		}
+		if !s.ReadOnly() {
+			t.Fatalf("round %d: the store takes writes on a full disk", round)
+		}
+		disk.full.Store(false)
+		disk.room.Store(0)
+		s.probe()
+		if s.ReadOnly() {
+			t.Fatalf("round %d: no recovery once the disk has space; log:\n%s", round, logs)
+		}
+		mustPut(t, s, page(fmt.Sprintf("/r%d/after", round), 1))
+	}
 }

@@ -102,6 +102,18 @@ type pebbleStore struct {
 	// opened on a full disk: writes then return ErrReadOnly without
 	// touching Pebble until a probe write succeeds and reopen runs.
 	readOnly atomic.Bool
+	// commitMu makes Pebble's writes one at a time, each after a fresh
+	// readOnly check (apply): Pebble panics past recovery (it unlocks a
+	// mutex twice) when a write rotates the WAL after a WAL write failed,
+	// so no write may start once one has failed, nor run beside one that
+	// may fail. See RATIONALE.md, "Why are the store's writes serial?".
+	commitMu sync.Mutex
+	// broken is set when Pebble reports a fatal error (its Fatalf): a
+	// write that returned nil did not land. reopen clears it.
+	broken atomic.Bool
+	// pfs is opts.FS as Pebble sees it: its first ENOSPC frees the
+	// ballast (diskFull) and the write is retried once.
+	pfs vfs.FS
 	hot      *hotCache
 	wo       *pebble.WriteOptions
 
@@ -162,6 +174,7 @@ func Open(dir string, opts Options) (Store, error) {
 		prefixRefs: make(map[string]int),
 	}
 	s.idle.L = &s.lifeMu
+	s.pfs = vfs.OnDiskFull(opts.FS, s.diskFull)
 	db, err := s.openDB(false)
 	if err != nil && isDiskFull(err) {
 		// Serve what is stored; the probe turns writes on when space returns.
@@ -177,6 +190,11 @@ func Open(dir string, opts Options) (Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
+	if !s.readOnly.Load() {
+		if err := s.makeBallast(); err != nil {
+			s.setReadOnly(fmt.Errorf("no room for the %d MiB reserve: %w", ballastBytes>>20, err))
+		}
+	}
 	go s.syncLoop()
 	return s, nil
 }
@@ -186,7 +204,7 @@ func (s *pebbleStore) openDB(ro bool) (*pebble.DB, error) {
 	cache := pebble.NewCache(blockCacheBytes)
 	defer cache.Unref()
 	return pebble.Open(s.dir, &pebble.Options{
-		FS: s.opts.FS, Cache: cache, ReadOnly: ro,
+		FS: s.pfs, Cache: cache, ReadOnly: ro,
 		Logger: pebbleLogger{log: s.opts.Logger, fatal: s.fatal},
 		EventListener: &pebble.EventListener{
 			BackgroundError: func(err error) {
@@ -205,7 +223,60 @@ func isDiskFull(err error) bool {
 // store turns read-only. Pebble calls it on a failed WAL or MANIFEST write;
 // its DB is not trusted again until reopen replaces it.
 func (s *pebbleStore) fatal(msg string) {
+	s.broken.Store(true)
 	s.setReadOnly(errors.New(msg))
+}
+
+// ballastBytes is the disk space the store holds in reserve, in a file
+// beside Pebble's. The first write that meets a full disk frees it
+// (diskFull) and is retried, so it lands, WAL rotation included (the old
+// WAL's trailer, the new WAL preallocated at 110% of the 4 MiB memtable):
+// a failed rotation panics inside Pebble past recovery. The store is
+// read-only from then on, until a probe can make the ballast again.
+// CockroachDB keeps a ballast for the same reason.
+const ballastBytes = 8 << 20
+
+const ballastName = "kiln-ballast"
+
+// makeBallast makes the ballast if it is not there: its blocks reserved
+// with fallocate (zeros written where the file system has no fallocate),
+// synced, then renamed into place, so its name always means a whole one.
+func (s *pebbleStore) makeBallast() error {
+	fs := s.opts.FS
+	name := fs.PathJoin(s.dir, ballastName)
+	if _, err := fs.Stat(name); err == nil {
+		return nil
+	}
+	tmp := name + ".tmp"
+	f, err := fs.Create(tmp, vfs.WriteCategoryUnspecified)
+	if err != nil {
+		return err
+	}
+	if err = f.Preallocate(0, ballastBytes); err != nil && !isDiskFull(err) {
+		chunk := make([]byte, 64<<10)
+		err = nil
+		for n := 0; n < ballastBytes && err == nil; n += len(chunk) {
+			_, err = f.Write(chunk)
+		}
+	}
+	err = errors.Join(err, f.Sync(), f.Close())
+	if err == nil {
+		err = fs.Rename(tmp, name)
+	}
+	if err != nil {
+		_ = fs.Remove(tmp)
+	}
+	return err
+}
+
+// diskFull runs when one of Pebble's file operations first meets ENOSPC,
+// with Pebble's other file writes held: it frees the ballast for the
+// write in flight and refuses the next ones.
+func (s *pebbleStore) diskFull() {
+	if err := s.opts.FS.Remove(s.opts.FS.PathJoin(s.dir, ballastName)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		s.opts.Logger.Error("store: removing the disk reserve", "err", err)
+	}
+	s.setReadOnly(fmt.Errorf("disk full: %w", syscall.ENOSPC))
 }
 
 // setReadOnly refuses writes from now on, logging once per transition.
@@ -227,7 +298,7 @@ func (s *pebbleStore) writable() error {
 // wrote checks a Pebble write's result: an error, or a fatal error Pebble
 // reported while the write ran, turns the store read-only.
 func (s *pebbleStore) wrote(err error) error {
-	if err == nil && !s.readOnly.Load() {
+	if err == nil && !s.broken.Load() {
 		return nil
 	}
 	if err == nil {
@@ -235,6 +306,18 @@ func (s *pebbleStore) wrote(err error) error {
 	}
 	s.setReadOnly(err)
 	return fmt.Errorf("%w: %w", ErrReadOnly, err)
+}
+
+// apply runs one Pebble write (a commit, a Set, a sync) with commitMu
+// held, refused with ErrReadOnly when the store no longer takes writes;
+// its error turns the store read-only as wrote does.
+func (s *pebbleStore) apply(write func() error) error {
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	if s.readOnly.Load() {
+		return ErrReadOnly
+	}
+	return s.wrote(write())
 }
 
 // ReadOnly reports whether the store refuses writes.
@@ -251,6 +334,9 @@ func (s *pebbleStore) probe() {
 		err = errors.Join(err, f.Sync(), f.Close())
 	}
 	err = errors.Join(err, fs.Remove(name))
+	if err == nil {
+		err = s.makeBallast()
+	}
 	if err != nil {
 		return
 	}
@@ -287,6 +373,7 @@ func (s *pebbleStore) reopen() error {
 	if err := s.load(); err != nil {
 		return err
 	}
+	s.broken.Store(false)
 	s.readOnly.Store(false)
 	return nil
 }
@@ -498,7 +585,7 @@ func (s *pebbleStore) Put(p *Page, opts PutOptions) error {
 		cp.Version = 1
 	}
 	cp.Seal()
-	if err := s.wrote(s.commitPut(old, &cp, opts.Dequeue, wo)); err != nil {
+	if err := s.commitPut(old, &cp, opts.Dequeue, wo); err != nil {
 		return fmt.Errorf("put %s: %w", p.Path, err)
 	}
 	if opts.NoSync {
@@ -540,7 +627,7 @@ func (s *pebbleStore) Sync() error {
 		return err
 	}
 	defer s.leave()
-	if err := s.wrote(s.db.LogData(nil, pebble.Sync)); err != nil {
+	if err := s.apply(func() error { return s.db.LogData(nil, pebble.Sync) }); err != nil {
 		return fmt.Errorf("sync store: %w", err)
 	}
 	return nil
@@ -552,7 +639,7 @@ func (s *pebbleStore) commitPut(old, p *Page, dequeue bool, wo *pebble.WriteOpti
 	b := s.db.NewBatchWithSize(encodedPageSize(p) + 256)
 	defer b.Close()
 	added := s.putInto(b, old, p, dequeue)
-	if err := b.Commit(wo); err != nil {
+	if err := s.apply(func() error { return b.Commit(wo) }); err != nil {
 		s.addPrefixes(added, -1)
 		return err
 	}
@@ -650,7 +737,7 @@ func (s *pebbleStore) Delete(path string, dequeue bool) error {
 		if !dequeue {
 			return nil
 		}
-		if err := s.wrote(b.Commit(s.wo)); err != nil {
+		if err := s.apply(func() error { return b.Commit(s.wo) }); err != nil {
 			return fmt.Errorf("delete %s: %w", path, err)
 		}
 		return nil
@@ -658,7 +745,7 @@ func (s *pebbleStore) Delete(path string, dequeue bool) error {
 	b.Delete(key(nsPage, path), nil)
 	b.Delete(key(nsList, path), nil)
 	indexEntries(old, func(k []byte) { b.Delete(k, nil) })
-	if err := s.wrote(b.Commit(s.wo)); err != nil {
+	if err := s.apply(func() error { return b.Commit(s.wo) }); err != nil {
 		return fmt.Errorf("delete %s: %w", path, err)
 	}
 	s.hot.remove(path)
@@ -718,7 +805,7 @@ func (s *pebbleStore) rewrite(path, op string, sync bool, edit func(*Page) (bool
 	if !sync {
 		wo = pebble.NoSync
 	}
-	if err := s.wrote(s.db.Set(key(nsPage, path), val, wo)); err != nil {
+	if err := s.apply(func() error { return s.db.Set(key(nsPage, path), val, wo) }); err != nil {
 		return fmt.Errorf("%s %s: %w", op, path, err)
 	}
 	if !sync {
@@ -824,7 +911,7 @@ func (s *pebbleStore) SetMeta(name string, value []byte) error {
 		return err
 	}
 	defer s.leave()
-	if err := s.wrote(s.db.Set(key(nsMeta, name), value, s.wo)); err != nil {
+	if err := s.apply(func() error { return s.db.Set(key(nsMeta, name), value, s.wo) }); err != nil {
 		return fmt.Errorf("set meta %s: %w", name, err)
 	}
 	return nil
@@ -857,7 +944,10 @@ func (s *pebbleStore) Close() error {
 		s.db.Close() // nothing more can be made durable
 		return nil
 	}
-	if err := s.db.LogData(nil, pebble.Sync); err != nil {
+	s.commitMu.Lock()
+	err := s.db.LogData(nil, pebble.Sync)
+	s.commitMu.Unlock()
+	if err != nil {
 		s.db.Close()
 		return fmt.Errorf("close store: %w", err)
 	}

@@ -87,7 +87,7 @@ func (s *pebbleStore) PutBuilt(items []Built) ([]error, error) {
 	if len(puts) == 0 {
 		return errs, nil
 	}
-	if err := s.apply(func() error { return b.Commit(pebble.NoSync) }); err != nil {
+	if err := s.apply(pebble.NoSync, b.Commit); err != nil {
 		unput(s, puts)
 		return nil, fmt.Errorf("put a batch of %d pages: %w", len(puts), err)
 	}

@@ -33,7 +33,7 @@ func (s *pebbleStore) AddHistory(path string, e Event) error {
 	if err := s.historyInto(b, path, e); err != nil {
 		return fmt.Errorf("add history %s: %w", path, err)
 	}
-	if err := s.apply(func() error { return b.Commit(pebble.NoSync) }); err != nil {
+	if err := s.apply(pebble.NoSync, b.Commit); err != nil {
 		return fmt.Errorf("add history %s: %w", path, err)
 	}
 	return nil
@@ -110,7 +110,7 @@ func (s *pebbleStore) Enqueue(jobs ...Job) error {
 		}
 		b.Set(k, encodeJob(nil, j), nil)
 	}
-	if err := s.apply(func() error { return b.Commit(s.wo) }); err != nil {
+	if err := s.apply(s.wo, b.Commit); err != nil {
 		return fmt.Errorf("enqueue: %w", err)
 	}
 	return nil
@@ -127,7 +127,7 @@ func (s *pebbleStore) Dequeue(path string) error {
 	defer s.leave()
 	s.queueMu.Lock()
 	defer s.queueMu.Unlock()
-	if err := s.apply(func() error { return s.db.Delete(key(nsQueue, path), s.wo) }); err != nil {
+	if err := s.apply(s.wo, func(wo *pebble.WriteOptions) error { return s.db.Delete(key(nsQueue, path), wo) }); err != nil {
 		return fmt.Errorf("dequeue %s: %w", path, err)
 	}
 	return nil

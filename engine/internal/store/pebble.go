@@ -114,8 +114,8 @@ type pebbleStore struct {
 	// pfs is opts.FS as Pebble sees it: its first ENOSPC frees the
 	// ballast (diskFull) and the write is retried once.
 	pfs vfs.FS
-	hot      *hotCache
-	wo       *pebble.WriteOptions
+	hot *hotCache
+	wo  *pebble.WriteOptions
 
 	unsynced atomic.Bool   // NoSync puts since the last sync
 	stopSync chan struct{} // closed by Close
@@ -308,16 +308,24 @@ func (s *pebbleStore) wrote(err error) error {
 	return fmt.Errorf("%w: %w", ErrReadOnly, err)
 }
 
-// apply runs one Pebble write (a commit, a Set, a sync) with commitMu
-// held, refused with ErrReadOnly when the store no longer takes writes;
-// its error turns the store read-only as wrote does.
-func (s *pebbleStore) apply(write func() error) error {
+// apply runs one Pebble write (a commit, a Set) with commitMu held and
+// without sync, refused with ErrReadOnly when the store no longer takes
+// writes; when wo syncs, the WAL is synced after the lock is let go, so
+// that concurrent syncs share an fsync (Pebble's group commit). An empty
+// LogData never rotates the WAL. An error turns the store read-only as
+// wrote does.
+func (s *pebbleStore) apply(wo *pebble.WriteOptions, write func(*pebble.WriteOptions) error) error {
 	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
 	if s.readOnly.Load() {
+		s.commitMu.Unlock()
 		return ErrReadOnly
 	}
-	return s.wrote(write())
+	err := s.wrote(write(pebble.NoSync))
+	s.commitMu.Unlock()
+	if err != nil || !wo.GetSync() {
+		return err
+	}
+	return s.wrote(s.db.LogData(nil, pebble.Sync))
 }
 
 // ReadOnly reports whether the store refuses writes.
@@ -627,7 +635,7 @@ func (s *pebbleStore) Sync() error {
 		return err
 	}
 	defer s.leave()
-	if err := s.apply(func() error { return s.db.LogData(nil, pebble.Sync) }); err != nil {
+	if err := s.wrote(s.db.LogData(nil, pebble.Sync)); err != nil {
 		return fmt.Errorf("sync store: %w", err)
 	}
 	return nil
@@ -639,7 +647,7 @@ func (s *pebbleStore) commitPut(old, p *Page, dequeue bool, wo *pebble.WriteOpti
 	b := s.db.NewBatchWithSize(encodedPageSize(p) + 256)
 	defer b.Close()
 	added := s.putInto(b, old, p, dequeue)
-	if err := s.apply(func() error { return b.Commit(wo) }); err != nil {
+	if err := s.apply(wo, b.Commit); err != nil {
 		s.addPrefixes(added, -1)
 		return err
 	}
@@ -737,7 +745,7 @@ func (s *pebbleStore) Delete(path string, dequeue bool) error {
 		if !dequeue {
 			return nil
 		}
-		if err := s.apply(func() error { return b.Commit(s.wo) }); err != nil {
+		if err := s.apply(s.wo, b.Commit); err != nil {
 			return fmt.Errorf("delete %s: %w", path, err)
 		}
 		return nil
@@ -745,7 +753,7 @@ func (s *pebbleStore) Delete(path string, dequeue bool) error {
 	b.Delete(key(nsPage, path), nil)
 	b.Delete(key(nsList, path), nil)
 	indexEntries(old, func(k []byte) { b.Delete(k, nil) })
-	if err := s.apply(func() error { return b.Commit(s.wo) }); err != nil {
+	if err := s.apply(s.wo, b.Commit); err != nil {
 		return fmt.Errorf("delete %s: %w", path, err)
 	}
 	s.hot.remove(path)
@@ -805,7 +813,7 @@ func (s *pebbleStore) rewrite(path, op string, sync bool, edit func(*Page) (bool
 	if !sync {
 		wo = pebble.NoSync
 	}
-	if err := s.apply(func() error { return s.db.Set(key(nsPage, path), val, wo) }); err != nil {
+	if err := s.apply(wo, func(wo *pebble.WriteOptions) error { return s.db.Set(key(nsPage, path), val, wo) }); err != nil {
 		return fmt.Errorf("%s %s: %w", op, path, err)
 	}
 	if !sync {
@@ -911,7 +919,7 @@ func (s *pebbleStore) SetMeta(name string, value []byte) error {
 		return err
 	}
 	defer s.leave()
-	if err := s.apply(func() error { return s.db.Set(key(nsMeta, name), value, s.wo) }); err != nil {
+	if err := s.apply(s.wo, func(wo *pebble.WriteOptions) error { return s.db.Set(key(nsMeta, name), value, wo) }); err != nil {
 		return fmt.Errorf("set meta %s: %w", name, err)
 	}
 	return nil

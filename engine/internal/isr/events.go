@@ -58,9 +58,7 @@ func (e *Engine) Consume(ctx context.Context, changes <-chan datasource.Change, 
 	var b burst
 	for {
 		batch, ok, paused := e.nextBatch(ctx, changes, b.active())
-		// A large batch starts (or continues) a burst even when a short
-		// pause closed it: the stream behind it is choppy, not done.
-		settled := !ok || (paused && (b.active() || len(batch) < burstMin))
+		settled := settles(len(batch), ok, paused)
 		if len(batch) > 0 || b.active() {
 			e.apply(batch, &b, settled, c)
 		}
@@ -68,6 +66,16 @@ func (e *Engine) Consume(ctx context.Context, changes <-chan datasource.Change, 
 			return
 		}
 	}
+}
+
+// settles says whether a batch of n changes ends the stream (or is a lone
+// edit): the channel closed, or a quiet period closed a small batch. A
+// large batch starts or continues a burst even when a pause closed it: the
+// stream behind it is choppy (a loaded machine, an fsync, a GC), not done,
+// and the burst settles on the next quiet period that closes with fewer
+// than burstMin changes, at most burstQuiet later.
+func settles(n int, ok, paused bool) bool {
+	return !ok || (paused && n < burstMin)
 }
 
 // nextBatch gathers one batch. Outside a burst it waits for a first

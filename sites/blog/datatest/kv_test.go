@@ -116,8 +116,12 @@ func TestImport10000(t *testing.T) {
 			t.Log(line)
 		}
 	}
-	if r.homeRenders < 1 || r.homeRenders > 2 {
-		t.Errorf("home regenerated %d times, want 1 or 2", r.homeRenders)
+	// While a stream goes on, a deferred page still regenerates about once
+	// per 10 s (the engine's maxDefer): an import slowed past that by a
+	// loaded machine earns one more.
+	limit := 2 + int(r.took/(10*time.Second))
+	if r.homeRenders < 1 || r.homeRenders > limit {
+		t.Errorf("home regenerated %d times, want 1 to %d", r.homeRenders, limit)
 	}
 	if r.postsRenders != 0 {
 		t.Errorf("an untouched post regenerated %d times", r.postsRenders)

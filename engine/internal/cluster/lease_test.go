@@ -220,3 +220,26 @@ func TestLeaseRaceOverAReleasedLease(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaseBackToBack: one node takes and releases one lease many times
+// in a row, as back-to-back revalidations of one path do. Every round must
+// get the lease: the release's delete may not have applied on the server
+// that answers next (or still be in flight on the leader), and this
+// node's own released lease is not another node's.
+func TestLeaseBackToBack(t *testing.T) {
+	urls := clustertest.JetStream(t, 3)
+	h := openNode(t, urls, "h", "b2b")
+	ctx := context.Background()
+	rounds := 2000
+	if testing.Short() {
+		rounds = 200
+	}
+	for i := range rounds {
+		rel, held, err := h.Lease(ctx, "/b")
+		if err != nil || held {
+			t.Fatalf("round %d: Lease = held %v, %v; want the lease", i, held, err)
+		}
+		rel()
+	}
+	t.Logf("%d rounds, %d taken over from this node's own released lease", rounds, h.stats.LeaseTakeovers.Load())
+}

@@ -68,12 +68,30 @@ func (n *Node) Lease(ctx context.Context, path string) (release func(), held boo
 		close(done)
 		<-stopped
 		defer n.unhold(path)
-		cctx, cancel := context.WithTimeout(n.ctx, n.timeout)
-		defer cancel()
-		if err := n.leases.Delete(cctx, k, jetstream.LastRevision(rev)); err != nil && n.nc.IsConnected() {
+		if err := n.giveBack(k, rev); err != nil && n.nc.IsConnected() {
 			n.log.Debug("cluster: release lease", "path", path, "err", err)
 		}
 	}, false, nil
+}
+
+// giveBack deletes lease key k with compare-and-set on rev, the holder's
+// last write. A delete refused because that write is still being applied
+// (error 10164) is tried again after a moment: left in place, the lease
+// would look held to every node until it expired.
+func (n *Node) giveBack(k string, rev uint64) error {
+	backoff := time.Millisecond
+	for try := 0; ; try++ {
+		cctx, cancel := context.WithTimeout(n.ctx, n.timeout)
+		err := n.leases.Delete(cctx, k, jetstream.LastRevision(rev))
+		cancel()
+		if err == nil || !isApplying(err) || try == 7 {
+			return err
+		}
+		if err := sleepCtx(n.ctx, backoff); err != nil {
+			return err
+		}
+		backoff = min(2*backoff, 16*time.Millisecond)
+	}
 }
 
 // take writes this node's name to lease key k with compare-and-set on

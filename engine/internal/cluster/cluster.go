@@ -89,6 +89,7 @@ type Node struct {
 	known       map[string]uint64          // key -> last bucket revision seen or written
 	dirty       map[string]bool            // paths stored locally, not yet published
 	waiters     map[string][]chan struct{} // paths -> Await calls
+	holding     map[string]bool            // paths whose lease a flight of this node holds
 	appliedAt   map[string]time.Time       // path -> when its copy was stored here
 	appliedWait []appliedWaiter
 
@@ -103,6 +104,7 @@ type Node struct {
 type Stats struct {
 	Published, Applied, Conflicts atomic.Uint64
 	LeasesTaken, LeaseConflicts   atomic.Uint64
+	LeaseTakeovers                atomic.Uint64
 	JobsPulled, JobsRedelivered   atomic.Uint64
 	PublishFailures, LiveNodes    atomic.Uint64
 	Rewatches                     atomic.Uint64
@@ -125,7 +127,7 @@ func Open(ctx context.Context, opts Options) (*Node, error) {
 	n := &Node{
 		cfg: c, name: c.NodeName(), local: opts.Store, log: opts.Logger.With("node", c.NodeName()),
 		timeout: opts.Timeout, jobAckWait: opts.JobAckWait, ready: make(chan struct{}), kicker: make(chan struct{}, 1),
-		known: map[string]uint64{}, dirty: map[string]bool{}, waiters: map[string][]chan struct{}{}, appliedAt: map[string]time.Time{},
+		known: map[string]uint64{}, dirty: map[string]bool{}, waiters: map[string][]chan struct{}{}, holding: map[string]bool{}, appliedAt: map[string]time.Time{},
 	}
 	connected := make(chan struct{}, 1)
 	signal := func() {

@@ -34,6 +34,7 @@ func (n *Node) Register(reg *prometheus.Registry) {
 		counter("kiln_cluster_leases_taken_total", "Render leases this node took.", s.LeasesTaken.Load),
 		counter("kiln_cluster_watch_restarts_total", "Pages watches recreated because they stalled behind the stream or closed (a NATS server lost).", s.Rewatches.Load),
 		counter("kiln_cluster_lease_conflicts_total", "Render leases held by another node when asked.", s.LeaseConflicts.Load),
+		counter("kiln_cluster_lease_takeovers_total", "Render leases taken over from this node's own released lease whose delete had not applied yet.", s.LeaseTakeovers.Load),
 		counter("kiln_cluster_jobs_pulled_total", "Jobs pulled from the work queue.", s.JobsPulled.Load),
 		counter("kiln_cluster_jobs_redelivered_total", "Jobs pulled that had been delivered before.", s.JobsRedelivered.Load),
 	)

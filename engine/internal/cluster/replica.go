@@ -307,18 +307,38 @@ func (n *Node) decodeRetrying(val []byte) (*store.Page, error) {
 }
 
 // fetchLeader reads a key's record from the stream's leader: nil if
-// absent or deleted, with the revision to compare-and-set on. The bucket allows
-// direct gets, which any server of the stream answers, and a follower may
-// answer from a view a moment behind the last commit; the stream's own
-// message-get API is answered by its leader alone.
+// absent or deleted, with the revision to compare-and-set on.
 func (n *Node) fetchLeader(k string) (*store.Page, uint64, error) {
-	bucket := n.cfg.Prefix + "_pages"
-	req, _ := json.Marshal(map[string]string{"last_by_subj": "$KV." + bucket + "." + k})
 	ctx, cancel := n.call()
 	defer cancel()
+	e, err := n.lastFromLeader(ctx, n.cfg.Prefix+"_pages", k)
+	if err != nil || e == nil {
+		return nil, 0, err
+	}
+	if e.deleted {
+		return nil, e.seq, nil
+	}
+	p, err := n.decode(e.data)
+	return p, e.seq, err
+}
+
+// leaderEntry is a key's last message in a bucket's stream.
+type leaderEntry struct {
+	seq     uint64 // the key's revision
+	deleted bool   // a delete or purge marker
+	data    []byte
+}
+
+// lastFromLeader reads key k's last message in bucket from the stream's
+// leader: nil if the key has none (never written, or expired). The bucket
+// allows direct gets, which any server of the stream answers, and a
+// follower may answer from a view a moment behind the last commit; the
+// stream's own message-get API is answered by its leader alone.
+func (n *Node) lastFromLeader(ctx context.Context, bucket, k string) (*leaderEntry, error) {
+	req, _ := json.Marshal(map[string]string{"last_by_subj": "$KV." + bucket + "." + k})
 	msg, err := n.nc.RequestWithContext(ctx, "$JS.API.STREAM.MSG.GET.KV_"+bucket, req)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	var resp struct {
 		Message *struct {
@@ -333,22 +353,19 @@ func (n *Node) fetchLeader(k string) (*store.Page, uint64, error) {
 		} `json:"error"`
 	}
 	if err := json.Unmarshal(msg.Data, &resp); err != nil {
-		return nil, 0, fmt.Errorf("message get: %w", err)
+		return nil, fmt.Errorf("message get: %w", err)
 	}
 	if resp.Error != nil {
 		if resp.Error.Code == 404 {
-			return nil, 0, nil
+			return nil, nil
 		}
-		return nil, 0, fmt.Errorf("message get: %s", resp.Error.Description)
+		return nil, fmt.Errorf("message get: %s", resp.Error.Description)
 	}
 	if resp.Message == nil {
-		return nil, 0, errors.New("message get: empty answer")
+		return nil, errors.New("message get: empty answer")
 	}
-	if bytes.Contains(resp.Message.Hdrs, []byte("KV-Operation")) {
-		return nil, resp.Message.Seq, nil // deleted or purged
-	}
-	p, err := n.decode(resp.Message.Data)
-	return p, resp.Message.Seq, err
+	m := resp.Message
+	return &leaderEntry{seq: m.Seq, deleted: bytes.Contains(m.Hdrs, []byte("KV-Operation")), data: m.Data}, nil
 }
 
 // startWatch applies every record of the bucket, then every change.

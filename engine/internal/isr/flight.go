@@ -246,26 +246,37 @@ func (e *Engine) run(f *flight) {
 // kept is then the page to answer with, the stored stale one for a
 // background regeneration, or the other node's once it arrives. A
 // release of nil with ok means render alone (the cluster is away, or the
-// other node did not deliver in time).
+// other node did not deliver in time). A holder that releases the lease
+// without a newer page (its render failed, or it found one stored) hands
+// it on: the lease is asked for again, up to leaseRetries times.
 func (e *Engine) lease(f *flight, cur *store.Page) (release func(), kept *store.Page, ok bool) {
-	release, held, err := e.leaser.Lease(e.ctx, f.path)
-	if err != nil {
-		e.log.Warn("cluster lease unavailable; rendering alone", "path", f.path, "err", err)
-		return nil, nil, true
+	for try := 0; ; try++ {
+		release, held, err := e.leaser.Lease(e.ctx, f.path)
+		if err != nil {
+			e.log.Warn("cluster lease unavailable; rendering alone", "path", f.path, "err", err)
+			return nil, nil, true
+		}
+		if !held {
+			return release, nil, true
+		}
+		if f.need == needStale && cur != nil {
+			return nil, cur, false // served stale; the holder's page arrives from the watch
+		}
+		p, err := e.leaser.Await(e.ctx, f.path, version(cur))
+		if errors.Is(err, ErrLeaseReleased) && try < leaseRetries {
+			continue
+		}
+		if err != nil {
+			e.log.Warn("no page from the cluster lease holder; rendering alone", "path", f.path, "err", err)
+			return nil, nil, true
+		}
+		return nil, p, false
 	}
-	if !held {
-		return release, nil, true
-	}
-	if f.need == needStale && cur != nil {
-		return nil, cur, false // served stale; the holder's page arrives from the watch
-	}
-	p, err := e.leaser.Await(e.ctx, f.path, version(cur))
-	if err != nil {
-		e.log.Warn("no page from the cluster lease holder; rendering alone", "path", f.path, "err", err)
-		return nil, nil, true
-	}
-	return nil, p, false
 }
+
+// leaseRetries is how many times a flight asks again for a lease that
+// was released without a page.
+const leaseRetries = 3
 
 // landing is a rendered flight on its way to the store.
 type landing struct {

@@ -83,6 +83,7 @@ type harness struct {
 	st  store.Store
 	// pages, when set, wraps the store the engine writes pages to.
 	pages   func(store.Store) store.Pages
+	leaser  Leaser    // cluster mode's; nil renders alone
 	logw    io.Writer // where the engine logs; discarded when nil
 	eng     *Engine
 	changes chan datasource.Change
@@ -218,6 +219,7 @@ func (h *harness) open() {
 		Site: h.cfg, Pages: pages, Queue: st, History: st, Routes: routes,
 		Renderers: map[string]render.Renderer{"page": h.r},
 		Logger:    slog.New(slog.NewTextHandler(logw, nil)), Workers: 2, Clock: h.clock,
+		Leaser: h.leaser,
 	})
 	if err := h.eng.Start(); err != nil {
 		h.t.Fatal(err)

@@ -60,9 +60,16 @@ type Leaser interface {
 	// render goes ahead alone. release gives the lease back.
 	Lease(ctx context.Context, path string) (release func(), held bool, err error)
 	// Await waits for a page of path with a Version above after, rendered
-	// by the lease holder; an error when none came in time.
+	// by the lease holder; an error when none came in time, and
+	// ErrLeaseReleased when the holder gave the lease back without one.
 	Await(ctx context.Context, path string, after uint64) (*store.Page, error)
 }
+
+// ErrLeaseReleased is Await's answer when the lease was released and no
+// page newer than the caller's was stored (the holder rendered nothing,
+// or failed): the flight asks for the lease again rather than wait or
+// render alone.
+var ErrLeaseReleased = errors.New("isr: lease released without a newer page")
 
 // Engine is a site's ISR engine. It is safe for concurrent use.
 type Engine struct {

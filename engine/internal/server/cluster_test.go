@@ -184,6 +184,28 @@ route "/pages/:slug" {
 		}
 	})
 
+	t.Run("back-to-back revalidations on one node never meet its own lease", func(t *testing.T) {
+		// A flight gives its lease back before its callers are answered,
+		// and the next revalidation takes it at once: the lease is read
+		// from the stream leader (a follower may still show the released
+		// lease) and this node's own released lease is taken over (its
+		// delete may still be in flight). Issue 12.
+		before := clusterMetric([]*env{a}, "kiln_cluster_lease_conflicts_total")
+		renders := a.renderCount()
+		const n = 40
+		for i := range n {
+			if res := a.revalidate([]string{"/pages/b"}, nil); len(res) != 1 || res[0].Status != "regenerated" {
+				t.Fatalf("revalidation %d: %+v", i, res)
+			}
+		}
+		if got := clusterMetric([]*env{a}, "kiln_cluster_lease_conflicts_total") - before; got != 0 {
+			t.Errorf("lease conflicts on a over %d back-to-back revalidations = %d, want 0", n, got)
+		}
+		if got := a.renderCount() - renders; got != n {
+			t.Errorf("renders on a over %d back-to-back revalidations = %d, want %d", n, got, n)
+		}
+	})
+
 	t.Run("a data edit seen by three nodes regenerates once", func(t *testing.T) {
 		old := a.get("/pages/b").body
 		before := clusterRenders(nodes)

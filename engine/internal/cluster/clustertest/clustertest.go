@@ -14,7 +14,9 @@ import (
 
 // JetStream starts n embedded JetStream servers clustered on loopback
 // ports, each with its store in a test temp dir, waits until they have a
-// meta leader, and returns their client URLs. They shut down when the
+// meta leader that sees all n of them as peers (a stream created before
+// then may get fewer replicas placed, or wait for them), and returns
+// their client URLs. They shut down when the
 // test ends.
 func JetStream(t testing.TB, n int) []string {
 	t.Helper()
@@ -24,9 +26,9 @@ func JetStream(t testing.TB, n int) []string {
 		servers[i] = start(i)
 	}
 	// Real servers electing a leader: poll, with a deadline.
-	for deadline := time.Now().Add(15 * time.Second); !anyLeader(servers); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(15 * time.Second); !leaderSeesAll(servers); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatal("no JetStream meta leader")
+			t.Fatalf("no JetStream meta leader seeing all %d servers", n)
 		}
 	}
 	return urls
@@ -69,10 +71,10 @@ func Staged(t testing.TB, n int) (urls []string, start func(i int) *server.Serve
 	return urls, start
 }
 
-func anyLeader(ss []*server.Server) bool {
+func leaderSeesAll(ss []*server.Server) bool {
 	for _, s := range ss {
 		if s.JetStreamIsLeader() {
-			return true
+			return len(s.JetStreamClusterPeers()) == len(ss)
 		}
 	}
 	return false

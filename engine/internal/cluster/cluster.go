@@ -46,6 +46,9 @@ const MinServerVersion = "2.10.0"
 // DefaultTimeout bounds every NATS call.
 const DefaultTimeout = 2 * time.Second
 
+// pingInterval is how often the client pings its server.
+const pingInterval = time.Second
+
 // Options configure a Node.
 type Options struct {
 	Config  *config.Cluster
@@ -139,6 +142,10 @@ func Open(ctx context.Context, opts Options) (*Node, error) {
 	nopts := []nats.Option{
 		nats.Name("kiln " + n.name), nats.Timeout(opts.Timeout), nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond), nats.ReconnectBufSize(-1),
+		// A server lost without closing the connection (its machine or
+		// the network gone) is noticed after two pings unanswered, 2 to
+		// 3 s, not the client's default of 2 minutes each.
+		nats.PingInterval(pingInterval), nats.MaxPingsOutstanding(2),
 		// NATS away at start: the node serves its local replica and joins
 		// the cluster once a server answers.
 		nats.RetryOnFailedConnect(true),

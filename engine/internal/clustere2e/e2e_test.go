@@ -811,12 +811,15 @@ func leaseWatcher(t *testing.T, c *e2eCluster, prefix, path string) func() bool 
 	}
 	t.Cleanup(nc.Close)
 	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	kv, err := js.KeyValue(ctx, prefix+"_leases")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Right after NATS restarted altogether, the leases stream (in
+	// memory) may still be electing a leader: its info waits for one.
+	var kv jetstream.KeyValue
+	waitFor(t, 30*time.Second, prefix+"_leases answers", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		kv, err = js.KeyValue(ctx, prefix+"_leases")
+		return err == nil
+	})
 	k := base64.RawURLEncoding.EncodeToString([]byte(path))
 	return func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -2,8 +2,11 @@ package cluster
 
 import (
 	"context"
+	"io"
+	"net"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,4 +132,118 @@ func bucketOn(t *testing.T, urls []string, bucket string) jetstream.KeyValue {
 		t.Fatal(err)
 	}
 	return kv
+}
+
+// silentServerBound is lostServerBound plus the time to notice a server
+// that stopped answering without closing the connection: two unanswered
+// pings a second apart. With the client's default pings (two minutes
+// each) the node waited minutes.
+const silentServerBound = lostServerBound + 3*time.Second
+
+// TestWatchAfterASilentServer: the server a node is connected to stops
+// answering without closing the connection (its machine or the network
+// gone, which a killed process never shows: the kernel closes its
+// sockets). The node notices by its pings, reconnects to a server it
+// learned from the cluster, and applies a record published elsewhere.
+func TestWatchAfterASilentServer(t *testing.T) {
+	urls, _ := clustertest.Servers(t, 3)
+	hole := blackHole(t, strings.TrimPrefix(urls[0], "nats://"))
+	x := openNode(t, []string{"nats://" + hole.addr()}, "x", "silent")
+	kv := bucketOn(t, urls[1:], "silent_pages")
+	lost := time.Now()
+	hole.close()
+	rec := store.EncodePage([]byte{valueInline}, testPage("/after", "after"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := kv.Put(ctx, key("/after"), rec); err != nil {
+		t.Fatal(err)
+	}
+	committed := time.Now()
+	for body(x.st, "/after") != "after" {
+		if time.Since(committed) > silentServerBound {
+			t.Fatalf("x had not applied a record %s after it was committed, its server silent since %s before",
+				silentServerBound, committed.Sub(lost).Round(time.Millisecond))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("x applied the record %s after it was committed, %s after its server went silent",
+		time.Since(committed).Round(time.Millisecond), time.Since(lost).Round(time.Millisecond))
+}
+
+// hole is a TCP proxy to a NATS server that can go silent: once closed,
+// it keeps every connection open, reads and drops what clients send, and
+// sends nothing (new connections included), as a server whose machine
+// vanished.
+type hole struct {
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	shut   bool
+	up     []net.Conn // connections to the server
+}
+
+func blackHole(t *testing.T, target string) *hole {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hole{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close() })
+	go h.serve()
+	return h
+}
+
+func (h *hole) addr() string { return h.ln.Addr().String() }
+
+func (h *hole) serve() {
+	for {
+		c, err := h.ln.Accept()
+		if err != nil {
+			return
+		}
+		go h.relay(c)
+	}
+}
+
+func (h *hole) relay(c net.Conn) {
+	defer c.Close()
+	h.mu.Lock()
+	var up net.Conn
+	if !h.shut {
+		up, _ = net.Dial("tcp", h.target)
+		if up != nil {
+			h.up = append(h.up, up)
+		}
+	}
+	h.mu.Unlock()
+	if up != nil {
+		go func() { _, _ = io.Copy(c, up) }() // until close() cuts it
+	}
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := c.Read(buf)
+		if err != nil {
+			return
+		}
+		h.mu.Lock()
+		shut := h.shut
+		h.mu.Unlock()
+		if !shut && up != nil {
+			if _, err := up.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// close makes the server silent: its side of every connection is cut,
+// the clients' side stays open and unanswered.
+func (h *hole) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.shut = true
+	for _, up := range h.up {
+		up.Close()
+	}
 }

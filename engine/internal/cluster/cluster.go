@@ -35,6 +35,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/kilnhq/kiln/engine/internal/config"
+	"github.com/kilnhq/kiln/engine/internal/isr"
 	"github.com/kilnhq/kiln/engine/internal/store"
 )
 
@@ -46,6 +47,9 @@ const MinServerVersion = "2.10.0"
 // DefaultTimeout bounds every NATS call.
 const DefaultTimeout = 2 * time.Second
 
+// pingInterval is how often the client pings its server.
+const pingInterval = time.Second
+
 // Options configure a Node.
 type Options struct {
 	Config  *config.Cluster
@@ -55,15 +59,21 @@ type Options struct {
 	// JobAckWait is how long a pulled data-change job may go unacked
 	// before another node gets it; default DefaultJobAckWait.
 	JobAckWait time.Duration
+	// Clock decides when a node's heartbeat or a render lease has gone
+	// unrenewed too long, and how long Await waits; default the system
+	// clock. The deadlines of NATS calls are real time.
+	Clock isr.Clock
 }
 
 // Node is this process's membership of a cluster.
 type Node struct {
-	cfg     *config.Cluster
-	name    string
-	local   store.Store
-	log     *slog.Logger
-	timeout time.Duration
+	cfg      *config.Cluster
+	name     string
+	instance string // the local store's id (see instanceID)
+	local    store.Store
+	log      *slog.Logger
+	clock    isr.Clock
+	timeout  time.Duration
 	// jobAckWait is the job consumer's AckWait.
 	jobAckWait time.Duration
 
@@ -92,6 +102,10 @@ type Node struct {
 	holding     map[string]bool            // paths whose lease a flight of this node holds
 	appliedAt   map[string]time.Time       // path -> when its copy was stored here
 	appliedWait []appliedWaiter
+
+	// beats and leases are the heartbeats and the other nodes' leases
+	// as this node saw them (see liveness.go).
+	beats, leaseSeen *sightings
 
 	up      atomic.Bool   // joined: buckets set up, watch started
 	alone   bool          // NATS did not answer at start
@@ -124,11 +138,20 @@ func Open(ctx context.Context, opts Options) (*Node, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.Clock == nil {
+		opts.Clock = isr.SystemClock()
+	}
+	instance, err := instanceID(opts.Store)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: node id: %w", err)
+	}
 	n := &Node{
-		cfg: c, name: c.NodeName(), local: opts.Store, log: opts.Logger.With("node", c.NodeName()),
+		cfg: c, name: c.NodeName(), instance: instance, local: opts.Store, log: opts.Logger.With("node", c.NodeName()), clock: opts.Clock,
 		timeout: opts.Timeout, jobAckWait: opts.JobAckWait, ready: make(chan struct{}), kicker: make(chan struct{}, 1),
 		known: map[string]uint64{}, dirty: map[string]bool{}, waiters: map[string][]chan struct{}{}, holding: map[string]bool{}, appliedAt: map[string]time.Time{},
+		beats: newSightings(c.NodeTTL), leaseSeen: newSightings(c.LeaseTTL),
 	}
+	log := n.log // the connection's handlers keep the name the node started with
 	connected := make(chan struct{}, 1)
 	signal := func() {
 		select {
@@ -139,15 +162,19 @@ func Open(ctx context.Context, opts Options) (*Node, error) {
 	nopts := []nats.Option{
 		nats.Name("kiln " + n.name), nats.Timeout(opts.Timeout), nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond), nats.ReconnectBufSize(-1),
+		// A server lost without closing the connection (its machine or
+		// the network gone) is noticed after two pings unanswered, 2 to
+		// 3 s, not the client's default of 2 minutes each.
+		nats.PingInterval(pingInterval), nats.MaxPingsOutstanding(2),
 		// NATS away at start: the node serves its local replica and joins
 		// the cluster once a server answers.
 		nats.RetryOnFailedConnect(true),
 		nats.ConnectHandler(func(*nats.Conn) { signal() }),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
-			n.log.Warn("cluster: NATS disconnected; serving the local replica", "err", err)
+			log.Warn("cluster: NATS disconnected; serving the local replica", "err", err)
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
-			n.log.Info("cluster: NATS reconnected", "server", nc.ConnectedUrlRedacted())
+			log.Info("cluster: NATS reconnected", "server", nc.ConnectedUrlRedacted())
 			signal()
 			n.kick()
 		}),
@@ -187,10 +214,14 @@ func Open(ctx context.Context, opts Options) (*Node, error) {
 	return n, nil
 }
 
-// join sets up the buckets and starts the watch, the applied responder
-// and the heartbeat; the node is online from then on.
+// join sets up the buckets, makes sure no other live node has this
+// node's name, and starts the watch, the applied responder and the
+// heartbeat; the node is online from then on.
 func (n *Node) join(ctx context.Context) error {
 	if err := n.setup(ctx); err != nil {
+		return err
+	}
+	if err := n.claimName(ctx); err != nil {
 		return err
 	}
 	if err := n.startWatch(); err != nil {

@@ -33,7 +33,7 @@ func (n *Node) inspectSubject() string { return n.cfg.Prefix + ".inspect" }
 // noteApplied records when path's current copy was stored here.
 func (n *Node) noteApplied(path string) {
 	n.mu.Lock()
-	n.appliedAt[path] = time.Now()
+	n.appliedAt[path] = n.clock.Now()
 	n.mu.Unlock()
 }
 

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -102,6 +103,9 @@ func (n *Node) giveBack(k string, rev uint64) error {
 //   - this node's own name: a lease this node released whose delete
 //     has not applied yet, or one left by its previous run; no flight of
 //     it holds the lease now (hold says so), so it is taken over;
+//   - another node's name, seen unrenewed for LeaseTTL on this node's
+//     clock (see liveness.go): its holder is dead and the bucket's TTL
+//     has not removed it yet; taken over;
 //   - another node's name: held.
 //
 // A write that loses to another one reads again; one refused because
@@ -117,12 +121,14 @@ func (n *Node) take(ctx context.Context, k string) (rev uint64, held bool, err e
 			return 0, false, err
 		}
 		var last uint64
-		own := false
+		own, expired := false, false
 		if e != nil {
 			last = e.seq
 			own = !e.deleted && string(e.data) == n.name
 			if !e.deleted && !own {
-				return 0, true, nil
+				if expired = n.leaseSeen.see(k, e.seq, n.clock.Now()); !expired {
+					return 0, true, nil
+				}
 			}
 		}
 		cctx, cancel = context.WithTimeout(ctx, n.timeout)
@@ -133,6 +139,10 @@ func (n *Node) take(ctx context.Context, k string) (rev uint64, held bool, err e
 			if own {
 				n.stats.LeaseTakeovers.Add(1)
 			}
+			if expired {
+				n.log.Info("cluster: took over a lease its holder stopped renewing", "holder", string(e.data), "ttl", n.cfg.LeaseTTL)
+			}
+			n.leaseSeen.forget(k)
 			return rev, false, nil
 		case isApplying(err):
 			if err := sleepCtx(ctx, backoff); err != nil {
@@ -187,16 +197,22 @@ func (n *Node) unhold(path string) {
 }
 
 // released reports whether path's lease is free on the stream leader:
-// absent, deleted, or this node's own with no flight of it holding it.
+// absent, deleted, another node's unrenewed for LeaseTTL (take takes it
+// over), or this node's own with no flight of it holding it.
 func (n *Node) released(ctx context.Context, path string) (bool, error) {
+	k := key(path)
 	cctx, cancel := context.WithTimeout(ctx, n.timeout)
-	e, err := n.lastFromLeader(cctx, n.cfg.Prefix+"_leases", key(path))
+	e, err := n.lastFromLeader(cctx, n.cfg.Prefix+"_leases", k)
 	cancel()
-	if err != nil || e == nil || e.deleted {
-		return err == nil, err
+	if err != nil {
+		return false, err
+	}
+	if e == nil || e.deleted {
+		n.leaseSeen.forget(k)
+		return true, nil
 	}
 	if string(e.data) != n.name {
-		return false, nil
+		return n.leaseSeen.see(k, e.seq, n.clock.Now()), nil
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -205,14 +221,24 @@ func (n *Node) released(ctx context.Context, path string) (bool, error) {
 
 // Await waits until the local store holds a page of path with a Version
 // above after (the lease holder's, applied from the watch), for at most
-// the lease TTL: past it the holder is taken for dead. It returns nil and
-// an error if none came, and isr.ErrLeaseReleased as soon as the lease is
-// released (on the stream leader) with no such page stored: the holder
-// rendered nothing, and the caller may take the lease itself.
-func (n *Node) Await(ctx context.Context, path string, after uint64) (*store.Page, error) {
-	ctx, cancel := context.WithTimeout(ctx, n.cfg.LeaseTTL+n.timeout)
-	defer cancel()
-	poll := time.NewTimer(0)
+// the lease TTL (and a NATS call's timeout) on the node's clock: past it
+// the holder is taken for dead. It returns nil and an error if none came,
+// and isr.ErrLeaseReleased as soon as the lease is released (on the
+// stream leader), or seen unrenewed for the lease TTL, with no such page
+// stored: the holder rendered nothing, or died, and the caller may take
+// the lease itself.
+func (n *Node) Await(ctx context.Context, path string, after uint64) (p *store.Page, err error) {
+	defer func() {
+		if !errors.Is(err, isr.ErrLeaseReleased) {
+			// Done with the lease; one released asks for it again, and
+			// take decides on what this wait saw.
+			n.leaseSeen.forget(key(path))
+		}
+	}()
+	wait := n.cfg.LeaseTTL + n.timeout
+	give := n.clock.NewTimer(wait)
+	defer give.Stop()
+	poll := n.clock.NewTimer(0)
 	defer poll.Stop()
 	backoff := 20 * time.Millisecond
 	for {
@@ -225,12 +251,14 @@ func (n *Node) Await(ctx context.Context, path string, after uint64) (*store.Pag
 		}
 		select {
 		case <-w:
-		case <-poll.C:
+		case <-poll.C():
 			if p, err := n.checkRelease(ctx, path, after); p != nil || err != nil {
 				return p, err
 			}
 			backoff = min(2*backoff, n.cfg.LeaseTTL/8)
 			poll.Reset(backoff)
+		case <-give.C():
+			return nil, fmt.Errorf("cluster: no page of %s from the lease holder within %s: %w", path, wait, context.DeadlineExceeded)
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}

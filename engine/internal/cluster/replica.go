@@ -368,108 +368,18 @@ func (n *Node) lastFromLeader(ctx context.Context, bucket, k string) (*leaderEnt
 	return &leaderEntry{seq: m.Seq, deleted: bytes.Contains(m.Hdrs, []byte("KV-Operation")), data: m.Data}, nil
 }
 
-// startWatch applies every record of the bucket, then every change.
-func (n *Node) startWatch() error {
-	w, err := n.pages.WatchAll(n.ctx)
-	if err != nil {
-		return fmt.Errorf("cluster: watch %s_pages: %w", n.cfg.Prefix, err)
-	}
-	n.wg.Go(func() {
-		defer func() { w.Stop() }()
-		caughtUp := false
-		synced := 0
-		check := time.NewTicker(watchCheck)
-		defer check.Stop()
-		var last uint64 // n.applied at the previous check
-		stalled := 0    // checks in a row behind the stream without progress
-		updates := w.Updates()
-		for {
-			select {
-			case <-n.ctx.Done():
-				return
-			case e, ok := <-updates:
-				if !ok {
-					updates = nil // until a check recreates it
-					if nw := n.rewatch(w, "closed"); nw != w {
-						w, updates = nw, nw.Updates()
-					}
-					continue
-				}
-				if e == nil {
-					if !caughtUp {
-						caughtUp = true
-						_ = n.local.Sync()
-						close(n.ready)
-						n.log.Info("cluster: caught up", "records", synced)
-					}
-					continue
-				}
-				n.apply(e)
-				synced++
-				if caughtUp {
-					n.applyDone(e.Revision())
-				}
-			case <-check.C:
-				applied := n.applied.Load()
-				if caughtUp && applied == last && n.behind(applied) {
-					stalled++
-				} else {
-					stalled = 0
-				}
-				last = applied
-				if stalled >= 2 || updates == nil {
-					stalled = 0
-					if nw := n.rewatch(w, "stalled"); nw != w {
-						w, updates = nw, nw.Updates()
-					}
-				}
-			}
-		}
-	})
-	return nil
-}
-
-// watchCheck is how often the watch's progress is checked against the
-// stream. The watch is an ordered consumer on one server; when that
-// server is lost, the client library notices only after missed
-// heartbeats (seconds to tens of seconds, as measured by the end-to-end
-// test). Two checks behind the stream without progress recreate it.
-const watchCheck = time.Second
-
-// behind reports the pages stream holding revisions past applied.
-func (n *Node) behind(applied uint64) bool {
-	if !n.online() {
-		return false
-	}
-	ctx, cancel := n.call()
-	defer cancel()
-	s, err := n.js.Stream(ctx, "KV_"+n.cfg.Prefix+"_pages")
-	if err != nil {
-		return false
-	}
-	return s.CachedInfo().State.LastSeq > applied
-}
-
-// rewatch replaces the pages watch w with one resuming after the last
-// applied revision. On failure it keeps w; the next check tries again.
-func (n *Node) rewatch(w jetstream.KeyWatcher, why string) jetstream.KeyWatcher {
-	from := n.applied.Load() + 1
-	nw, err := n.pages.WatchAll(n.ctx, jetstream.ResumeFromRevision(from))
-	if err != nil {
-		n.log.Warn("cluster: pages watch "+why+"; recreating it failed", "err", err)
-		return w
-	}
-	n.stats.Rewatches.Add(1)
-	n.log.Warn("cluster: pages watch "+why+"; recreated", "from_revision", from)
-	_ = w.Stop()
-	return nw
-}
-
 // apply stores one watched record locally if it is newer than the local
 // page (see the rule at the top of this file).
 func (n *Node) apply(e jetstream.KeyValueEntry) {
 	defer func() {
-		n.applied.Store(e.Revision())
+		// Never backwards: a watch recreated from a revision may deliver
+		// records a check applied directly before it.
+		for {
+			cur := n.applied.Load()
+			if e.Revision() <= cur || n.applied.CompareAndSwap(cur, e.Revision()) {
+				break
+			}
+		}
 		n.lag.Store(e.Delta())
 	}()
 	k := e.Key()
@@ -571,6 +481,13 @@ func (n *Node) notify(path string) {
 	}
 }
 
+// republishEvery is how often pages whose publish failed are published
+// again. A publish fails at once while the pages stream elects a leader
+// (no server answers it), so this is how long after the election such a
+// page reaches the other nodes, at most; with nothing to publish a tick
+// costs nothing.
+const republishEvery = 500 * time.Millisecond
+
 // kick asks the republish loop to publish the dirty paths.
 func (n *Node) kick() {
 	select {
@@ -579,10 +496,10 @@ func (n *Node) kick() {
 	}
 }
 
-// republishLoop publishes the pages stored while NATS was away, on
-// reconnect and every few seconds.
+// republishLoop publishes the pages stored while NATS was away, or while
+// a stream leader was being elected, on reconnect and every republishEvery.
 func (n *Node) republishLoop() {
-	t := time.NewTicker(2 * time.Second)
+	t := time.NewTicker(republishEvery)
 	defer t.Stop()
 	for {
 		select {

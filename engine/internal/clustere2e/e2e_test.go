@@ -592,20 +592,39 @@ func TestClusterEndToEnd(t *testing.T) {
 
 	t.Run("one NATS server of three killed and restarted", func(t *testing.T) {
 		for round := range max(1, rounds/4) {
-			victim := c.nats[round%len(c.nats)]
+			// The first round loses a server that holds nodes' pages
+			// watches (each an R1 consumer on one server) and does not
+			// lead the pages stream: what Kiln answers for. The others
+			// go round the servers, leaders included.
+			i := round % len(c.nats)
+			roles := natsRoles(t, c, "kiln")
+			if round == 0 {
+				i = roles.victim()
+			}
+			name := fmt.Sprintf("n%d", i)
+			victim := c.nats[i]
 			victim.kill()
+			killed := time.Now()
 			checkStored(t, c, all)
 			if st, res := b.admin(t, "/_kiln/revalidate", `{"paths": ["/p/4"]}`); st != 200 {
 				t.Fatalf("revalidate with one NATS server down: %d %s", st, res)
 			}
 			_, fresh := b.page(t, "/p/4")
 			start := time.Now()
+			// A lost pages-stream leader holds every publish until the two
+			// servers left elect another: 4 to 9 s of NATS's own.
+			bound := lostServerBound
+			if roles.pagesLeader == name {
+				bound += 10 * time.Second
+			}
 			c.everyNodeServesWithin(t, 45*time.Second, "/p/4", fresh, all...)
-			// Known: a node whose pages watch ran through the lost server
-			// gets no record until the client notices the watch's missed
-			// heartbeats and recreates it (about 10 to 20 s); the others at
-			// once. Logged, not asserted: the time is the NATS client's.
-			t.Logf("every node served the page revalidated with one NATS server down after %s", time.Since(start).Round(time.Millisecond))
+			took := time.Since(start)
+			t.Logf("round %d: lost %s (%s): every node served the page revalidated on b %s after the revalidation answered, %s after the kill",
+				round, name, roles.of(name), took.Round(time.Millisecond), time.Since(killed).Round(time.Millisecond))
+			if took > bound {
+				t.Errorf("round %d: lost %s (%s): every node served the revalidated page after %s, want at most %s\n%s",
+					round, name, roles.of(name), took.Round(time.Millisecond), bound, c.logs())
+			}
 			victim.start()
 			waitJetStream(t, c.nats)
 			checkStored(t, c, all)
@@ -792,12 +811,15 @@ func leaseWatcher(t *testing.T, c *e2eCluster, prefix, path string) func() bool 
 	}
 	t.Cleanup(nc.Close)
 	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	kv, err := js.KeyValue(ctx, prefix+"_leases")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Right after NATS restarted altogether, the leases stream (in
+	// memory) may still be electing a leader: its info waits for one.
+	var kv jetstream.KeyValue
+	waitFor(t, 30*time.Second, prefix+"_leases answers", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		kv, err = js.KeyValue(ctx, prefix+"_leases")
+		return err == nil
+	})
 	k := base64.RawURLEncoding.EncodeToString([]byte(path))
 	return func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -805,4 +827,72 @@ func leaseWatcher(t *testing.T, c *e2eCluster, prefix, path string) func() bool 
 		e, err := kv.Get(ctx, k)
 		return err == nil && len(e.Value()) > 0
 	}
+}
+
+// lostServerBound is how long after a revalidation answered every node
+// may take to serve its page when one NATS server of three was lost just
+// before (and did not lead the pages stream). Generous for a loaded
+// machine: a node applies a record within two watch checks (1 s) of its
+// commit; before those checks read the bucket directly it was 6.3 to 6.9 s
+// (and 7.4 to 11.5 s when the lost server led the pages stream).
+const lostServerBound = 5 * time.Second
+
+// roles is what each NATS server does for a site, by server name.
+type roles struct {
+	pagesLeader string         // leads the pages stream
+	watches     map[string]int // the nodes' pages watches it holds
+}
+
+// natsRoles asks the cluster which server leads prefix's pages stream and
+// which servers hold the nodes' pages watches (its consumers).
+func natsRoles(t *testing.T, c *e2eCluster, prefix string) roles {
+	t.Helper()
+	nc, err := nats.Connect(urlsOf(c.nats))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, "KV_"+prefix+"_pages")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := roles{watches: map[string]int{}}
+	if ci := s.CachedInfo().Cluster; ci != nil {
+		r.pagesLeader = ci.Leader
+	}
+	l := s.ListConsumers(ctx)
+	for ci := range l.Info() {
+		if ci.Cluster != nil {
+			r.watches[ci.Cluster.Leader]++
+		}
+	}
+	if l.Err() != nil {
+		t.Fatal(l.Err())
+	}
+	return r
+}
+
+// victim is the index of a server that holds the most watches without
+// leading the pages stream.
+func (r roles) victim() int {
+	best, most := 0, -1
+	for i := range 3 {
+		name := fmt.Sprintf("n%d", i)
+		if name != r.pagesLeader && r.watches[name] > most {
+			best, most = i, r.watches[name]
+		}
+	}
+	return best
+}
+
+func (r roles) of(name string) string {
+	var out []string
+	if r.pagesLeader == name {
+		out = append(out, "pages leader")
+	}
+	out = append(out, fmt.Sprintf("%d watch(es)", r.watches[name]))
+	return strings.Join(out, ", ")
 }

@@ -20,6 +20,14 @@ import (
 // test ends.
 func JetStream(t testing.TB, n int) []string {
 	t.Helper()
+	urls, _ := Servers(t, n)
+	return urls
+}
+
+// Servers is JetStream, with the servers too: a test shuts one down.
+// Server i is named "n<i>" and listens on urls[i].
+func Servers(t testing.TB, n int) ([]string, []*server.Server) {
+	t.Helper()
 	urls, start := Staged(t, n)
 	servers := make([]*server.Server, n)
 	for i := range n {
@@ -31,7 +39,7 @@ func JetStream(t testing.TB, n int) []string {
 			t.Fatalf("no JetStream meta leader seeing all %d servers", n)
 		}
 	}
-	return urls
+	return urls, servers
 }
 
 // Staged prepares n clustered JetStream servers without starting them:

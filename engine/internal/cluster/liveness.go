@@ -40,10 +40,17 @@ func (s sighting) expired(ttl time.Duration, now time.Time) bool {
 // sightings are the last writes seen of the keys of one bucket whose
 // holders rewrite them every ttl/3.
 type sightings struct {
-	ttl  time.Duration
-	mu   sync.Mutex
-	keys map[string]sighting
+	ttl   time.Duration
+	mu    sync.Mutex
+	keys  map[string]sighting
+	swept time.Time // the last sweep
 }
+
+// maxSightings is how many keys sightings holds before it sweeps. A lease
+// seen held by another node is remembered until it is taken, found free
+// or waited on; a stale request that only saw it held and served the old
+// page leaves it behind, so over many paths the map would only grow.
+const maxSightings = 4096
 
 func newSightings(ttl time.Duration) *sightings {
 	return &sightings{ttl: ttl, keys: map[string]sighting{}}
@@ -56,7 +63,23 @@ func (s *sightings) see(key string, rev uint64, now time.Time) (expired bool) {
 	defer s.mu.Unlock()
 	k := s.keys[key].see(rev, now)
 	s.keys[key] = k
+	if len(s.keys) > maxSightings && !now.Before(s.swept.Add(s.ttl)) {
+		s.sweep(now)
+	}
 	return k.expired(s.ttl, now)
+}
+
+// sweep drops the sightings first made two TTLs or more before now, at
+// most once a TTL. Their holders are dead or renewed since; seen again,
+// the count restarts, which can only delay a takeover (by one TTL), never
+// hasten one, and the bucket's own TTL removes a dead holder's key anyway.
+func (s *sightings) sweep(now time.Time) {
+	s.swept = now
+	for k, v := range s.keys {
+		if !now.Before(v.since.Add(2 * s.ttl)) {
+			delete(s.keys, k)
+		}
+	}
 }
 
 // forget drops key: it was found absent, deleted, or taken.

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -68,6 +69,33 @@ func TestSightingExpiry(t *testing.T) {
 				t.Errorf("expired = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestSightingsBounded: leases seen held and then never looked at again
+// (a stale request serves the old page and moves on) do not pile up:
+// past maxSightings keys, those first seen two TTLs ago are dropped, and
+// the recent ones kept, with their count.
+func TestSightingsBounded(t *testing.T) {
+	const ttl = 10 * time.Second
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := newSightings(ttl)
+	for i := range 3 * maxSightings {
+		s.see(fmt.Sprintf("old/%d", i), 1, t0)
+	}
+	s.see("recent", 7, t0.Add(ttl+time.Second))
+	if got, want := len(s.keys), 3*maxSightings+1; got != want {
+		t.Fatalf("before two TTLs: %d keys, want %d (nothing is old enough to drop)", got, want)
+	}
+	// A sweep runs at most once a TTL; the last one was at "recent".
+	if s.see("new", 1, t0.Add(2*ttl+2*time.Second)) {
+		t.Fatal("a key first seen now is expired")
+	}
+	if got, want := len(s.keys), 2; got != want {
+		t.Errorf("after the sweep: %d keys, want %d (recent and new)", got, want)
+	}
+	if got := s.see("recent", 7, t0.Add(2*ttl+2*time.Second)); !got {
+		t.Error("the recent key lost its count in the sweep: not expired one TTL after it was first seen")
 	}
 }
 

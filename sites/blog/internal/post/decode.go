@@ -29,11 +29,14 @@ type decoder struct {
 	err error
 }
 
-// decodeJSON fills p and returns the raw "date" member.
-func decodeJSON(b []byte, p *Post) (date string, err error) {
+// decodeJSON fills p and returns the raw "date" member. Without content,
+// the "content" member is checked as str would read it (a string or null)
+// but not copied: a listing shows no post's Markdown.
+func decodeJSON(b []byte, p *Post, content bool) (date string, err error) {
 	d := decoder{b: b}
+	var buf [16]byte
 	d.object(func(name []byte) {
-		switch field(name) {
+		switch string(field(name, &buf)) {
 		case "date":
 			d.str(&date)
 		case "slug":
@@ -45,7 +48,11 @@ func decodeJSON(b []byte, p *Post) (date string, err error) {
 		case "coverimage":
 			d.str(&p.CoverImage)
 		case "content":
-			d.str(&p.Content)
+			if content {
+				d.str(&p.Content)
+			} else {
+				d.skipStr()
+			}
 		case "author":
 			d.author(&p.Author)
 		default:
@@ -70,8 +77,9 @@ func (d *decoder) author(a *Author) {
 	if d.null() {
 		return
 	}
+	var buf [16]byte
 	d.object(func(name []byte) {
-		switch field(name) {
+		switch string(field(name, &buf)) {
 		case "name":
 			d.str(&a.Name)
 		case "picture":
@@ -83,9 +91,9 @@ func (d *decoder) author(a *Author) {
 }
 
 // field folds a member name as encoding/json compares them: each letter
-// to ToUpper(ToLower(r)), then the whole to lowercase ASCII for the switch.
-func field(name []byte) string {
-	var buf [16]byte
+// to ToUpper(ToLower(r)), then the whole to lowercase ASCII for the
+// switch, in buf (a switch on string(field(...)) copies nothing).
+func field(name []byte, buf *[16]byte) []byte {
 	out := buf[:0]
 	for len(name) > 0 {
 		r, n := utf8.DecodeRune(name)
@@ -94,14 +102,14 @@ func field(name []byte) string {
 			r = unicode.ToUpper(unicode.ToLower(r))
 		}
 		if r >= utf8.RuneSelf {
-			return "" // no field has a non-ASCII name
+			return nil // no field has a non-ASCII name
 		}
 		if 'A' <= r && r <= 'Z' {
 			r += 'a' - 'A'
 		}
 		out = append(out, byte(r))
 	}
-	return string(out)
+	return out
 }
 
 func (d *decoder) fail() {
@@ -189,6 +197,40 @@ func (d *decoder) str(s *string) {
 	default:
 		*s = string(v)
 	}
+}
+
+// skipStr reads what str reads (a string or null), checking it the same
+// way, without keeping it.
+func (d *decoder) skipStr() {
+	d.space()
+	if !d.null() {
+		d.skipString()
+	}
+}
+
+// skipString reads a JSON string and checks it as rawString does, without
+// unescaping or copying it.
+func (d *decoder) skipString() {
+	if d.peek() != '"' {
+		d.fail()
+		return
+	}
+	d.i++
+	var buf [utf8.UTFMax]byte // what one escape unescapes to, dropped
+	for d.err == nil && d.i < len(d.b) {
+		switch c := d.b[d.i]; {
+		case c == '"':
+			d.i++
+			return
+		case c == '\\':
+			d.escape(buf[:0])
+		case c < ' ':
+			d.fail()
+		default:
+			d.i++
+		}
+	}
+	d.fail()
 }
 
 // rawString reads a JSON string and returns its unescaped bytes.
@@ -351,12 +393,12 @@ func (d *decoder) skip() {
 			}
 			stack = append(stack, closer)
 			if closer == '}' {
-				d.rawString()
+				d.skipString()
 				d.expect(':')
 			}
 			continue
 		case '"':
-			d.rawString()
+			d.skipString()
 		case 't':
 			d.word("true")
 		case 'f':
@@ -382,7 +424,7 @@ func (d *decoder) skip() {
 				d.i++
 				if closer == '}' {
 					d.space()
-					d.rawString()
+					d.skipString()
 					d.expect(':')
 				}
 			default:

@@ -28,16 +28,22 @@ func samePost(a, b Post) bool {
 func checkSameDecode(t *testing.T, b []byte) {
 	t.Helper()
 	want, wantErr := reflectDecode(b)
-	var got Post
-	date, err := decodeJSON(b, &got)
-	if err == nil {
-		got.Date, err = ParseDate(date)
-	}
-	switch {
-	case (err != nil) != (wantErr != nil):
-		t.Errorf("decode %q: err = %v, json.Unmarshal's = %v", b, err, wantErr)
-	case err == nil && !samePost(got, want):
-		t.Errorf("decode %q:\n got %+v\nwant %+v", b, got, want)
+	for _, content := range []bool{true, false} {
+		var got Post
+		date, err := decodeJSON(b, &got, content)
+		if err == nil {
+			got.Date, err = ParseDate(date)
+		}
+		want := want
+		if !content {
+			want.Content = "" // a summary: the rest as decoded whole
+		}
+		switch {
+		case (err != nil) != (wantErr != nil):
+			t.Errorf("decode %q (content %v): err = %v, json.Unmarshal's = %v", b, content, err, wantErr)
+		case err == nil && !samePost(got, want):
+			t.Errorf("decode %q (content %v):\n got %+v\nwant %+v", b, content, got, want)
+		}
 	}
 }
 
@@ -63,6 +69,15 @@ var decodeCases = []string{
 	`{"slug":"a","title":"T","date":null}`,
 	`{"slug":"a","title":"T","date":"yesterday"}`,
 	`null`, `[]`, `"x"`, `{}`, ``, `{"slug":"a"`, `{"slug":"\u12"}`,
+	`{"slug":"a","title":"T","date":"2026-03-18","content":"a\u00e9\ud83c\udf89\\n\"x\"\n\t"}`,
+	`{"slug":"a","title":"T","date":"2026-03-18","content":null}`,
+	`{"slug":"a","title":"T","date":"2026-03-18","content":5}`,
+	`{"slug":"a","title":"T","date":"2026-03-18","content":["x"]}`,
+	`{"slug":"a","title":"T","date":"2026-03-18","content":"\x"}`,
+	`{"slug":"a","title":"T","date":"2026-03-18","content":"\u12G4"}`,
+	"{\"slug\":\"a\",\"title\":\"T\",\"date\":\"2026-03-18\",\"content\":\"a\nb\"}",
+	`{"slug":"a","title":"T","date":"2026-03-18","content":"unterminated`,
+	`{"slug":"a","title":"T","date":"2026-03-18","x":{"k\u0041":"v\n","\q":1}}`,
 }
 
 func TestDecodeSameAsJSON(t *testing.T) {
@@ -87,4 +102,37 @@ func FuzzDecodeSameAsJSON(f *testing.F) {
 		f.Add([]byte(c))
 	}
 	f.Fuzz(checkSameDecode)
+}
+
+// BenchmarkDecode decodes the sample data's posts whole (Decode, the post
+// page) and without their Markdown (DecodeSummary, the home page's
+// listing).
+func BenchmarkDecode(b *testing.B) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "data.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var data map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &data); err != nil {
+		b.Fatal(err)
+	}
+	var posts [][]byte
+	for k, v := range data {
+		if len(k) > len(Prefix) && k[:len(Prefix)] == Prefix {
+			posts = append(posts, v)
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		decode func([]byte) (Post, error)
+	}{{"whole", Decode}, {"summary", DecodeSummary}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if _, err := c.decode(posts[i%len(posts)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

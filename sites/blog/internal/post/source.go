@@ -42,8 +42,8 @@ func Load(src Source, slug string) (p Post, found bool, err error) {
 	return p, true, nil
 }
 
-// Newest returns up to n posts, newest first, reading the date index page
-// by page. It reads about n index entries and n posts, however many posts
+// Newest returns up to n posts, newest first, without their Content (see
+// DecodeSummary), reading the date index page by page. It reads about n index entries and n posts, however many posts
 // exist. Index entries whose post is gone, or whose post now has another
 // date (the index entry is stale), are skipped.
 //
@@ -99,7 +99,7 @@ func scanNewest(src Source, n int) ([]Post, error) {
 	}
 	var out []Post
 	for _, it := range items {
-		p, err := Decode(it.Value)
+		p, err := DecodeSummary(it.Value)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", it.Key, err)
 		}
@@ -188,7 +188,7 @@ func fromIndex(src Source, items []Item) ([]Post, error) {
 		if !found[i] {
 			continue
 		}
-		p, err := Decode(v)
+		p, err := DecodeSummary(v)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", keys[i], err)
 		}

@@ -66,7 +66,8 @@ type stateKey struct{}
 type callState struct {
 	ctx    context.Context
 	cfg    *Config
-	logger *slog.Logger
+	path   string       // the request's path, for the render's log records
+	logger *slog.Logger // cfg.Logger with the path, made at the first kiln.log
 	req    []byte
 
 	answer      []byte
@@ -236,6 +237,9 @@ func (st *callState) log(mem api.Memory, stack []uint64) {
 	n := min(uint32(stack[2]), maxMsgLen)
 	st.logs.spend(int(n))
 	msg := strings.ToValidUTF8(string(read(mem, uint32(stack[1]), n)), "\uFFFD")
+	if st.logger == nil {
+		st.logger = st.cfg.Logger.With("path", st.path)
+	}
 	st.logger.Log(st.ctx, level, msg)
 }
 

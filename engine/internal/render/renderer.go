@@ -301,8 +301,7 @@ func (r *wasmRenderer) call(ctx context.Context, export string, req Request) ([]
 	if err != nil {
 		return nil, Deps{}, err
 	}
-	st := &callState{cfg: &r.cfg, req: encodeRequest(req),
-		logger: r.cfg.Logger.With("path", req.Path), logs: inst.logs}
+	st := &callState{cfg: &r.cfg, req: encodeRequest(req), path: req.Path, logs: inst.logs}
 	st.deps.budget.limit = r.cfg.MaxDependencies
 	inst.logs.reset(r.cfg.MaxLog)
 	timeout := r.cfg.Timeout

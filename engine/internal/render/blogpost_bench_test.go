@@ -2,7 +2,6 @@ package render
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -83,19 +82,7 @@ func genPosts(b *testing.B, n int) *memData {
 			b.Fatalf("genposts: %v\n%s", err, o)
 		}
 	}
-	raw, err := os.ReadFile(out)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var items map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		b.Fatal(err)
-	}
-	d := &memData{items: map[string]string{}}
-	for k, v := range items {
-		d.items[k] = string(v)
-	}
-	return d
+	return dataFile(b, out)
 }
 
 // buildPostC builds the blog's C post renderer as the bench suite's site

@@ -57,7 +57,12 @@ func BenchmarkGuestGC(b *testing.B) {
 
 // blogData is the example blog's data file.
 func blogData(b *testing.B) *memData {
-	raw, err := os.ReadFile(filepath.Join(repoRoot, "sites/blog/data.json"))
+	return dataFile(b, filepath.Join(repoRoot, "sites/blog/data.json"))
+}
+
+// dataFile is a jsonfile data file (key to JSON value) as memData.
+func dataFile(b *testing.B, file string) *memData {
+	raw, err := os.ReadFile(file)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,9 +1,6 @@
 package renderers_test
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/kilnhq/kiln/sdk/go/abi"
@@ -16,17 +13,7 @@ import (
 // the page. It reports CPU time per render beside ns/op.
 func BenchmarkHomeRender(b *testing.B) {
 	d := blogtest.SampleData(b)
-	out := filepath.Join(b.TempDir(), "home.wasm")
-	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./home")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if o, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, o)
-	}
-	bin, err := os.ReadFile(out)
-	if err != nil {
-		b.Fatal(err)
-	}
-	in := newInstance(b, bin)
+	in := newInstance(b, buildGoWasm(b, "./home"))
 	req := &abi.Request{Mode: 2, Route: "/", Path: "/"}
 	b.ResetTimer()
 	start := blogtest.CPUTime()

@@ -340,19 +340,24 @@ func BenchmarkPostRender(b *testing.B) {
 		b.ReportMetric(float64(blogtest.CPUTime()-start)/float64(b.N), "cpu-ns/op")
 	}
 	b.Run("C", func(b *testing.B) { run(b, buildPostC(b)) })
-	b.Run("Go", func(b *testing.B) {
-		out := filepath.Join(b.TempDir(), "post.wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./post")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if o, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("go build: %v\n%s", err, o)
-		}
-		bin, err := os.ReadFile(out)
-		if err != nil {
-			b.Fatal(err)
-		}
-		run(b, bin)
-	})
+	b.Run("Go", func(b *testing.B) { run(b, buildGoWasm(b, "./post")) })
+}
+
+// buildGoWasm builds the Go renderer in pkg (relative to this folder) to
+// wasm, as the engine does, and returns the module.
+func buildGoWasm(b testing.TB, pkg string) []byte {
+	b.Helper()
+	out := filepath.Join(b.TempDir(), "renderer.wasm")
+	cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if o, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("go build %s: %v\n%s", pkg, err, o)
+	}
+	bin, err := os.ReadFile(out)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return bin
 }
 
 // TestPostCPaths runs the C post page's paths export with PRERENDER set as

@@ -84,6 +84,13 @@ func TestDecodeSameAsJSON(t *testing.T) {
 	for _, c := range decodeCases {
 		checkSameDecode(t, []byte(c))
 	}
+	for _, v := range sampleData(t) {
+		checkSameDecode(t, v)
+	}
+}
+
+// sampleData is the blog's data file, key to raw value.
+func sampleData(t testing.TB) map[string]json.RawMessage {
 	raw, err := os.ReadFile(filepath.Join("..", "..", "data.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -92,9 +99,7 @@ func TestDecodeSameAsJSON(t *testing.T) {
 	if err := json.Unmarshal(raw, &data); err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range data {
-		checkSameDecode(t, v)
-	}
+	return data
 }
 
 func FuzzDecodeSameAsJSON(f *testing.F) {
@@ -108,16 +113,8 @@ func FuzzDecodeSameAsJSON(f *testing.F) {
 // page) and without their Markdown (DecodeSummary, the home page's
 // listing).
 func BenchmarkDecode(b *testing.B) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "data.json"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var data map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &data); err != nil {
-		b.Fatal(err)
-	}
 	var posts [][]byte
-	for k, v := range data {
+	for k, v := range sampleData(b) {
 		if len(k) > len(Prefix) && k[:len(Prefix)] == Prefix {
 			posts = append(posts, v)
 		}

@@ -103,7 +103,7 @@ type Node struct {
 	appliedAt   map[string]time.Time       // path -> when its copy was stored here
 	appliedWait []appliedWaiter
 
-	// beats and leases are the heartbeats and the other nodes' leases
+	// beats and leaseSeen are the heartbeats and the other nodes' leases
 	// as this node saw them (see liveness.go).
 	beats, leaseSeen *sightings
 

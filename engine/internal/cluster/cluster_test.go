@@ -60,10 +60,17 @@ func testPage(path, body string) *store.Page {
 // eventually polls cond (the watch is asynchronous across processes).
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second) // real servers, a loaded machine
+	within(t, 30*time.Second, what, cond) // real servers, a loaded machine
+}
+
+// within polls cond until it holds, and fails the test once bound has
+// passed without it.
+func within(t *testing.T, bound time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(bound)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out: %s", what)
+			t.Fatalf("timed out after %s: %s", bound, what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"slices"
@@ -77,13 +78,8 @@ func TestWatchAfterALostServer(t *testing.T) {
 				}
 				time.Sleep(20 * time.Millisecond) // a stream leader being elected
 			}
-			for body(x.st, "/after") != "after" {
-				if time.Since(committed) > lostServerBound {
-					t.Fatalf("x had not applied a record %s after it was committed (%s lost %s before)",
-						lostServerBound, name, committed.Sub(lost).Round(time.Millisecond))
-				}
-				time.Sleep(5 * time.Millisecond)
-			}
+			within(t, lostServerBound, fmt.Sprintf("x applying a record committed %s after %s was lost",
+				committed.Sub(lost).Round(time.Millisecond), name), func() bool { return body(x.st, "/after") == "after" })
 			t.Logf("x applied the record %s after it was committed, %s after %s was lost",
 				time.Since(committed).Round(time.Millisecond), time.Since(lost).Round(time.Millisecond), name)
 		})
@@ -159,13 +155,8 @@ func TestWatchAfterASilentServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	committed := time.Now()
-	for body(x.st, "/after") != "after" {
-		if time.Since(committed) > silentServerBound {
-			t.Fatalf("x had not applied a record %s after it was committed, its server silent since %s before",
-				silentServerBound, committed.Sub(lost).Round(time.Millisecond))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	within(t, silentServerBound, fmt.Sprintf("x applying a record committed %s after its server went silent",
+		committed.Sub(lost).Round(time.Millisecond)), func() bool { return body(x.st, "/after") == "after" })
 	t.Logf("x applied the record %s after it was committed, %s after its server went silent",
 		time.Since(committed).Round(time.Millisecond), time.Since(lost).Round(time.Millisecond))
 }

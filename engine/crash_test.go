@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kilnhq/kiln/engine/internal/freeport"
 	"github.com/kilnhq/kiln/engine/internal/isr"
 	"github.com/kilnhq/kiln/engine/internal/store"
 )
@@ -74,16 +74,8 @@ func startKilnCmd(t *testing.T, bin, dir, command string, args ...string) *kilnP
 	return runKiln(t, cmd, dir, addr)
 }
 
-// freeAddr is a free TCP address on 127.0.0.1.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+// freeAddr is a free TCP address on 127.0.0.1 for a process to listen on.
+func freeAddr(t *testing.T) string { return freeport.Addr(t) }
 
 // runKiln starts cmd, a kiln serving on addr, in dir with its output in
 // dir/kiln.log, and waits until it answers.

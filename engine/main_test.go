@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/kilnhq/kiln/engine/internal/freeport"
 	"github.com/kilnhq/kiln/engine/internal/render"
 )
 
@@ -167,10 +167,7 @@ func cmdFreePort(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) != 1 {
 		ts.Fatalf("usage: freeport NAME")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	ts.Check(err)
-	ts.Setenv(args[0], strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
-	ln.Close()
+	ts.Setenv(args[0], strconv.Itoa(freeport.Port(ts)))
 }
 
 // socket FILE MODE checks that FILE is a unix socket with permissions

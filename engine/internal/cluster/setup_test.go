@@ -13,6 +13,7 @@ import (
 
 	"github.com/kilnhq/kiln/engine/internal/cluster/clustertest"
 	"github.com/kilnhq/kiln/engine/internal/config"
+	"github.com/kilnhq/kiln/engine/internal/freeport"
 	"github.com/kilnhq/kiln/engine/internal/store"
 )
 
@@ -83,7 +84,7 @@ func TestAtLeast(t *testing.T) {
 // its local replica (ready, since it holds pages), stores what it renders
 // alone, and joins when NATS comes up: its pages are then published.
 func TestStartWithoutNATS(t *testing.T) {
-	port := freePort(t)
+	port := freeport.Port(t)
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 	st, err := store.Open(t.TempDir(), store.Options{})
 	if err != nil {
@@ -128,16 +129,6 @@ func TestStartWithoutNATS(t *testing.T) {
 	if !n.Serving() {
 		t.Error("x stopped serving once joined")
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // TestStartWhileJetStreamHasNoLeader: NATS answers but JetStream cannot

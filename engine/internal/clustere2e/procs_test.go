@@ -3,7 +3,6 @@ package clustere2e
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kilnhq/kiln/engine/internal/freeport"
 	"github.com/kilnhq/kiln/engine/internal/render"
 )
 
@@ -75,16 +75,8 @@ func pageWasm(t *testing.T, repo string) string {
 	return out
 }
 
-// freeAddr is a free TCP address on 127.0.0.1.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
+// freeAddr is a free TCP address on 127.0.0.1 for a process to listen on.
+func freeAddr(t *testing.T) string { return freeport.Addr(t) }
 
 // kilnProcess is one `kiln serve`, its output in its folder's kiln.log.
 type kilnProcess struct {

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kilnhq/kiln/engine/internal/freeport"
 )
 
 // TestVarnish puts a real RFC 9111 cache (Varnish, from Debian's
@@ -142,12 +144,7 @@ func startVarnish(t *testing.T, varnishd, backend string) *varnish {
 	if err := os.WriteFile(vcl, []byte(fmt.Sprintf("vcl 4.1;\nbackend kiln { .host = %q; .port = %q; }\n", host, port)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := freeport.Addr(t)
 	cmd := exec.Command(varnishd, "-F", "-j", "none", "-a", addr, "-f", vcl, "-n", filepath.Join(dir, "work"),
 		"-s", "malloc,32m", "-p", "default_grace=0", "-p", "default_keep=0")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

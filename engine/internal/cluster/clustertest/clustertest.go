@@ -4,12 +4,14 @@ package clustertest
 
 import (
 	"fmt"
-	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/kilnhq/kiln/engine/internal/freeport"
 )
 
 // JetStream starts n embedded JetStream servers clustered on loopback
@@ -53,9 +55,9 @@ func Staged(t testing.TB, n int) (urls []string, start func(i int) *server.Serve
 	routes := make([]string, n)
 	ports := make([]int, n)
 	for i := range cports {
-		cports[i] = freePort(t)
+		cports[i] = freeport.Port(t)
 		routes[i] = fmt.Sprintf("nats://127.0.0.1:%d", cports[i])
-		ports[i] = freePort(t)
+		ports[i] = freeport.Port(t)
 		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", ports[i]))
 	}
 	start = func(i int) *server.Server {
@@ -69,10 +71,12 @@ func Staged(t testing.TB, n int) (urls []string, start func(i int) *server.Serve
 		if err != nil {
 			t.Fatal(err)
 		}
+		log := &problems{}
+		s.SetLogger(log, false, false)
 		go s.Start()
 		t.Cleanup(s.Shutdown)
 		if !s.ReadyForConnections(10 * time.Second) {
-			t.Fatal("NATS server not ready")
+			t.Fatalf("NATS server n%d not ready after 10 s; it said: %s", i, log)
 		}
 		return s
 	}
@@ -88,12 +92,34 @@ func leaderSeesAll(ss []*server.Server) bool {
 	return false
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+// problems keeps what a server logs as a warning or worse, for the
+// message of a server that did not start (it logs nothing else: the
+// tests' servers run with NoLog).
+type problems struct {
+	mu    sync.Mutex
+	lines []string
 }
+
+func (p *problems) add(format string, v []any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.lines) < 20 {
+		p.lines = append(p.lines, fmt.Sprintf(format, v...))
+	}
+}
+
+func (p *problems) String() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.lines) == 0 {
+		return "nothing"
+	}
+	return strings.Join(p.lines, "; ")
+}
+
+func (p *problems) Noticef(string, ...any)         {}
+func (p *problems) Debugf(string, ...any)          {}
+func (p *problems) Tracef(string, ...any)          {}
+func (p *problems) Warnf(format string, v ...any)  { p.add(format, v) }
+func (p *problems) Errorf(format string, v ...any) { p.add(format, v) }
+func (p *problems) Fatalf(format string, v ...any) { p.add(format, v) }

@@ -144,9 +144,11 @@ func prerender(ctx context.Context, s *site.Site, out io.Writer) error {
 		return err
 	}
 	sum, err := s.Engine.Build(ctx, isr.BuildOptions{OnlyMissing: true})
-	// Compiling the renderers and prerendering leave a heap the server
-	// no longer needs: give it back to the OS now rather than over the
-	// scavenger's minutes.
+	// The check loaded every renderer with a paths export: unload them
+	// until a page needs them (stored pages need none). Compiling the
+	// renderers and prerendering leave a heap the server no longer needs:
+	// give it back to the OS now rather than over the scavenger's minutes.
+	s.ReleaseRenderers(ctx)
 	debug.FreeOSMemory()
 	if err != nil {
 		return err

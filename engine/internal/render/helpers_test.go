@@ -101,6 +101,7 @@ func load(tb testing.TB, rt *Runtime, cfg Config) *wasmRenderer {
 	if err := w.module(context.Background()); err != nil { // tests look at the pool
 		tb.Fatal(err)
 	}
+	w.done()
 	return w
 }
 

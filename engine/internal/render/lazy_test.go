@@ -130,3 +130,93 @@ func TestLoadEagerKeepsTheModule(t *testing.T) {
 		t.Errorf("%d instances, want 1", got)
 	}
 }
+
+// TestRelease checks when Release unloads a module, and that the next
+// call loads it again.
+func TestRelease(t *testing.T) {
+	ctx := context.Background()
+	r, _ := loadLazy(t, Config{Pool: 2})
+	if r.Release(ctx) {
+		t.Fatal("Release before any call = true, want false (nothing loaded)")
+	}
+	if _, err := r.Render(ctx, Request{Path: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.module(ctx); err != nil { // a call in progress
+		t.Fatal(err)
+	}
+	if r.Release(ctx) {
+		t.Fatal("Release during a call = true, want false")
+	}
+	r.done()
+	if !r.Release(ctx) {
+		t.Fatal("Release once idle = false, want true")
+	}
+	if r.pool != nil || r.compiled != nil {
+		t.Errorf("after Release: pool %v, compiled %v; want none (the cache is on disk)", r.pool, r.compiled)
+	}
+	if r.Release(ctx) {
+		t.Error("Release twice = true, want false")
+	}
+	resp, err := r.Render(ctx, Request{Path: "/"})
+	if err != nil {
+		t.Fatalf("render after Release: %v", err)
+	}
+	if got := string(resp.Body); got != "ok" {
+		t.Errorf("body after Release = %q, want %q", got, "ok")
+	}
+	if got := r.created.Load(); got != 2 {
+		t.Errorf("instances created = %d, want 2 (one per load)", got)
+	}
+	if err := r.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r.Release(ctx) {
+		t.Error("Release after Close = true, want false")
+	}
+}
+
+// TestReleaseWhileRendering releases a renderer over and over while
+// renders run on it, in rounds: every render succeeds, on the module
+// loaded before or after a release, and between rounds, with nothing
+// running, Release always unloads.
+func TestReleaseWhileRendering(t *testing.T) {
+	ctx := context.Background()
+	r, _ := loadLazy(t, Config{Pool: 2})
+	during := 0
+	for round := range 30 {
+		var renders sync.WaitGroup
+		for range 4 {
+			renders.Go(func() {
+				for range 3 {
+					resp, err := r.Render(ctx, Request{Path: "/"})
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if string(resp.Body) != "ok" {
+						t.Errorf("body %q, want ok", resp.Body)
+						return
+					}
+				}
+			})
+		}
+		finished := make(chan struct{})
+		go func() { renders.Wait(); close(finished) }()
+	spin:
+		for {
+			select {
+			case <-finished:
+				break spin
+			default:
+				if r.Release(ctx) {
+					during++
+				}
+			}
+		}
+		if !r.Release(ctx) && r.loaded {
+			t.Fatalf("round %d: Release with nothing running = false, module loaded", round)
+		}
+	}
+	t.Logf("%d releases during renders, %d instances created", during, r.created.Load())
+}

@@ -122,6 +122,15 @@ type Renderer interface {
 	Close(ctx context.Context) error
 }
 
+// Releaser is a Renderer that can unload its module while idle, to load
+// it again at its next call. Release reports whether it unloaded it: not
+// while a call runs, a load is under way, or nothing is loaded.
+type Releaser interface {
+	Release(ctx context.Context) bool
+}
+
+var _ Releaser = (*wasmRenderer)(nil)
+
 // Sentinel errors. Wrap them; match with errors.Is.
 var (
 	// ErrUnavailable means a data source needed by the render is down.

@@ -34,7 +34,8 @@ type wasmRenderer struct {
 
 	mu      sync.Mutex
 	loading *loadCall // the load under way, if any
-	loaded  bool      // engine, compiled and pool are set, and stay so
+	loaded  bool      // engine, compiled and pool are set, until Release
+	calls   int       // calls using the pool: Release waits for none
 	wg      sync.WaitGroup
 
 	engine   *engine
@@ -113,35 +114,77 @@ func (r *wasmRenderer) newInstance(ctx context.Context, e *engine, compiled waze
 	return inst, nil
 }
 
-// module makes sure the module is compiled and its pool started: the
-// first call loads it, from wazero's cache on disk (Load compiled it
-// there). Calls that come meanwhile wait for the same load; one that gives
-// up leaves it running for the others. A failed load is tried again by
-// the next call.
+// module makes sure the module is compiled and its pool started, and
+// counts the call in until done: the first call loads it, from wazero's
+// cache on disk (Load compiled it there). Calls that come meanwhile wait
+// for the same load; one that gives up leaves it running for the others.
+// A failed load is tried again by the next call. On nil, the caller uses
+// r.pool and calls done once it has given its instance back.
 func (r *wasmRenderer) module(ctx context.Context) error {
-	r.mu.Lock()
-	switch {
-	case r.closed.Load():
+	for {
+		r.mu.Lock()
+		switch {
+		case r.closed.Load():
+			r.mu.Unlock()
+			return ErrClosed
+		case r.loaded:
+			r.calls++
+			r.mu.Unlock()
+			return nil
+		}
+		c := r.loading
+		if c == nil {
+			c = &loadCall{done: make(chan struct{})}
+			r.loading = c
+			r.wg.Add(1)
+			go r.load(c)
+		}
 		r.mu.Unlock()
-		return ErrClosed
-	case r.loaded:
-		r.mu.Unlock()
-		return nil
+		select {
+		case <-c.done:
+			if c.err != nil {
+				return c.err
+			}
+			// Loaded: count the call in (or load again, if the module
+			// was released in between).
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	c := r.loading
-	if c == nil {
-		c = &loadCall{done: make(chan struct{})}
-		r.loading = c
-		r.wg.Add(1)
-		go r.load(c)
+}
+
+// done ends a call module let in.
+func (r *wasmRenderer) done() {
+	r.mu.Lock()
+	r.calls--
+	r.mu.Unlock()
+}
+
+// Release unloads the module while no call uses it and none is loading
+// it: its instances are closed, and its compiled code too when wazero's
+// cache is on disk, so the next call loads it again as the first call
+// after Load does. It reports whether it released anything. kiln serve
+// releases every renderer once its start-up check of the build-time paths
+// is done: start-up is not load (RATIONALE.md).
+func (r *wasmRenderer) Release(ctx context.Context) bool {
+	r.mu.Lock()
+	if !r.loaded || r.calls > 0 || r.loading != nil || r.closed.Load() {
+		r.mu.Unlock()
+		return false
+	}
+	p := r.pool
+	r.pool, r.loaded = nil, false
+	var compiled wazero.CompiledModule
+	if r.rt.onDisk && !r.cfg.Eager {
+		compiled = r.compiled
+		r.engine, r.compiled = nil, nil
 	}
 	r.mu.Unlock()
-	select {
-	case <-c.done:
-		return c.err
-	case <-ctx.Done():
-		return ctx.Err()
+	p.close()
+	if compiled != nil {
+		compiled.Close(ctx)
 	}
+	return true
 }
 
 // load runs one load and hands its outcome to the waiting calls.
@@ -181,7 +224,7 @@ func (r *wasmRenderer) open(ctx context.Context) (*pool, error) {
 		}
 		r.engine, r.compiled = e, compiled
 	}
-	p := newPool(&r.cfg, r.create)
+	p := newPool(&r.cfg, r.creator(r.engine, r.compiled))
 	if err := p.start(ctx); err != nil {
 		p.close()
 		if r.rt.onDisk {
@@ -193,13 +236,17 @@ func (r *wasmRenderer) open(ctx context.Context) (*pool, error) {
 	return p, nil
 }
 
-// create is the pool's way to start an instance.
-func (r *wasmRenderer) create(ctx context.Context) (*instance, error) {
-	inst, err := r.newInstance(ctx, r.engine, r.compiled)
-	if err == nil {
-		r.created.Add(1)
+// creator is a pool's way to start an instance of compiled on e. The
+// pool keeps them, not r: a pool's creations in the background outlive a
+// Release of r (its close waits for them).
+func (r *wasmRenderer) creator(e *engine, compiled wazero.CompiledModule) func(context.Context) (*instance, error) {
+	return func(ctx context.Context) (*instance, error) {
+		inst, err := r.newInstance(ctx, e, compiled)
+		if err == nil {
+			r.created.Add(1)
+		}
+		return inst, err
 	}
-	return inst, err
 }
 
 func (r *wasmRenderer) Name() string { return r.cfg.Name }
@@ -297,6 +344,7 @@ func (r *wasmRenderer) call(ctx context.Context, export string, req Request) ([]
 	if err := r.module(ctx); err != nil {
 		return nil, Deps{}, err
 	}
+	defer r.done()
 	inst, err := r.pool.get(ctx)
 	if err != nil {
 		return nil, Deps{}, err

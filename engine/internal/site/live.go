@@ -82,6 +82,36 @@ func (l *live) Close(ctx context.Context) error {
 	return nil
 }
 
+// release unloads the renderer's module if it is loaded and idle (see
+// render.Releaser).
+func (l *live) release(ctx context.Context) bool {
+	select {
+	case <-l.ready:
+		if p := l.cur.Load(); p != nil {
+			if r, ok := (*p).(render.Releaser); ok {
+				return r.Release(ctx)
+			}
+		}
+	default:
+	}
+	return false
+}
+
+// ReleaseRenderers unloads every loaded renderer no call is using: their
+// instances and compiled code go, and each loads again at its next call.
+// kiln serve calls it once the start-up check of the build-time paths is
+// done, so a server whose pages are all stored holds no renderer until a
+// page needs one. It returns how many it released.
+func (s *Site) ReleaseRenderers(ctx context.Context) int {
+	n := 0
+	for _, r := range s.Renderers {
+		if l, ok := r.(*live); ok && l.release(ctx) {
+			n++
+		}
+	}
+	return n
+}
+
 // Reload rebuilds one renderer and swaps it in. Renders already running
 // finish on the old module.
 func (s *Site) Reload(ctx context.Context, name string, opts Options) error {

@@ -9,7 +9,8 @@ import (
 // hotShards is how many independently locked LRUs the hot cache is split
 // into, so concurrent hits on different paths rarely share a mutex. On one
 // or two cores a single shard is cheaper (BenchmarkGetHotParallel: 38 vs
-// 50 CPU ns per hit, the hash costing more than the rare contention);
+// 50 CPU ns per hit, measured when one shard skipped the hash that
+// admission now needs anyway);
 // beyond that, four shards per core, at most 16 so a shard still holds a
 // page of a sixteenth of the budget.
 func hotShards() int {
@@ -25,8 +26,16 @@ func hotShards() int {
 const hotOverhead = 256
 
 // hotCache is a byte-bounded LRU of decoded pages. A hit takes one shard
-// mutex, moves the entry to the front and returns the shared *Page; it
-// does not allocate.
+// mutex, counts the request, moves the entry to the front and returns the
+// shared *Page; it does not allocate.
+//
+// A page read from disk is admitted only when it has been asked for more
+// often of late than the page it would evict (TinyLFU: each shard counts
+// requests, hits and misses, in a small count-min sketch that halves
+// itself as it fills). Under a skewed mix over more pages than fit, plain
+// LRU lets the long tail of pages asked for once push out popular ones;
+// see RATIONALE.md, "Why does the hot cache refuse some pages?". A
+// page written (set) is always cached: it is the newest version.
 //
 // Each shard keeps a generation number bumped by every write (set,
 // remove). A reader that missed remembers the generation and fills the
@@ -47,12 +56,14 @@ type hotShard struct {
 	gen     uint64
 	hits    int64
 	misses  int64
+	freq    sketch
 	_       [64]byte // keep neighbouring shards' hot fields apart
 }
 
 type hotEntry struct {
 	prev, next *hotEntry
 	path       string
+	hash       uint64 // of path, for the sketch
 	page       *Page
 	size       int64
 }
@@ -65,23 +76,24 @@ func newHotCache(maxBytes int64, shards int) *hotCache {
 		s.entries = make(map[string]*hotEntry)
 		s.lru.next, s.lru.prev = &s.lru, &s.lru
 		s.max = max(maxBytes, 0) / int64(shards)
+		s.freq = newSketch(s.max / sketchBytesPerCounter)
 	}
 	return c
 }
 
-func (c *hotCache) shard(path string) *hotShard {
-	if len(c.shards) == 1 {
-		return &c.shards[0]
-	}
-	return &c.shards[maphash.String(c.seed, path)%uint64(len(c.shards))]
+// shard returns path's shard and hash.
+func (c *hotCache) shard(path string) (*hotShard, uint64) {
+	h := maphash.String(c.seed, path)
+	return &c.shards[h%uint64(len(c.shards))], h
 }
 
 // get returns the cached page, or nil and the shard generation to pass
 // to fill after reading the disk.
 func (c *hotCache) get(path string) (*Page, uint64) {
-	s := c.shard(path)
+	s, h := c.shard(path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.freq.add(h)
 	e, ok := s.entries[path]
 	if !ok {
 		s.misses++
@@ -95,7 +107,7 @@ func (c *hotCache) get(path string) (*Page, uint64) {
 
 // peek returns the cached page without touching recency or counters.
 func (c *hotCache) peek(path string) *Page {
-	s := c.shard(path)
+	s, _ := c.shard(path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.entries[path]; ok {
@@ -105,28 +117,33 @@ func (c *hotCache) peek(path string) *Page {
 }
 
 // fill caches a page read from disk unless a write to the shard happened
-// since get returned gen.
+// since get returned gen, or the page it would evict first has been
+// asked for at least as often.
 func (c *hotCache) fill(p *Page, gen uint64) {
-	s := c.shard(p.Path)
+	s, h := c.shard(p.Path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.gen == gen {
-		s.put(p)
+	if s.gen != gen {
+		return
 	}
+	if v := s.lru.prev; v != &s.lru && s.bytes+hotSize(p) > s.max && s.freq.estimate(h) <= s.freq.estimate(v.hash) {
+		return
+	}
+	s.put(p, h)
 }
 
 // set caches p as the newest version of its path.
 func (c *hotCache) set(p *Page) {
-	s := c.shard(p.Path)
+	s, h := c.shard(p.Path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gen++
-	s.put(p)
+	s.put(p, h)
 }
 
 // remove drops path from the cache.
 func (c *hotCache) remove(path string) {
-	s := c.shard(path)
+	s, _ := c.shard(path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gen++
@@ -149,7 +166,7 @@ func (c *hotCache) stats() (bytes, entries, hits, misses int64) {
 
 // put inserts or replaces p, then evicts from the back until the shard
 // fits. A page larger than the whole shard is not cached at all.
-func (s *hotShard) put(p *Page) {
+func (s *hotShard) put(p *Page, h uint64) {
 	if e, ok := s.entries[p.Path]; ok {
 		s.drop(e)
 	}
@@ -157,7 +174,7 @@ func (s *hotShard) put(p *Page) {
 	if size > s.max {
 		return
 	}
-	e := &hotEntry{path: p.Path, page: p, size: size}
+	e := &hotEntry{path: p.Path, hash: h, page: p, size: size}
 	s.entries[p.Path] = e
 	s.pushFront(e)
 	s.bytes += size

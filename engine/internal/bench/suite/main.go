@@ -39,6 +39,7 @@ type config struct {
 	mixed  time.Duration // length of the mixed load
 	builds []int         // post counts of the build row
 	scale  int           // stored pages for the scale row and the home page row
+	zipf   [2]int        // stored pages of row 7's Zipf comparison, smaller first
 	// baseline is a git revision whose kiln row 1 serves too, for the
 	// hit path's throughput against an earlier commit.
 	baseline string
@@ -67,15 +68,19 @@ func main() {
 		keep  = flag.Bool("keep", false, "keep the work directory")
 		base  = flag.String("baseline", "", "row 1 also measures kiln built from this git `revision`")
 		bsize = flag.String("builds", "", "row 6's post counts, comma separated (default 2000,10000,100000; 200,2000 with -quick)")
+		zsize = flag.String("zipf", "", "row 7's Zipf comparison: two stored page counts, comma separated (default 1000,50000; 200,5000 with -quick)")
 	)
 	flag.Parse()
-	c := config{runs: *runs, quick: *quick, mixed: 60 * time.Second, builds: []int{2000, 10000, 100000}, scale: 100000, baseline: *base}
+	c := config{runs: *runs, quick: *quick, mixed: 60 * time.Second, builds: []int{2000, 10000, 100000}, scale: 100000, zipf: [2]int{1000, 50000}, baseline: *base}
 	if c.quick {
-		c.mixed, c.builds, c.scale = 10*time.Second, []int{200, 2000}, 10000
+		c.mixed, c.builds, c.scale, c.zipf = 10*time.Second, []int{200, 2000}, 10000, [2]int{200, 5000}
 	}
 	nums, err := parseRows(*rows)
 	if err == nil && *bsize != "" {
 		c.builds, err = parseBuilds(*bsize)
+	}
+	if err == nil && *zsize != "" {
+		c.zipf, err = parseZipf(*zsize)
 	}
 	if err == nil && c.runs < 1 {
 		err = errors.New("-runs must be at least 1")
@@ -104,6 +109,15 @@ func parseBuilds(s string) ([]int, error) {
 		ns = append(ns, n)
 	}
 	return ns, nil
+}
+
+// parseZipf reads -zipf: two post counts, the smaller first.
+func parseZipf(s string) ([2]int, error) {
+	ns, err := parseBuilds(s)
+	if err != nil || len(ns) != 2 || ns[0] >= ns[1] {
+		return [2]int{}, fmt.Errorf("-zipf: %q is not two post counts, the smaller first", s)
+	}
+	return [2]int{ns[0], ns[1]}, nil
 }
 
 func parseRows(s string) ([]int, error) {

@@ -124,6 +124,7 @@ func TestReportGolden(t *testing.T) {
 	p50 := r.measure("Go, TTFB p50", "ms", []float64{1.6, 1.4, 1.5})
 	r.Measures = append(r.Measures, measure{Name: "kiln | p99", Unit: "ms", Runs: 3, Stat: stat{Median: 9}, MedianOnly: true})
 	r.target("p50 ≤ 2 ms", num(p50.Median, "ms"), p50.Median <= 2, "ignored when met")
+	r.measure("Zipf: 50,000 over 1,000 pages, req/s of each pair", "×", []float64{0.71, 0.69, 0.74})
 	r.target("p99 ≤ 5 ms", "9 ms", false, "Compression.")
 	r.note("A note.")
 	rep := &report{

@@ -91,8 +91,12 @@ func rowScale(ctx context.Context, l *lab, c config) *row {
 		"Then, for each distribution, a fresh `kiln serve`, a %s warm-up, and %d run(s) of `wrk -t1 -c32 -d%s` with a Lua "+
 		"script picking `/posts/<slug>` over all %s posts: Zipf (s = 1, popular posts scattered over the store by a "+
 		"permutation) and uniform. The hot-cache hit ratio is the change of kiln_hot_cache_hits_total over hits plus "+
-		"misses in /metrics across each run; the RSS is read after each run. wrk shares the machine with the server.",
-		commas(int64(c.scale)), starts, warmup, c.runs, load, commas(int64(c.scale)))}
+		"misses in /metrics across each run; the RSS is read after each run. wrk shares the machine with the server. "+
+		"Last, the issue's hits at scale: the same Zipf mix over %s and over %s stored pages (each its own store, built the "+
+		"same way), both servers up at once, a %s warm-up of each (the larger store's hot cache takes that long to settle), then %d pairs of %s wrk runs alternating which store "+
+		"goes first; the ratio is taken within each pair, and the load average is noted before and after.",
+		commas(int64(c.scale)), starts, warmup, c.runs, load, commas(int64(c.scale)),
+		commas(int64(c.zipf[0])), commas(int64(c.zipf[1])), 3*warmup, max(5, c.runs), load)}
 	s, err := l.bigSite(ctx, c)
 	if err != nil {
 		r.Err = err
@@ -183,12 +187,7 @@ func rowScale(ctx context.Context, l *lab, c config) *row {
 				r.Err = err
 				return r
 			}
-			hits := m1["kiln_hot_cache_hits_total"] - m0["kiln_hot_cache_hits_total"]
-			misses := m1["kiln_hot_cache_misses_total"] - m0["kiln_hot_cache_misses_total"]
-			hr := 0.0
-			if hits+misses > 0 {
-				hr = 100 * hits / (hits + misses)
-			}
+			hr := hitShare(m0, m1)
 			l.logf("%s over %d pages: %s, hot-cache hits %.1f%%, RSS %.0f MB", dist.name, c.scale, w, hr, mb(b))
 			rps = append(rps, w.RPS)
 			p50 = append(p50, ms(w.P50))
@@ -222,6 +221,7 @@ func rowScale(ctx context.Context, l *lab, c config) *row {
 			"request: loading the renderers (their compiled modules and pools of wasm instances, filled at start), "+
 			"not the pages, is most of it; the hot cache is bounded at 64 MiB.", num(up0, "MB"), num(loaded, "MB")))
 	r.target("start-up ≤ 500 ms", num(up.Median, "ms"), up.Median <= 500, "")
+	r.Err = rowScaleZipf(ctx, l, c, r, load, warmup)
 	return r
 }
 

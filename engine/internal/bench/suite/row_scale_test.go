@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -187,6 +188,63 @@ func TestLoadedLine(t *testing.T) {
 	for _, tt := range tests {
 		if got := loadedLine.MatchString(tt.in); got != tt.want {
 			t.Errorf("loadedLine(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestHitShare(t *testing.T) {
+	m0 := map[string]float64{"kiln_hot_cache_hits_total": 100, "kiln_hot_cache_misses_total": 50}
+	tests := []struct {
+		name string
+		m1   map[string]float64
+		want float64
+	}{
+		{"some misses", map[string]float64{"kiln_hot_cache_hits_total": 900, "kiln_hot_cache_misses_total": 250}, 80},
+		{"all hits", map[string]float64{"kiln_hot_cache_hits_total": 200, "kiln_hot_cache_misses_total": 50}, 100},
+		{"no requests", m0, 0},
+	}
+	for _, tt := range tests {
+		if got := hitShare(m0, tt.m1); got != tt.want {
+			t.Errorf("%s: hitShare = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestZipfOrder checks that the pairs alternate which store goes first.
+func TestZipfOrder(t *testing.T) {
+	for i, want := range [][2]int{{0, 1}, {1, 0}, {0, 1}, {1, 0}} {
+		if got := zipfOrder(i); got != want {
+			t.Errorf("zipfOrder(%d) = %v, want %v", i, got, want)
+		}
+	}
+}
+
+func TestZipfRatios(t *testing.T) {
+	got := zipfRatios([]float64{100, 0, 200, 50}, []float64{90, 10, 100})
+	want := []float64{0.9, 0.5}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("zipfRatios = %v, want %v", got, want)
+	}
+}
+
+func TestParseZipf(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    [2]int
+		wantErr bool
+	}{
+		{"1000,50000", [2]int{1000, 50000}, false},
+		{"200, 5000", [2]int{200, 5000}, false},
+		{"50000,1000", [2]int{}, true},
+		{"1000,1000", [2]int{}, true},
+		{"1000", [2]int{}, true},
+		{"1,2,3", [2]int{}, true},
+		{"x,2", [2]int{}, true},
+	}
+	for _, tt := range tests {
+		got, err := parseZipf(tt.in)
+		if (err != nil) != tt.wantErr || got != tt.want {
+			t.Errorf("parseZipf(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.wantErr)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package post
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -338,4 +340,97 @@ func TestNewestWithoutIndex(t *testing.T) {
 	if want := []string{"new", "mid-a"}; err != nil || !slices.Equal(paths, want) {
 		t.Errorf("NewestSlugs = %v, %v; want %v", paths, err, want)
 	}
+}
+
+func TestParseIndexDate(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+	}{
+		{"plain", "2026-03-18T09:00:00Z"},
+		{"end of a leap day", "2024-02-29T23:59:59Z"},
+		{"leap day of a century", "2000-02-29T00:00:00Z"},
+		{"no leap day in 1900", "1900-02-29T00:00:00Z"},
+		{"no leap day in 2026", "2026-02-29T00:00:00Z"},
+		{"31 April", "2026-04-31T00:00:00Z"},
+		{"31 December", "2026-12-31T00:00:00Z"},
+		{"year 0", "0000-01-01T00:00:00Z"},
+		{"month 0", "2026-00-10T00:00:00Z"},
+		{"month 13", "2026-13-10T00:00:00Z"},
+		{"day 0", "2026-01-00T00:00:00Z"},
+		{"hour 24", "2026-01-01T24:00:00Z"},
+		{"minute 60", "2026-01-01T00:60:00Z"},
+		{"second 60", "2026-01-01T00:00:60Z"},
+		{"an offset", "2026-01-01T00:00:00+"},
+		{"a sign in a field", "2026-+1-01T00:00:00Z"},
+		{"a space in a field", "2026-01- 1T00:00:00Z"},
+		{"lowercase t", "2026-01-01t00:00:00Z"},
+		{"short", "2026-01-01T00:00:0Z"},
+		{"empty", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := parseIndexDate(tc.in)
+			want, err := time.Parse(DateLayout, tc.in)
+			if ok != (err == nil) || !got.Equal(want) || got.Location() != time.UTC {
+				t.Errorf("parseIndexDate(%q) = %v, %v; time.Parse: %v, %v", tc.in, got, ok, want, err)
+			}
+		})
+	}
+}
+
+func FuzzParseIndexDate(f *testing.F) {
+	f.Add("2026-03-18T09:00:00Z")
+	f.Add("2024-02-29T23:59:59Z")
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) != len(DateLayout) {
+			// ParseIndexKey passes exactly that many bytes; time.Parse
+			// also takes a one-digit hour in a shorter string.
+			return
+		}
+		got, ok := parseIndexDate(s)
+		want, err := time.Parse(DateLayout, s)
+		if ok != (err == nil) || !got.Equal(want) {
+			t.Errorf("parseIndexDate(%q) = %v, %v; time.Parse: %v, %v", s, got, ok, want, err)
+		}
+	})
+}
+
+func TestSlugFromValue(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, want string
+	}{
+		{"JSON string", `"hello-world"`, "hello-world"},
+		{"spaces around", " \"hello-world\"\n", "hello-world"},
+		{"empty JSON string", `""`, ""},
+		{"markup characters", `"a<b>&c"`, "a<b>&c"},
+		{"an escape", `"a\"b"`, `a"b`},
+		{"a unicode escape", `"\u00e9t\u00e9"`, "été"},
+		{"raw UTF-8", `"été"`, "été"},
+		{"raw text", "hello-world", "hello-world"},
+		{"unterminated", `"hello`, `"hello`},
+		{"a lone quote", `"`, `"`},
+		{"JSON that is not a string", `"a" "b"`, `"a" "b"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := slugFromValue([]byte(tc.in)); got != tc.want {
+				t.Errorf("slugFromValue(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzSlugFromValue checks the shortcut for plain strings against
+// encoding/json, which reads every other value.
+func FuzzSlugFromValue(f *testing.F) {
+	f.Add([]byte(`"hello-world"`))
+	f.Add([]byte(`"a\"b"`))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		want := string(bytes.TrimSpace(v))
+		var s string
+		if len(want) > 0 && want[0] == '"' && json.Unmarshal([]byte(want), &s) == nil {
+			want = s
+		}
+		if got := slugFromValue(v); got != want {
+			t.Errorf("slugFromValue(%q) = %q, want %q", v, got, want)
+		}
+	})
 }

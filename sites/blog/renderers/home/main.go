@@ -25,10 +25,11 @@ func render(req *kiln.Request) (*kiln.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	page := layout.Home{Page: layout.NewPage("", "The Kiln example blog: incremental static regeneration in Go and WebAssembly.", kiln.Asset)}
+	assets := memoAssets()
+	page := layout.Home{Page: layout.NewPage("", "The Kiln example blog: incremental static regeneration in Go and WebAssembly.", assets)}
 	page.Home = true
 	for i, p := range posts {
-		card := layout.NewCard(p, kiln.Asset)
+		card := layout.NewCard(p, assets)
 		if i == 0 {
 			page.Hero = &card
 			continue
@@ -42,4 +43,19 @@ func render(req *kiln.Request) (*kiln.Response, error) {
 	resp := kiln.HTML(body)
 	resp.Tags = []string{"home"}
 	return resp, nil
+}
+
+// memoAssets is kiln.Asset asked once per name for one render: the cards
+// repeat the same few covers and author pictures, and each question is a
+// call to the host.
+func memoAssets() layout.Assets {
+	urls := map[string]string{}
+	return func(name string) string {
+		url, ok := urls[name]
+		if !ok {
+			url = kiln.Asset(name)
+			urls[name] = url
+		}
+		return url
+	}
 }

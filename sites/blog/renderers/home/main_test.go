@@ -10,6 +10,7 @@ import (
 	kiln "github.com/kilnhq/kiln/sdk/go"
 	"github.com/kilnhq/kiln/sdk/go/kilntest"
 	"github.com/kilnhq/kiln/sites/blog/internal/blogtest"
+	"github.com/kilnhq/kiln/sites/blog/internal/post"
 )
 
 var home = &kiln.Request{Mode: kiln.ModeBlocking, Route: "/", Path: "/"}
@@ -73,6 +74,58 @@ func TestCostIsPageSize(t *testing.T) {
 	if posts != 1+morePosts || src.Lists != 1 || src.Batches != 1 {
 		t.Errorf("home read %d posts in %d listings and %d batches; want %d in 1 listing and 1 batch",
 			posts, src.Lists, src.Batches, 1+morePosts)
+	}
+}
+
+// TestReadsEachKeyOnce checks the home page asks the host once for each
+// key, assets included: the cards share a few images.
+func TestReadsEachKeyOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		posts int
+	}{{"one post", 1}, {"a full page", 1 + morePosts}, {"more than a page", 30}} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := blogtest.Assets(t)
+			blogtest.AddPosts(t, d, tc.posts, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			withImages(t, d)
+			src := &blogtest.Counter{Source: d}
+			if _, err := kilntest.Render(home, src); err != nil {
+				t.Fatal(err)
+			}
+			seen, assets := map[string]bool{}, 0
+			for _, k := range src.Keys {
+				if seen[k] {
+					t.Errorf("%s read twice", k)
+				}
+				seen[k] = true
+				if strings.HasPrefix(k, "kiln:asset:") {
+					assets++
+				}
+			}
+			if assets == 0 {
+				t.Errorf("no asset read; keys %q", src.Keys)
+			}
+		})
+	}
+}
+
+// withImages gives every post in d the same cover and author picture.
+func withImages(t *testing.T, d kilntest.Data) {
+	t.Helper()
+	for k, v := range d {
+		if !strings.HasPrefix(k, post.Prefix) {
+			continue
+		}
+		p, err := post.Decode([]byte(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.CoverImage, p.Author.Picture = "covers/hello-world.svg", "authors/mara.svg"
+		b, err := p.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d[k] = string(b)
 	}
 }
 

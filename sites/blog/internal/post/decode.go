@@ -27,17 +27,13 @@ type decoder struct {
 	b   []byte
 	i   int
 	err error
-	// share makes strings without escapes point into b instead of
-	// copying it: b must never change afterwards.
-	share bool
 }
 
 // decodeJSON fills p and returns the raw "date" member. Without content,
 // the "content" member is checked as str would read it (a string or null)
-// but not copied: a listing shows no post's Markdown. With share, p's
-// strings may point into b (see decoder.share).
-func decodeJSON(b []byte, p *Post, content, share bool) (date string, err error) {
-	d := decoder{b: b, share: share}
+// but not copied: a listing shows no post's Markdown.
+func decodeJSON(b []byte, p *Post, content bool) (date string, err error) {
+	d := decoder{b: b}
 	var buf [16]byte
 	d.object(func(name []byte) {
 		switch string(field(name, &buf)) {
@@ -198,8 +194,6 @@ func (d *decoder) str(s *string) {
 	case d.err != nil:
 	case len(v) > 0 && &v[0] != &d.b[start+1]:
 		*s = unsafe.String(&v[0], len(v)) // slowString's own copy: no second one
-	case d.share:
-		*s = unsafe.String(unsafe.SliceData(v), len(v))
 	default:
 		*s = string(v)
 	}

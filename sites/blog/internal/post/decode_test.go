@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"unsafe"
 )
 
 // reflectDecode is Decode as it was, through json.Unmarshal and Post's
@@ -29,10 +28,9 @@ func samePost(a, b Post) bool {
 func checkSameDecode(t *testing.T, b []byte) {
 	t.Helper()
 	want, wantErr := reflectDecode(b)
-	for _, mode := range []struct{ content, share bool }{{true, false}, {false, false}, {true, true}, {false, true}} {
-		content := mode.content
+	for _, content := range []bool{true, false} {
 		var got Post
-		date, err := decodeJSON(b, &got, content, mode.share)
+		date, err := decodeJSON(b, &got, content)
 		if err == nil {
 			got.Date, err = ParseDate(date)
 		}
@@ -42,9 +40,9 @@ func checkSameDecode(t *testing.T, b []byte) {
 		}
 		switch {
 		case (err != nil) != (wantErr != nil):
-			t.Errorf("decode %q (%+v): err = %v, json.Unmarshal's = %v", b, mode, err, wantErr)
+			t.Errorf("decode %q (content %v): err = %v, json.Unmarshal's = %v", b, content, err, wantErr)
 		case err == nil && !samePost(got, want):
-			t.Errorf("decode %q (%+v):\n got %+v\nwant %+v", b, mode, got, want)
+			t.Errorf("decode %q (content %v):\n got %+v\nwant %+v", b, content, got, want)
 		}
 	}
 }
@@ -131,42 +129,6 @@ func BenchmarkDecode(b *testing.B) {
 				if _, err := c.decode(posts[i%len(posts)]); err != nil {
 					b.Fatal(err)
 				}
-			}
-		})
-	}
-}
-
-// TestDecodeShares checks which decodes keep pointers into the value:
-// only decode with share, and only for strings without escapes.
-func TestDecodeShares(t *testing.T) {
-	value := []byte(`{"slug":"a","title":"T\u00e9","date":"2026-03-18","excerpt":"plain"}`)
-	inValue := func(s string) bool {
-		p, lo := uintptr(unsafe.Pointer(unsafe.StringData(s))), uintptr(unsafe.Pointer(&value[0]))
-		return p >= lo && p < lo+uintptr(len(value))
-	}
-	for _, tc := range []struct {
-		name                   string
-		decode                 func([]byte) (Post, error)
-		wantExcerpt, wantTitle bool // shares value's memory
-	}{
-		{"Decode", Decode, false, false},
-		{"DecodeSummary", DecodeSummary, false, false},
-		{"shared", func(b []byte) (Post, error) { return decode(b, true, true) }, true, false},
-		{"shared summary", func(b []byte) (Post, error) { return decode(b, false, true) }, true, false},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p, err := tc.decode(value)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := p.Excerpt, "plain"; got != want {
-				t.Errorf("excerpt %q, want %q", got, want)
-			}
-			if got, want := inValue(p.Excerpt), tc.wantExcerpt; got != want {
-				t.Errorf("excerpt in value: %v, want %v", got, want)
-			}
-			if got, want := inValue(p.Title), tc.wantTitle; got != want {
-				t.Errorf("title (escaped) in value: %v, want %v", got, want)
 			}
 		})
 	}

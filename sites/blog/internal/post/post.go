@@ -107,21 +107,17 @@ func ParseDate(s string) (time.Time, error) {
 
 // Decode parses a stored post and checks the fields every page needs. It
 // reads what json.Unmarshal reads, without reflection (see decode.go).
-func Decode(value []byte) (Post, error) { return decode(value, true, false) }
+func Decode(value []byte) (Post, error) { return decode(value, true) }
 
 // DecodeSummary is Decode without the post's Content, for listings: the
 // same checks and errors, and the same post but for Content, left empty
 // (the Markdown is most of a post's bytes, and copying it is most of a
 // decode's work).
-func DecodeSummary(value []byte) (Post, error) { return decode(value, false, false) }
+func DecodeSummary(value []byte) (Post, error) { return decode(value, false) }
 
-// decode is Decode (content) or DecodeSummary. With share, the post's
-// strings point into value instead of copying it, for values read from a
-// Source, which never change: a page of 11 posts is then decoded with
-// about 80 fewer allocations.
-func decode(value []byte, content, share bool) (Post, error) {
+func decode(value []byte, content bool) (Post, error) {
 	var p Post
-	date, err := decodeJSON(value, &p, content, share)
+	date, err := decodeJSON(value, &p, content)
 	if err != nil {
 		return Post{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

@@ -14,8 +14,7 @@ type Item struct {
 }
 
 // Source is the data the blog reads: renderers pass Kiln (the SDK's data
-// calls), tests may pass anything else. The values it returns are never
-// changed afterwards: the posts decoded from them share their memory.
+// calls), tests may pass anything else.
 type Source interface {
 	Get(key string) (value []byte, found bool, err error)
 	// GetMany reads keys in one round trip: values[i] and found[i]
@@ -36,7 +35,7 @@ func Load(src Source, slug string) (p Post, found bool, err error) {
 	if err != nil || !found {
 		return Post{}, false, err
 	}
-	p, err = decode(v, true, true)
+	p, err = Decode(v)
 	if err != nil {
 		return Post{}, false, fmt.Errorf("read %s: %w", Key(slug), err)
 	}
@@ -100,7 +99,7 @@ func scanNewest(src Source, n int) ([]Post, error) {
 	}
 	var out []Post
 	for _, it := range items {
-		p, err := decode(it.Value, false, true)
+		p, err := DecodeSummary(it.Value)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", it.Key, err)
 		}
@@ -189,7 +188,7 @@ func fromIndex(src Source, items []Item) ([]Post, error) {
 		if !found[i] {
 			continue
 		}
-		p, err := decode(v, false, true)
+		p, err := DecodeSummary(v)
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", keys[i], err)
 		}

@@ -123,7 +123,7 @@ func (s *Server) split(ln net.Listener) error {
 		if s.fastOpen.lean() {
 			q = lean
 		}
-		if !q.put(c) {
+		if !q.put(&coarseConn{Conn: c}) {
 			c.Close()
 			break
 		}

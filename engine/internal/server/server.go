@@ -110,20 +110,26 @@ func New(opts Options) *Server {
 	return s
 }
 
+// readTimeout bounds the read of a request from its first byte, and a
+// keep-alive connection's wait for its next request.
+const readTimeout = 30 * time.Second
+
 // newHTTP is one of the two fasthttp servers Serve hands connections
 // to, both serving s.Handle with the same limits; lean ones give back a
 // connection's request context and read buffer while it waits
 // (conns.go).
 func (s *Server) newHTTP(maxConns int, lean bool) *fasthttp.Server {
 	return &fasthttp.Server{
-		Handler:                       s.Handle,
-		Name:                          "kiln",
-		NoDefaultServerHeader:         false,
-		NoDefaultContentType:          true,
-		DisablePreParseMultipartForm:  true,
-		ReadTimeout:                   30 * time.Second,
+		Handler:                      s.Handle,
+		Name:                         "kiln",
+		NoDefaultServerHeader:        false,
+		NoDefaultContentType:         true,
+		DisablePreParseMultipartForm: true,
+		// The idle time equals the read timeout, so that the deadlines
+		// of a busy keep-alive connection seldom move (deadline.go).
+		ReadTimeout:                   readTimeout,
 		WriteTimeout:                  60 * time.Second,
-		IdleTimeout:                   120 * time.Second,
+		IdleTimeout:                   readTimeout,
 		ReadBufferSize:                16 << 10, // long URLs reach the handler and get a 400, not a 431
 		DisableHeaderNamesNormalizing: false,
 		ReduceMemoryUsage:             lean,

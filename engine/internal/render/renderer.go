@@ -287,10 +287,19 @@ func (r *wasmRenderer) Render(ctx context.Context, req Request) (*Response, erro
 	return resp, nil
 }
 
+// pathsTimeout is the least time a paths export gets: it lists every
+// build-time path (a 100,000-post blog's post renderer reads the whole
+// index in 0.6 s on an idle machine and passed the 2 s render timeout on
+// a busy one, failing the build), once per build or start, so it is
+// bounded like Next.js's getStaticPaths (staticPageGenerationTimeout,
+// 60 s), not like a page.
+const pathsTimeout = time.Minute
+
 func (r *wasmRenderer) Paths(ctx context.Context, req Request) ([]string, bool, error) {
 	if !r.exports.paths {
 		return nil, false, nil
 	}
+	req.Timeout = max(req.Timeout, r.cfg.Timeout, pathsTimeout)
 	answer, _, err := r.call(ctx, abi.ExportPaths, req)
 	if errors.Is(err, errNotImplemented) {
 		return nil, false, nil

@@ -212,8 +212,8 @@ func machine() []string {
 		}
 		out = append(out, tool[0]+": "+line)
 	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		out = append(out, "Load average when the run started: "+strings.Join(strings.Fields(string(b))[:3], " "))
+	if la := loadAvg(); la != "?" {
+		out = append(out, "Load average when the run started: "+la)
 	}
 	return out
 }

@@ -167,17 +167,7 @@ func rowScale(ctx context.Context, l *lab, c config) *row {
 		}
 		var rps, p50, p99, ratio, rss, hot, errs []float64
 		for range c.runs {
-			m0, err := scrapeMetrics(sv.base)
-			if err != nil {
-				r.Err = err
-				return r
-			}
-			w, err := runWrkLoad(ctx, script, sv.base, load)
-			if err != nil {
-				r.Err = err
-				return r
-			}
-			m1, err := scrapeMetrics(sv.base)
+			w, m0, m1, err := meteredLoad(ctx, script, sv.base, load)
 			if err != nil {
 				r.Err = err
 				return r
@@ -315,6 +305,18 @@ func gcd(a, b int) int {
 		a, b = b, a%b
 	}
 	return a
+}
+
+// meteredLoad is one wrk run with /metrics scraped before and after it.
+func meteredLoad(ctx context.Context, script, base string, d time.Duration) (w wrk.Result, m0, m1 map[string]float64, err error) {
+	if m0, err = scrapeMetrics(base); err != nil {
+		return
+	}
+	if w, err = runWrkLoad(ctx, script, base, d); err != nil {
+		return
+	}
+	m1, err = scrapeMetrics(base)
+	return
 }
 
 // runWrkLoad runs `wrk -t1 -c32 --latency --timeout 10s -s script` on

@@ -151,15 +151,7 @@ func rowScaleZipf(ctx context.Context, l *lab, c config, r *row, load, warmup ti
 // zipfRun is one measured wrk run, with the hot-cache counters of
 // /metrics read around it.
 func zipfRun(ctx context.Context, script, base string, d time.Duration) (zipfLoad, error) {
-	m0, err := scrapeMetrics(base)
-	if err != nil {
-		return zipfLoad{}, err
-	}
-	w, err := runWrkLoad(ctx, script, base, d)
-	if err != nil {
-		return zipfLoad{}, err
-	}
-	m1, err := scrapeMetrics(base)
+	w, m0, m1, err := meteredLoad(ctx, script, base, d)
 	if err != nil {
 		return zipfLoad{}, err
 	}

@@ -197,7 +197,6 @@ func wait(ctx context.Context, f *flight, follow bool) result {
 // run is a flight's goroutine.
 func (e *Engine) run(f *flight) {
 	defer e.wg.Done()
-	defer e.gauge(-1)
 	if f.mode == render.ModeBackground {
 		select {
 		case e.sem <- struct{}{}:
@@ -335,6 +334,9 @@ func (e *Engine) finish(f *flight, cur *store.Page, l landing) {
 		e.launch(res.next)
 	}
 	e.changes.prune(e.flights)
+	// Out of the queue before anyone waiting hears of it: a scrape that
+	// follows the answer counts this flight as done.
+	e.gauge(-1)
 	f.res = res
 	close(f.done)
 	e.mu.Unlock()

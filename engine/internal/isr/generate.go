@@ -60,7 +60,9 @@ func (e *Engine) render(ctx context.Context, route *config.Route, path string, p
 		req.PrevGenerated = prev.Generated
 	}
 	start := e.clock.Now()
+	e.rendering(1)
 	resp, err := r.Render(ctx, req)
+	e.rendering(-1)
 	e.observeRender(route.Renderer, mode, start)
 	if err != nil {
 		return nil, &RenderError{Path: path, Renderer: route.Renderer, Err: err}
@@ -76,6 +78,13 @@ func (e *Engine) render(ctx context.Context, route *config.Route, path string, p
 		p.Private = true
 	}
 	return p, nil
+}
+
+// rendering counts the renders running now (kiln_renders_in_flight).
+func (e *Engine) rendering(d float64) {
+	if e.m != nil {
+		e.m.InFlight.Add(d)
+	}
 }
 
 func (e *Engine) observeRender(renderer string, mode render.Mode, start time.Time) {

@@ -17,9 +17,11 @@ import (
 
 	"github.com/cockroachdb/datadriven"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/kilnhq/kiln/engine/internal/config"
 	"github.com/kilnhq/kiln/engine/internal/datasource"
+	"github.com/kilnhq/kiln/engine/internal/metrics"
 	"github.com/kilnhq/kiln/engine/internal/render"
 	"github.com/kilnhq/kiln/engine/internal/router"
 	"github.com/kilnhq/kiln/engine/internal/store"
@@ -61,6 +63,7 @@ import (
 //	restart                   close engine and store, open them again
 //	crash                     the power goes: reopen on what was synced
 //	commits                   the revisions committed to the sources
+//	gauges                    the queue-depth and in-flight gauges now
 func TestScripts(t *testing.T) {
 	datadriven.Walk(t, "testdata/script", func(t *testing.T, path string) {
 		synctest.Test(t, func(t *testing.T) {
@@ -81,6 +84,7 @@ type harness struct {
 
 	cfg *config.Site
 	st  store.Store
+	m   *metrics.Metrics
 	// pages, when set, wraps the store the engine writes pages to.
 	pages   func(store.Store) store.Pages
 	leaser  Leaser    // cluster mode's; nil renders alone
@@ -164,6 +168,8 @@ func (h *harness) run(t *testing.T, d *datadriven.TestData) string {
 		h.open()
 		synctest.Wait()
 		return ""
+	case "gauges":
+		return fmt.Sprintf("queue %g, rendering %g", testutil.ToFloat64(h.m.QueueDepth), testutil.ToFloat64(h.m.InFlight))
 	case "commits":
 		h.mu.Lock()
 		defer h.mu.Unlock()
@@ -215,8 +221,9 @@ func (h *harness) open() {
 	if h.pages != nil {
 		pages = h.pages(st)
 	}
+	h.m = metrics.New(nil)
 	h.eng = New(Options{
-		Site: h.cfg, Pages: pages, Queue: st, History: st, Routes: routes,
+		Site: h.cfg, Pages: pages, Queue: st, History: st, Routes: routes, Metrics: h.m,
 		Renderers: map[string]render.Renderer{"page": h.r},
 		Logger:    slog.New(slog.NewTextHandler(logw, nil)), Workers: 2, Clock: h.clock,
 		Leaser: h.leaser,

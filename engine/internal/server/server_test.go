@@ -553,6 +553,7 @@ func TestMetrics(t *testing.T) {
 		`kiln_render_seconds_count{mode="blocking",renderer="page"} 1`,
 		`kiln_regeneration_seconds_count{outcome="regenerated",reason="first-request"} 1`,
 		"kiln_regeneration_queue_depth 0",
+		"kiln_renders_in_flight 0",
 		"kiln_store_pages 2",
 		"kiln_hot_cache_bytes ",
 		"kiln_hot_cache_hit_ratio ",

@@ -409,7 +409,7 @@ func rowHome(ctx context.Context, l *lab, c config) *row {
 	bigPosts, smallPosts := posts(reads[0].Keys), posts(reads[1].Keys)
 	r.target(fmt.Sprintf("home page regeneration p50 ≤ 3 ms at %s posts (issue 13)", commas(int64(c.scale))),
 		num(bp50.Median, "ms"), bp50.Median <= 3,
-		fmt.Sprintf("At %s posts it takes %s: the cost is the page, not the blog's size. A regeneration of `/` "+
+		fmt.Sprintf("At %s posts it takes %s. A regeneration of `/` "+
 			"is two plugin round trips in sequence (the ordered listing, then one batched read of the posts "+
 			"it shows), the Go render in wasm, and the synced write a revalidation waits for; a post, with one "+
 			"round trip, takes row 4's time.", commas(renderPosts), num(sp50.Median, "ms")))

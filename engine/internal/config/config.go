@@ -68,7 +68,7 @@ type Renderer struct {
 	Build       []string      // optional build command (argv) producing Wasm, run in Dir when Wasm is missing or older than Watch sources
 	Watch       []string      // source globs for staleness and `kiln dev`; nil means all files under Source
 	Data        string        // data source name; default: the only one, if exactly one
-	Pool        int           // instances; default runtime.NumCPU()
+	Pool        int           // instances; default DefaultPool()
 	Timeout     time.Duration // default 2s
 	MaxMemory   uint64        // bytes; default 128 MiB
 	MaxResponse int           // bytes; default 16 MiB

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -46,7 +45,7 @@ route "/" {
 		AdminSecretEnv: "KILN_ADMIN_SECRET", PreviewSecretEnv: "KILN_PREVIEW_SECRET",
 		HotCacheBytes: 64 << 20, NegativeTTL: 60 * time.Second, RetryBackoff: 10 * time.Second, MaxAdminBody: 1 << 20,
 		Renderers: []*Renderer{{
-			Name: "page", Wasm: filepath.Join(dir, "shell.wasm"), Pool: runtime.NumCPU(),
+			Name: "page", Wasm: filepath.Join(dir, "shell.wasm"), Pool: DefaultPool(),
 			Timeout: 2 * time.Second, MaxMemory: 128 << 20, MaxResponse: 16 << 20,
 			IdleTimeout: 30 * time.Second, MaxLog: 1 << 20, MaxDependencies: 10000, MaxTags: 128,
 			Pos: Pos{"testdata/valid/site.hcl", 2, 1},
@@ -84,7 +83,7 @@ func TestParseFull(t *testing.T) {
 			Pos: Pos{file, 12, 1}},
 		{Name: "shell", Wasm: filepath.Join(dir, "shell.wasm"),
 			Build: []string{"clang", "--target=wasm32-wasi", "-o", "shell.wasm", "shell.c"},
-			Watch: []string{filepath.Join(dir, "src/*.c")}, Data: "blog", Pool: runtime.NumCPU(),
+			Watch: []string{filepath.Join(dir, "src/*.c")}, Data: "blog", Pool: DefaultPool(),
 			Timeout: 2 * time.Second, MaxMemory: 128 << 20, MaxResponse: 16 << 20,
 			IdleTimeout: 30 * time.Second, MaxLog: 1 << 20, MaxDependencies: 10000, MaxTags: 128, Pos: Pos{file, 27, 1}},
 	}

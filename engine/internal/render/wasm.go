@@ -36,7 +36,8 @@ type Config struct {
 	WasmPath string
 	// Pool is the most instances there may be: at most Pool renders of
 	// this renderer run at once. Instances are created as renders need
-	// them; one stays warm. Default runtime.NumCPU().
+	// them; one stays warm. Default twice runtime.NumCPU(), as
+	// config.DefaultPool (site.hcl's default, which callers pass).
 	Pool int
 	// Eager keeps the compiled module from Load on, for a caller that
 	// renders with every renderer at once (kiln build): its first render
@@ -98,7 +99,7 @@ const (
 
 func (c Config) withDefaults(rt *Runtime) Config {
 	if c.Pool <= 0 {
-		c.Pool = runtime.NumCPU()
+		c.Pool = 2 * runtime.NumCPU()
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = DefaultTimeout

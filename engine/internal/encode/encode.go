@@ -5,11 +5,11 @@ package encode
 
 import (
 	"bytes"
-	"compress/gzip"
 	"strings"
 	"sync"
 
 	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/gzip"
 )
 
 // MinSize is the smallest body worth compressing.
@@ -80,7 +80,10 @@ var (
 	}}
 )
 
-// Gzip compresses b at the best compression level.
+// Gzip compresses b at the best compression level, with klauspost's
+// gzip, not the standard library's: on the blog's pages (3 to 5 KB) it
+// writes 0.5% fewer bytes in 0.71 times the time (RATIONALE.md, "Why are
+// the gzip and brotli writers pooled?"). Its output is plain gzip.
 func Gzip(b []byte) []byte {
 	var buf bytes.Buffer
 	buf.Grow(len(b)/3 + 64)

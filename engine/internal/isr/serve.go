@@ -84,7 +84,7 @@ func (e *Engine) Serve(ctx context.Context, req Request) Answer {
 	if req.Preview || req.Dev {
 		return e.serveFresh(ctx, req)
 	}
-	p, err := e.pages.Get(req.Path)
+	p, err := e.pages.GetFor(req.Path, req.Accept&AcceptBrotli != 0, req.Accept&AcceptGzip != 0)
 	if e.afterLookup != nil {
 		e.afterLookup(req.Path)
 	}
@@ -187,17 +187,11 @@ func (e *Engine) serveFresh(ctx context.Context, req Request) Answer {
 // its ETag, 304 on a matching If-None-Match, and the cache headers. It
 // does not allocate.
 func (e *Engine) answer(req Request, p *store.Page, cache string, now time.Time) Answer {
-	enc := store.Identity
-	switch {
-	case req.Accept&AcceptBrotli != 0 && p.Brotli != nil:
-		enc = store.Brotli
-	case req.Accept&AcceptGzip != 0 && p.Gzip != nil:
-		enc = store.Gzip
-	}
+	enc := p.Negotiate(req.Accept&AcceptBrotli != 0, req.Accept&AcceptGzip != 0)
 	body, etag, _ := p.Variant(enc)
 	a := Answer{
 		Status: p.Status, Cache: cache, Page: p, Body: body, Encoding: encodingNames[enc],
-		ETag: etag, Vary: p.Gzip != nil || p.Brotli != nil, Private: p.Private,
+		ETag: etag, Vary: p.Has(store.Gzip) || p.Has(store.Brotli), Private: p.Private,
 	}
 	if !p.Private {
 		a.MaxAge, a.SWR = lifetime(p)

@@ -65,7 +65,26 @@ func encodedPageSize(p *Page) int {
 // decodePage decodes a record written by encodePage. The returned page
 // owns its memory: the byte slices point into one private copy of b.
 func decodePage(path string, b []byte) (*Page, error) {
-	r := reader{b: append([]byte(nil), b...)}
+	return decodeRecord(path, append([]byte(nil), b...), true)
+}
+
+// decodeTrimmed decodes path's record as GetFor's hot-cache copy: it
+// holds the body a client that takes br and/or gz gets, and those in
+// also (bits of Encoding), copied out of b, and no dependency lists. b is
+// not retained.
+func decodeTrimmed(path string, b []byte, br, gz bool, also uint8) (*Page, error) {
+	p, err := decodeRecord(path, b, false)
+	if err != nil {
+		return nil, err
+	}
+	p.trim(also | 1<<p.Negotiate(br, gz))
+	return p, nil
+}
+
+// decodeRecord decodes a page record whose bodies alias b; with lists
+// false it checks the dependency lists but leaves them out.
+func decodeRecord(path string, b []byte, lists bool) (*Page, error) {
+	r := reader{b: b}
 	format := r.byte()
 	if (format < 1 || format > pageFormat) && r.err == nil {
 		return nil, fmt.Errorf("%w: page format %d", ErrCorrupt, format)
@@ -80,7 +99,13 @@ func decodePage(path string, b []byte) (*Page, error) {
 	p.ETag = r.string()
 	p.Generated = r.time()
 	p.Revalidate, p.Expire = r.duration(), r.duration()
-	p.Tags, p.Keys, p.Prefixes = r.strings(), r.strings(), r.strings()
+	if lists {
+		p.Tags, p.Keys, p.Prefixes = r.strings(), r.strings(), r.strings()
+	} else {
+		r.skipStrings()
+		r.skipStrings()
+		r.skipStrings()
+	}
 	if format >= 2 {
 		p.Version = r.uvarint(^uint64(0))
 	}
@@ -254,6 +279,14 @@ func (r *reader) strings() []string {
 		l = append(l, r.string())
 	}
 	return l
+}
+
+// skipStrings reads a list as strings does, keeping nothing.
+func (r *reader) skipStrings() {
+	n := r.length()
+	for i := 0; i < n && r.err == nil; i++ {
+		r.bytes()
+	}
 }
 
 func (r *reader) headers() []Header {

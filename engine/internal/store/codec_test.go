@@ -158,6 +158,7 @@ func FuzzDecodePage(f *testing.F) {
 	f.Add([]byte{1, 1, 200, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := decodePage("/f", b)
+		checkTrimmedDecode(t, b, p, err)
 		if err != nil {
 			return
 		}
@@ -170,6 +171,33 @@ func FuzzDecodePage(f *testing.F) {
 			t.Fatalf("encoding not stable:\n%x\n%x", b2, b3)
 		}
 	})
+}
+
+// checkTrimmedDecode: GetFor's decoder accepts exactly the records
+// decodePage does (whose result is p, err), and what it holds for each
+// client is the whole page's body and ETag in the encoding negotiated.
+func checkTrimmedDecode(t *testing.T, b []byte, p *Page, err error) {
+	t.Helper()
+	for _, c := range []struct{ br, gz bool }{{false, false}, {false, true}, {true, false}, {true, true}} {
+		cp := append([]byte(nil), b...)
+		q, qerr := decodeTrimmed("/f", cp, c.br, c.gz, 0)
+		if (err == nil) != (qerr == nil) {
+			t.Fatalf("decodePage err %v, decodeTrimmed err %v", err, qerr)
+		}
+		if err != nil {
+			continue
+		}
+		clear(cp) // the copy must not alias the record
+		enc := p.Negotiate(c.br, c.gz)
+		if got := q.Negotiate(c.br, c.gz); got != enc {
+			t.Fatalf("br %v gz %v: trimmed negotiates %d, whole %d", c.br, c.gz, got, enc)
+		}
+		wb, we, _ := p.Variant(enc)
+		gb, ge, _ := q.Variant(enc)
+		if !bytes.Equal(wb, gb) || we != ge || q.Version != p.Version || q.Status != p.Status || q.StaleMarked != p.StaleMarked {
+			t.Fatalf("br %v gz %v: trimmed %q %s v%d, whole %q %s v%d", c.br, c.gz, gb, ge, q.Version, wb, we, p.Version)
+		}
+	}
 }
 
 func FuzzDecodeEvent(f *testing.F) {

@@ -40,18 +40,28 @@ func TestHammer(t *testing.T) {
 		if !errors.Is(cerr, derr) || (cerr == nil && !samePage(cached, disk)) {
 			t.Errorf("%s: Get = %v, %v; disk = %v, %v", path, cached, cerr, disk, derr)
 		}
+		for _, c := range []struct{ br, gz bool }{{false, false}, {false, true}, {true, false}, {true, true}} {
+			if err := hammerGetFor(s, path, c.br, c.gz); err != nil {
+				t.Error(err)
+			}
+			if p, err := s.GetFor(path, c.br, c.gz); !errors.Is(err, derr) || (err == nil && p.Version != disk.Version) {
+				t.Errorf("%s: GetFor = %v, %v; disk = %v, %v", path, p, err, disk, derr)
+			}
+		}
 	}
 }
 
 func hammerOp(s *pebbleStore, r *rand.Rand, path string, clock *atomic.Int64) error {
 	switch n := r.IntN(10); {
-	case n < 4:
+	case n < 2:
 		if _, err := s.Get(path); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
+	case n < 4:
+		return hammerGetFor(s, path, r.IntN(2) == 0, r.IntN(2) == 0)
 	case n < 7:
 		v := int(clock.Add(1))
-		p := withIndex(page(path, v), []string{fmt.Sprintf("k%d", v%5)},
+		p := withIndex(variantsPage(path, v, []string{"gz", "br"}[:r.IntN(3)]...), []string{fmt.Sprintf("k%d", v%5)},
 			[]string{fmt.Sprintf("x%d/", v%3)}, []string{fmt.Sprintf("t%d", v%4)})
 		if err := s.Put(p, PutOptions{Build: true}); err != nil && !errors.Is(err, ErrNewer) {
 			return err
@@ -65,6 +75,27 @@ func hammerOp(s *pebbleStore, r *rand.Rand, path string, clock *atomic.Int64) er
 		}
 	default:
 		return s.Delete(path, false)
+	}
+	return nil
+}
+
+// hammerGetFor checks that what GetFor returns is one version's page:
+// the body the client gets is the one of the version its headers name.
+func hammerGetFor(s *pebbleStore, path string, br, gz bool) error {
+	p, err := s.GetFor(path, br, gz)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var v int
+	fmt.Sscan(p.Headers[1].Value, &v)
+	enc := p.Negotiate(br, gz)
+	body, _, _ := p.Variant(enc)
+	want := variantsPage(path, v, "gz", "br").body(enc)
+	if string(body) != string(want) {
+		return fmt.Errorf("GetFor(%s, br %v, gz %v) = version %d with body %q (encoding %d), want %q", path, br, gz, v, body, enc, want)
 	}
 	return nil
 }

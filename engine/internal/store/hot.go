@@ -87,38 +87,58 @@ func (c *hotCache) shard(path string) (*hotShard, uint64) {
 	return &c.shards[h%uint64(len(c.shards))], h
 }
 
-// get returns the cached page, or nil and the shard generation to pass
-// to fill after reading the disk.
+// get returns the cached page if it is whole, or nil and the shard
+// generation to pass to fill after reading the disk.
 func (c *hotCache) get(path string) (*Page, uint64) {
+	p, gen, _ := c.lookup(path, func(p *Page) bool { return p.held == 0 })
+	return p, gen
+}
+
+// getFor returns the cached page if it holds the body a client that
+// takes br and/or gz gets; else nil, the shard generation to pass to
+// fillFor after reading the disk, and the encodings a trimmed copy of
+// the path in the cache holds (bits), for the new copy to hold too.
+func (c *hotCache) getFor(path string, br, gz bool) (*Page, uint64, uint8) {
+	return c.lookup(path, func(p *Page) bool { return p.holds(p.Negotiate(br, gz)) })
+}
+
+// lookup is get with the test a cached page must pass to be answered.
+func (c *hotCache) lookup(path string, ok func(*Page) bool) (*Page, uint64, uint8) {
 	s, h := c.shard(path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.freq.add(h)
-	e, ok := s.entries[path]
-	if !ok {
+	e, found := s.entries[path]
+	if !found || !ok(e.page) {
 		s.misses++
-		return nil, s.gen
+		var held uint8
+		if found {
+			held = e.page.held
+		}
+		return nil, s.gen, held
 	}
 	s.hits++
 	s.unlink(e)
 	s.pushFront(e)
-	return e.page, 0
+	return e.page, 0, 0
 }
 
-// peek returns the cached page without touching recency or counters.
+// peek returns the cached page if it is whole, without touching recency
+// or counters.
 func (c *hotCache) peek(path string) *Page {
 	s, _ := c.shard(path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e, ok := s.entries[path]; ok {
+	if e, ok := s.entries[path]; ok && e.page.held == 0 {
 		return e.page
 	}
 	return nil
 }
 
-// fill caches a page read from disk unless a write to the shard happened
-// since get returned gen, or the page it would evict first has been
-// asked for at least as often.
+// fill caches a whole page read from disk unless a write to the shard
+// happened since get returned gen, the path already has an entry (a
+// trimmed copy is kept: it is what the hit path asks for), or the page
+// it would evict first has been asked for at least as often.
 func (c *hotCache) fill(p *Page, gen uint64) {
 	s, h := c.shard(p.Path)
 	s.mu.Lock()
@@ -126,6 +146,36 @@ func (c *hotCache) fill(p *Page, gen uint64) {
 	if s.gen != gen {
 		return
 	}
+	if _, ok := s.entries[p.Path]; ok {
+		return
+	}
+	s.admit(p, h)
+}
+
+// fillFor caches t, a trimmed copy read from disk for getFor, unless a
+// write to the shard happened since getFor returned gen (so an entry of
+// the path is of t's version), the entry already holds what t holds, or
+// the admission test refuses a new entry.
+func (c *hotCache) fillFor(t *Page, gen uint64) {
+	s, h := c.shard(t.Path)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen != gen {
+		return
+	}
+	if e, ok := s.entries[t.Path]; ok {
+		if e.page.held == 0 || e.page.held&t.held == t.held {
+			return // whole, or filled by another reader meanwhile
+		}
+		s.put(t, h)
+		return
+	}
+	s.admit(t, h)
+}
+
+// admit puts p, new to the shard, unless it would evict a page asked for
+// at least as often.
+func (s *hotShard) admit(p *Page, h uint64) {
 	if v := s.lru.prev; v != &s.lru && s.bytes+hotSize(p) > s.max && s.freq.estimate(h) <= s.freq.estimate(v.hash) {
 		return
 	}

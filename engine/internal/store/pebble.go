@@ -499,6 +499,30 @@ func (s *pebbleStore) Get(path string) (*Page, error) {
 	return p, nil
 }
 
+func (s *pebbleStore) GetFor(path string, br, gz bool) (*Page, error) {
+	if s.closed.Load() {
+		return nil, ErrClosed
+	}
+	p, gen, held := s.hot.getFor(path, br, gz)
+	if p != nil {
+		return p, nil
+	}
+	if err := s.enter(); err != nil {
+		return nil, err
+	}
+	defer s.leave()
+	path = strings.Clone(path) // as in Get
+	p, err := s.readWith(path, func(b []byte) (*Page, error) { return decodeTrimmed(path, b, br, gz, held) })
+	if err != nil {
+		return nil, err
+	}
+	if s.afterRead != nil {
+		s.afterRead(path)
+	}
+	s.hot.fillFor(p, gen)
+	return p, nil
+}
+
 // enter registers a call that uses db; callers leave when it succeeds.
 // Unlike a read lock it never blocks, so a Paths callback may call the
 // store while Close waits.
@@ -522,6 +546,12 @@ func (s *pebbleStore) leave() {
 
 // read decodes path's record from disk.
 func (s *pebbleStore) read(path string) (*Page, error) {
+	return s.readWith(path, func(b []byte) (*Page, error) { return decodePage(path, b) })
+}
+
+// readWith decodes path's record from disk with decode, which must not
+// retain b.
+func (s *pebbleStore) readWith(path string, decode func(b []byte) (*Page, error)) (*Page, error) {
 	v, closer, err := s.db.Get(key(nsPage, path))
 	if errors.Is(err, pebble.ErrNotFound) {
 		return nil, ErrNotFound
@@ -530,7 +560,7 @@ func (s *pebbleStore) read(path string) (*Page, error) {
 		return nil, fmt.Errorf("get %s: %w", path, err)
 	}
 	defer closer.Close()
-	p, err := decodePage(path, v)
+	p, err := decode(v)
 	if err != nil {
 		return nil, fmt.Errorf("get %s: %w", path, err)
 	}
@@ -689,6 +719,9 @@ func (s *pebbleStore) putDone(old *Page) {
 func validate(p *Page) error {
 	if p.Path == "" || strings.IndexByte(p.Path, 0) >= 0 {
 		return fmt.Errorf("put %q: invalid path", p.Path)
+	}
+	if p.held != 0 {
+		return fmt.Errorf("put %s: a page from GetFor holds only the body it was asked for", p.Path)
 	}
 	for _, l := range [][]string{p.Keys, p.Prefixes, p.Tags} {
 		for _, s := range l {

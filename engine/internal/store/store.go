@@ -76,6 +76,103 @@ type Page struct {
 	// etags are the strong ETags of the body in each encoding: one per
 	// representation, so a validator never names another encoding's bytes.
 	etags [numEncodings]string
+
+	// held is, on a hot-cache copy trimmed for GetFor, one bit per
+	// encoding whose body it still holds, and has one bit per encoding the
+	// stored record has; held is 0 on a whole page. A trimmed copy also
+	// drops Tags, Keys and Prefixes: only the hit path sees it.
+	held, has uint8
+}
+
+// Has reports whether the page has a body in encoding e. A trimmed
+// hot-cache copy answers for its stored record, whose body it may not hold.
+func (p *Page) Has(e Encoding) bool {
+	if p.held != 0 {
+		return p.has&(1<<e) != 0
+	}
+	switch e {
+	case Identity:
+		return true
+	case Gzip:
+		return p.Gzip != nil
+	case Brotli:
+		return p.Brotli != nil
+	}
+	return false
+}
+
+// Negotiate is the encoding a client that takes brotli (br) and/or gzip
+// (gz) gets: brotli, then gzip, then identity, among those the page has.
+func (p *Page) Negotiate(br, gz bool) Encoding {
+	switch {
+	case br && p.Has(Brotli):
+		return Brotli
+	case gz && p.Has(Gzip):
+		return Gzip
+	}
+	return Identity
+}
+
+// holds reports whether p holds the body of encoding e.
+func (p *Page) holds(e Encoding) bool {
+	return p.held == 0 || p.held&(1<<e) != 0
+}
+
+// trimmed is a copy of the whole page p trimmed to the bodies in held.
+func trimmed(p *Page, held uint8) *Page {
+	t := *p
+	t.trim(held)
+	return &t
+}
+
+// trim turns the whole page p into a hot-cache copy holding only the
+// bodies of the encodings in held (bits), copied into one new buffer so
+// that it keeps no decoded record's buffer alive, and no dependency lists.
+func (p *Page) trim(held uint8) {
+	has, n := uint8(0), 0
+	for e := Identity; e < numEncodings; e++ {
+		if p.Has(e) {
+			has |= 1 << e
+		}
+		if held&(1<<e) != 0 {
+			n += len(p.body(e))
+		}
+	}
+	buf := make([]byte, 0, n)
+	for e := Identity; e < numEncodings; e++ {
+		b := p.body(e)
+		if held&(1<<e) != 0 && b != nil {
+			off := len(buf)
+			buf = append(buf, b...)
+			b = buf[off:len(buf):len(buf)]
+		} else {
+			b = nil
+		}
+		p.setBody(e, b)
+	}
+	p.held, p.has = held, has
+	p.Tags, p.Keys, p.Prefixes = nil, nil, nil
+}
+
+func (p *Page) body(e Encoding) []byte {
+	switch e {
+	case Gzip:
+		return p.Gzip
+	case Brotli:
+		return p.Brotli
+	}
+	return p.Body
+}
+
+func (p *Page) setBody(e Encoding, b []byte) {
+	switch e {
+	case Gzip:
+		p.Gzip = b
+	case Brotli:
+		p.Brotli = b
+	default:
+		p.Body = b
+	}
 }
 
 // FreshUntil is when the page goes stale; zero if never.
@@ -105,16 +202,12 @@ func (p *Page) Seal() {
 
 // Variant returns the body and ETag of the page in encoding e; ok is
 // false when the page has no such variant.
+// A trimmed copy (GetFor) answers only for the encoding Negotiate picks.
 func (p *Page) Variant(e Encoding) (body []byte, etag string, ok bool) {
-	switch e {
-	case Identity:
-		return p.Body, p.etags[Identity], true
-	case Gzip:
-		return p.Gzip, p.etags[Gzip], p.Gzip != nil
-	case Brotli:
-		return p.Brotli, p.etags[Brotli], p.Brotli != nil
+	if e >= numEncodings || !p.Has(e) {
+		return nil, "", false
 	}
-	return nil, "", false
+	return p.body(e), p.etags[e], true
 }
 
 // Event is one entry of a page's regeneration history.
@@ -162,6 +255,12 @@ type Pages interface {
 	// on a hot-cache hit. The page is shared with other callers: treat it
 	// as read-only. path may alias a reused buffer: Get does not retain it.
 	Get(path string) (*Page, error)
+	// GetFor is Get for serving a client that takes brotli (br) and/or
+	// gzip (gz): the page may be a hot-cache copy that holds only the body
+	// p.Negotiate(br, gz) picks, and no Tags, Keys or Prefixes, so the
+	// cache's bytes go to the bodies clients ask for. Does not allocate on
+	// a hot-cache hit.
+	GetFor(path string, br, gz bool) (*Page, error)
 	// Put stores p atomically with its key, prefix and tag index entries,
 	// replacing the old record and its entries, under the conditions of
 	// opts. The store keeps p's slices: do not modify them after Put.

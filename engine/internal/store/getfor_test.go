@@ -224,50 +224,6 @@ func TestPutRefusesATrimmedCopy(t *testing.T) {
 	}
 }
 
-// TestColdGetForRacesWrite: as TestColdReadRacesWrite, for GetFor's fill.
-func TestColdGetForRacesWrite(t *testing.T) {
-	tests := []struct {
-		name  string
-		write func(s *pebbleStore) error
-		want  string // the brotli body GetFor returns afterwards, "" for ErrNotFound
-	}{
-		{"put", func(s *pebbleStore) error {
-			return s.Put(variantsPage("/a", 2, "br"), PutOptions{Build: true})
-		}, "br:" + string(page("/a", 2).Body)},
-		{"delete", func(s *pebbleStore) error { return s.Delete("/a", false) }, ""},
-		{"mark stale", func(s *pebbleStore) error { return s.MarkStale("/a") }, "br:" + string(page("/a", 1).Body)},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			s := testEnv{dir: "db", fs: vfs.NewMem()}.open(t, Options{HotCacheBytes: 1 << 20})
-			mustPut(t, s, variantsPage("/a", 1, "br"))
-			s.hot = newHotCache(1<<20, 1)
-			s.afterRead = func(string) {
-				s.afterRead = nil
-				if err := tt.write(s); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if _, err := s.GetFor("/a", true, false); err != nil {
-				t.Fatal(err)
-			}
-			got, err := s.GetFor("/a", true, false)
-			if tt.want == "" {
-				if !errors.Is(err, ErrNotFound) {
-					t.Errorf("GetFor = %v, %v; want ErrNotFound", got, err)
-				}
-				return
-			}
-			if err != nil || string(got.Brotli) != tt.want {
-				t.Errorf("GetFor = %v, %v; want brotli body %q", got, err, tt.want)
-			}
-			if tt.name == "mark stale" && !got.StaleMarked {
-				t.Error("cache lost StaleMarked")
-			}
-		})
-	}
-}
-
 // TestGetForHitDoesNotAllocate: the hit path's lookup is free of
 // allocations, trimmed or whole.
 func TestGetForHitDoesNotAllocate(t *testing.T) {

@@ -101,50 +101,60 @@ func hammerGetFor(s *pebbleStore, path string, br, gz bool) error {
 }
 
 // TestColdReadRacesWrite pins the interleaving the hammer test can only
-// hope to hit: a cold Get reads the disk, a write lands, then the Get
-// fills the cache. The fill must be dropped, or the cache would serve
-// the old page (or a deleted one) until evicted.
+// hope to hit: a cold Get (or GetFor) reads the disk, a write lands, then
+// the read fills the cache. The fill must be dropped, or the cache would
+// serve the old page (or a deleted one) until evicted.
 func TestColdReadRacesWrite(t *testing.T) {
 	tests := []struct {
 		name  string
 		write func(s *pebbleStore) error
-		want  string // body Get returns afterwards, "" for ErrNotFound
+		want  int // version of the page read afterwards, 0 for ErrNotFound
 	}{
-		{"put", func(s *pebbleStore) error { return s.Put(page("/a", 2), PutOptions{Build: true}) }, string(page("/a", 2).Body)},
-		{"delete", func(s *pebbleStore) error { return s.Delete("/a", false) }, ""},
-		{"mark stale", func(s *pebbleStore) error { return s.MarkStale("/a") }, string(page("/a", 1).Body)},
-		{"other path", func(s *pebbleStore) error { return s.Put(page("/b", 1), PutOptions{Build: true}) }, string(page("/a", 1).Body)},
+		{"put", func(s *pebbleStore) error { return s.Put(variantsPage("/a", 2, "br"), PutOptions{Build: true}) }, 2},
+		{"delete", func(s *pebbleStore) error { return s.Delete("/a", false) }, 0},
+		{"mark stale", func(s *pebbleStore) error { return s.MarkStale("/a") }, 1},
+		{"other path", func(s *pebbleStore) error { return s.Put(page("/b", 1), PutOptions{Build: true}) }, 1},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			env := testEnv{dir: "db", fs: vfs.NewMem()}
-			s := env.open(t, Options{})
-			mustPut(t, s, page("/a", 1))
-			s.Close()
-			s = env.open(t, Options{HotCacheBytes: 1 << 20})
-			s.hot = newHotCache(1<<20, 1) // one shard: writes to /b also bump /a's generation
-			s.afterRead = func(string) {
-				s.afterRead = nil
-				if err := tt.write(s); err != nil {
+	readers := []struct {
+		name string
+		get  func(s *pebbleStore) (*Page, error)
+		body func(p *Page) []byte
+	}{
+		{"Get", func(s *pebbleStore) (*Page, error) { return s.Get("/a") }, func(p *Page) []byte { return p.Body }},
+		{"GetFor", func(s *pebbleStore) (*Page, error) { return s.GetFor("/a", true, false) }, func(p *Page) []byte { return p.Brotli }},
+	}
+	for _, rd := range readers {
+		for _, tt := range tests {
+			t.Run(rd.name+"/"+tt.name, func(t *testing.T) {
+				env := testEnv{dir: "db", fs: vfs.NewMem()}
+				s := env.open(t, Options{})
+				mustPut(t, s, variantsPage("/a", 1, "br"))
+				s.Close()
+				s = env.open(t, Options{HotCacheBytes: 1 << 20})
+				s.hot = newHotCache(1<<20, 1) // one shard: writes to /b also bump /a's generation
+				s.afterRead = func(string) {
+					s.afterRead = nil
+					if err := tt.write(s); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if _, err := rd.get(s); err != nil {
 					t.Fatal(err)
 				}
-			}
-			if _, err := s.Get("/a"); err != nil {
-				t.Fatal(err)
-			}
-			got, err := s.Get("/a")
-			if tt.want == "" {
-				if !errors.Is(err, ErrNotFound) {
-					t.Errorf("Get = %v, %v; want ErrNotFound", got, err)
+				got, err := rd.get(s)
+				if tt.want == 0 {
+					if !errors.Is(err, ErrNotFound) {
+						t.Errorf("%s = %v, %v; want ErrNotFound", rd.name, got, err)
+					}
+					return
 				}
-				return
-			}
-			if err != nil || string(got.Body) != tt.want {
-				t.Errorf("Get = %v, %v; want body %q", got, err, tt.want)
-			}
-			if tt.name == "mark stale" && !got.StaleMarked {
-				t.Error("cache lost StaleMarked")
-			}
-		})
+				if want := rd.body(variantsPage("/a", tt.want, "br")); err != nil || string(rd.body(got)) != string(want) {
+					t.Errorf("%s = %v, %v; want body %q", rd.name, got, err, want)
+				}
+				if tt.name == "mark stale" && !got.StaleMarked {
+					t.Error("cache lost StaleMarked")
+				}
+			})
+		}
 	}
 }

@@ -96,7 +96,7 @@ func (c *hotCache) get(path string) (*Page, uint64) {
 
 // getFor returns the cached page if it holds the body a client that
 // takes br and/or gz gets; else nil, the shard generation to pass to
-// fillFor after reading the disk, and the encodings a trimmed copy of
+// fill after reading the disk, and the encodings a trimmed copy of
 // the path in the cache holds (bits), for the new copy to hold too.
 func (c *hotCache) getFor(path string, br, gz bool) (*Page, uint64, uint8) {
 	return c.lookup(path, func(p *Page) bool { return p.holds(p.Negotiate(br, gz)) })
@@ -135,10 +135,12 @@ func (c *hotCache) peek(path string) *Page {
 	return nil
 }
 
-// fill caches a whole page read from disk unless a write to the shard
-// happened since get returned gen, the path already has an entry (a
-// trimmed copy is kept: it is what the hit path asks for), or the page
-// it would evict first has been asked for at least as often.
+// fill caches p, a page read from disk for get (whole) or getFor
+// (trimmed), unless a write to the shard happened since the lookup
+// returned gen (so an entry of the path is of p's version), the path's
+// entry already holds what p holds (a whole page never replaces a
+// trimmed copy: the copy is what the hit path asks for), or the
+// admission test refuses a new entry.
 func (c *hotCache) fill(p *Page, gen uint64) {
 	s, h := c.shard(p.Path)
 	s.mu.Lock()
@@ -146,31 +148,13 @@ func (c *hotCache) fill(p *Page, gen uint64) {
 	if s.gen != gen {
 		return
 	}
-	if _, ok := s.entries[p.Path]; ok {
-		return
+	e, ok := s.entries[p.Path]
+	switch {
+	case !ok:
+		s.admit(p, h)
+	case p.held != 0 && e.page.held != 0 && e.page.held&p.held != p.held:
+		s.put(p, h) // a trimmed copy holding more than the one cached
 	}
-	s.admit(p, h)
-}
-
-// fillFor caches t, a trimmed copy read from disk for getFor, unless a
-// write to the shard happened since getFor returned gen (so an entry of
-// the path is of t's version), the entry already holds what t holds, or
-// the admission test refuses a new entry.
-func (c *hotCache) fillFor(t *Page, gen uint64) {
-	s, h := c.shard(t.Path)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.gen != gen {
-		return
-	}
-	if e, ok := s.entries[t.Path]; ok {
-		if e.page.held == 0 || e.page.held&t.held == t.held {
-			return // whole, or filled by another reader meanwhile
-		}
-		s.put(t, h)
-		return
-	}
-	s.admit(t, h)
 }
 
 // admit puts p, new to the shard, unless it would evict a page asked for

@@ -472,11 +472,27 @@ func (l pebbleLogger) Fatalf(format string, args ...any) {
 	l.fatal(msg)
 }
 
-func (s *pebbleStore) Get(path string) (*Page, error) {
+func (s *pebbleStore) Get(path string) (*Page, error) { return s.get(path, false, false, false) }
+
+func (s *pebbleStore) GetFor(path string, br, gz bool) (*Page, error) {
+	return s.get(path, true, br, gz)
+}
+
+// get is Get, or with trim GetFor.
+func (s *pebbleStore) get(path string, trim, br, gz bool) (*Page, error) {
 	if s.closed.Load() {
 		return nil, ErrClosed
 	}
-	p, gen := s.hot.get(path)
+	var (
+		p    *Page
+		gen  uint64
+		held uint8
+	)
+	if trim {
+		p, gen, held = s.hot.getFor(path, br, gz)
+	} else {
+		p, gen = s.hot.get(path)
+	}
 	if p != nil {
 		return p, nil
 	}
@@ -488,7 +504,12 @@ func (s *pebbleStore) Get(path string) (*Page, error) {
 	// path does that to stay allocation-free); what the cache keeps must
 	// not.
 	path = strings.Clone(path)
-	p, err := s.read(path)
+	p, err := s.readWith(path, func(b []byte) (*Page, error) {
+		if trim {
+			return decodeTrimmed(path, b, br, gz, held)
+		}
+		return decodePage(path, b)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -496,30 +517,6 @@ func (s *pebbleStore) Get(path string) (*Page, error) {
 		s.afterRead(path)
 	}
 	s.hot.fill(p, gen)
-	return p, nil
-}
-
-func (s *pebbleStore) GetFor(path string, br, gz bool) (*Page, error) {
-	if s.closed.Load() {
-		return nil, ErrClosed
-	}
-	p, gen, held := s.hot.getFor(path, br, gz)
-	if p != nil {
-		return p, nil
-	}
-	if err := s.enter(); err != nil {
-		return nil, err
-	}
-	defer s.leave()
-	path = strings.Clone(path) // as in Get
-	p, err := s.readWith(path, func(b []byte) (*Page, error) { return decodeTrimmed(path, b, br, gz, held) })
-	if err != nil {
-		return nil, err
-	}
-	if s.afterRead != nil {
-		s.afterRead(path)
-	}
-	s.hot.fillFor(p, gen)
 	return p, nil
 }
 

@@ -118,13 +118,6 @@ func (p *Page) holds(e Encoding) bool {
 	return p.held == 0 || p.held&(1<<e) != 0
 }
 
-// trimmed is a copy of the whole page p trimmed to the bodies in held.
-func trimmed(p *Page, held uint8) *Page {
-	t := *p
-	t.trim(held)
-	return &t
-}
-
 // trim turns the whole page p into a hot-cache copy holding only the
 // bodies of the encodings in held (bits), copied into one new buffer so
 // that it keeps no decoded record's buffer alive, and no dependency lists.

@@ -178,7 +178,7 @@ func FuzzDecodePage(f *testing.F) {
 // client is the whole page's body and ETag in the encoding negotiated.
 func checkTrimmedDecode(t *testing.T, b []byte, p *Page, err error) {
 	t.Helper()
-	for _, c := range []struct{ br, gz bool }{{false, false}, {false, true}, {true, false}, {true, true}} {
+	for _, c := range everyClient {
 		cp := append([]byte(nil), b...)
 		q, qerr := decodeTrimmed("/f", cp, c.br, c.gz, 0)
 		if (err == nil) != (qerr == nil) {

@@ -22,6 +22,9 @@ func variantsPage(path string, v int, encs ...string) *Page {
 	return p
 }
 
+// everyClient is each set of encodings a client may take besides identity.
+var everyClient = []struct{ br, gz bool }{{false, false}, {false, true}, {true, false}, {true, true}}
+
 // reads counts the store's disk reads of pages.
 func reads(s *pebbleStore) *int {
 	n := new(int)

@@ -40,7 +40,7 @@ func TestHammer(t *testing.T) {
 		if !errors.Is(cerr, derr) || (cerr == nil && !samePage(cached, disk)) {
 			t.Errorf("%s: Get = %v, %v; disk = %v, %v", path, cached, cerr, disk, derr)
 		}
-		for _, c := range []struct{ br, gz bool }{{false, false}, {false, true}, {true, false}, {true, true}} {
+		for _, c := range everyClient {
 			if err := hammerGetFor(s, path, c.br, c.gz); err != nil {
 				t.Error(err)
 			}

@@ -15,6 +15,7 @@ func TestVariants(t *testing.T) {
 	text := []byte(strings.Repeat("<p>kiln renders pages</p>\n", 64))
 	random := make([]byte, 4096)
 	rand.NewChaCha8([32]byte{1}).Read(random)
+	page100k := bytes.Repeat(page(), 100<<10/len(page())+1) // an 8 KB page over and over, past the window
 	tests := []struct {
 		name             string
 		body             []byte
@@ -27,6 +28,7 @@ func TestVariants(t *testing.T) {
 		{"too small", text[:MinSize-1], "text/html", false, false},
 		{"image", text, "image/png", false, false},
 		{"incompressible", random, "text/plain", false, false},
+		{"past the 64 KiB window", page100k, "text/html", true, true},
 	}
 	for _, tt := range tests {
 		for _, v := range []struct {
@@ -38,22 +40,56 @@ func TestVariants(t *testing.T) {
 				if (gz != nil) != tt.wantGzip || (br != nil) != tt.wantBr {
 					t.Fatalf("gzip %d bytes, brotli %d bytes; want gzip %v, brotli %v", len(gz), len(br), tt.wantGzip, tt.wantBr)
 				}
-				if gz != nil {
-					r, err := gzip.NewReader(bytes.NewReader(gz))
-					if err != nil {
-						t.Fatal(err)
-					}
-					if got, _ := io.ReadAll(r); !bytes.Equal(got, tt.body) {
-						t.Error("gzip does not round-trip")
-					}
-				}
-				if br != nil {
-					if got, _ := io.ReadAll(brotli.NewReader(bytes.NewReader(br))); !bytes.Equal(got, tt.body) {
-						t.Error("brotli does not round-trip")
-					}
-				}
+				checkRoundTrip(t, tt.body, gz, br)
 			})
 		}
+	}
+}
+
+// FuzzVariants checks that every encoding either encoder writes
+// decodes, through another implementation's decoder (the standard
+// library's gzip, andybalholm's brotli), to the body it was given. The
+// input is repeated to at least MinSize (so every run compresses) and
+// cut at 16 KiB (so a run stays fast); the fuzzer runs many bodies
+// through the same pooled writers, so a writer that kept state from its
+// last page would show here.
+func FuzzVariants(f *testing.F) {
+	f.Add([]byte("<p>kiln renders pages</p>\n"))
+	f.Add([]byte("<!doctype html><title>x</title>\x00\xff"))
+	f.Add([]byte{0})
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if len(in) == 0 {
+			return
+		}
+		body := bytes.Repeat(in, MinSize/len(in)+1)
+		body = body[:min(len(body), 16<<10)]
+		for _, fn := range []func([]byte, string) ([]byte, []byte){Variants, BuildVariants} {
+			gz, br := fn(body, "text/html")
+			checkRoundTrip(t, body, gz, br)
+		}
+	})
+}
+
+// checkRoundTrip decodes gz and br, each unless nil, and wants body
+// back, from encodings smaller than it.
+func checkRoundTrip(t *testing.T, body, gz, br []byte) {
+	t.Helper()
+	if gz != nil {
+		r, err := gzip.NewReader(bytes.NewReader(gz))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := io.ReadAll(r); err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("gzip of %d bytes does not round-trip: %v", len(body), err)
+		}
+	}
+	if br != nil {
+		if got, err := io.ReadAll(brotli.NewReader(bytes.NewReader(br))); err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("brotli of %d bytes does not round-trip: %v", len(body), err)
+		}
+	}
+	if len(gz) >= len(body) || len(br) >= len(body) {
+		t.Fatalf("an encoding (gzip %d, brotli %d bytes) not smaller than its %d-byte body was kept", len(gz), len(br), len(body))
 	}
 }
 

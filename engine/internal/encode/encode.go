@@ -111,9 +111,10 @@ func brotliAt(pool *sync.Pool, b []byte) []byte {
 	var buf bytes.Buffer
 	buf.Grow(len(b)/3 + 64)
 	w := pool.Get().(*brotli.Writer)
-	// The size hint lets the encoder pick tables for a small input;
-	// Reset (rather than a fresh writer) keeps its compressor for the
-	// next page.
+	// The size hint lets the encoder pick tables for a small input.
+	// go-brrr's Close keeps the compressor (its hash tables) for the
+	// next page only in a writer that was Reset, as every pooled one is
+	// here before its first Write.
 	w.ResetWithSizeHint(&buf, uint(len(b)))
 	w.Write(b)
 	w.Close()
